@@ -1,0 +1,160 @@
+/*
+ * compat.h - the sendmail surface: options, the message reader, header
+ * fixes, address parsing and the "sendmail -bs" SMTP dialogue.
+ *
+ * Files: opts.c (argv -> struct opts, with popt), linein.c (line input
+ * with line-ending normalisation and dot handling), header.c (header block
+ * parsing and fixes), addr.c (RFC 5322 address lists), smtpin.c (-bs).
+ *
+ * Internal message form: lines end in CRLF; a bare CR is kept as it is and
+ * never doubled; content is not dot-stuffed (libcurl stuffs on the wire).
+ */
+#ifndef SM_COMPAT_H
+#define SM_COMPAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/buf.h"
+
+/* --- opts.c: command line ----------------------------------------------- */
+
+enum opts_mode {
+	MODE_DELIVER,		/* -bm (default): read a message */
+	MODE_SMTP,		/* -bs: SMTP dialogue on stdin/stdout */
+	MODE_LIST,		/* -bp, argv[0] mailq */
+	MODE_FLUSH,		/* -q, -qI<id>, -qR<domain>, -qS<sender> */
+	MODE_NEWALIASES,	/* -bi, argv[0] newaliases: nothing to do */
+	MODE_VERIFY		/* -bv: check addresses, deliver nothing */
+};
+
+struct opts {
+	enum opts_mode mode;
+	int	 extract;		/* -t */
+	int	 ignore_dots;		/* -i, -oi */
+	int	 verbose;		/* -v */
+	const char *sender;		/* -f / -r, NULL when absent */
+	const char *fullname;		/* -F */
+	const char *config;		/* -C: honoured only when unprivileged */
+	int	 debug_opts;		/* -X, -d or -O were given */
+	const char *q_id;		/* -qI */
+	const char *q_domain;		/* -qR */
+	const char *q_sender;		/* -qS */
+	char	**rcpt;			/* argv recipients, byte-exact */
+	size_t	 nrcpt;
+	void	*ctx;			/* popt context, freed by opts_free */
+};
+
+/* opts_parse - parse argv (argv[0] dispatch, clusters, "--").  Returns 0,
+ * or EX_USAGE with err_str() naming the offending flag.  Rejects CR, LF
+ * and NUL in -f, -F and recipients with EX_USAGE as well. */
+int	opts_parse(struct opts *, int argc, char **argv);
+/* opts_free - release what opts_parse() allocated. */
+void	opts_free(struct opts *);
+
+/* --- linein.c: line input ----------------------------------------------- */
+
+enum linein_dot {
+	DOT_NONE,		/* read to EOF (-i) */
+	DOT_ENDS,		/* a lone "." ends the message (no -i) */
+	DOT_SMTP		/* SMTP DATA: lone "." ends, ".." -> "." */
+};
+
+struct linein {
+	int	 fd;
+	char	*buf;			/* 64 KiB input buffer */
+	size_t	 pos, end;
+	int	 eof;
+	int	 pending_cr;		/* a CR at a buffer edge, not yet judged */
+	int	 bol;			/* at the beginning of a line */
+	enum linein_dot dot;
+	int	 done;			/* the dot ended the message */
+	uint64_t nread;			/* raw bytes read from fd */
+};
+
+/* linein_init - read from fd. */
+void	linein_init(struct linein *, int fd);
+/* linein_free - release the buffer. */
+void	linein_free(struct linein *);
+/* linein_get - the next piece of a line.  Returns 1 with *p and *n set and *eol
+ * set when the piece ends a line (its CR LF / LF is not included), 0 at the
+ * end of input (EOF or the terminating dot), or -1 on a read error.  A
+ * single piece is at most 64 KiB; longer lines arrive in several pieces. */
+int	linein_get(struct linein *, const char **p, size_t *n, int *eol);
+/* linein_line - a whole line of at most max bytes into out (commands of
+ * the -bs dialogue).  Returns 1, 0 at EOF, -1 on error, -2 if too long (the
+ * rest of the line is discarded). */
+int	linein_line(struct linein *, char *out, size_t max, size_t *n);
+
+/* --- header.c: the header block ----------------------------------------- */
+
+#define HDR_LINE_MAX	998		/* bytes per header line (RFC 5322) */
+#define HDR_BLOCK_MAX	(1024 * 1024)	/* the whole header block */
+
+struct hdr {
+	char	*text;			/* "Name: value\r\n" with continuations */
+	size_t	 len;
+	size_t	 namelen;		/* length of "Name" */
+};
+
+struct headers {
+	struct hdr *v;
+	size_t	 n, cap;
+	size_t	 bytes;
+};
+
+/* headers_read - drop leading "From " lines, then read the header block
+ * through the empty line (or EOF / the dot).  EX_DATAERR for NUL, a line
+ * over HDR_LINE_MAX, or a block over HDR_BLOCK_MAX.  A first line that is
+ * not a header starts the body (*body_first holds it, without CRLF). */
+int	headers_read(struct headers *, struct linein *, struct buf *body_first);
+/* headers_find - the index of the first header named name, or -1. */
+ssize_t	headers_find(const struct headers *, const char *name, size_t from);
+/* headers_value - the unfolded value of header i (malloc'd). */
+char	*headers_value(const struct headers *, size_t i);
+/* headers_add - append "name: value" (value is folded if long). */
+int	headers_add(struct headers *, const char *name, const char *value);
+/* headers_prepend - insert "name: value" before every other header. */
+int	headers_prepend(struct headers *, const char *name, const char *value);
+/* headers_remove - drop every header named name; returns how many. */
+size_t	headers_remove(struct headers *, const char *name);
+/* headers_free - release the block. */
+void	headers_free(struct headers *);
+
+/* --- addr.c: addresses --------------------------------------------------- */
+
+struct addrlist {
+	char	**v;			/* bare addr-specs, "user@domain" */
+	size_t	 n;
+};
+
+/* addr_parse_list - extract the addr-specs of an RFC 5322 address list
+ * (names, comments, quoted strings, groups, route-addrs).  Appends to out. */
+int	addr_parse_list(const char *value, struct addrlist *out);
+/* addr_domain - the domain part of an address (after the last '@'), or "". */
+const char *addr_domain(const char *addr);
+/* addr_free - release an address list. */
+void	addr_free(struct addrlist *);
+
+/* --- smtpin.c: sendmail -bs --------------------------------------------- */
+
+/* What the dialogue asks of its caller for each message. */
+struct smtpin_ops {
+	/* take one message: sender, recipients and the DATA stream (dot
+	 * handling already set to DOT_SMTP).  Return 0 and fill qid, or a
+	 * sysexits status with err_str() set; the dialogue maps it to a
+	 * reply code.  Must consume the stream to its terminating dot. */
+	int	(*deliver)(void *ctx, const char *sender, char **rcpt,
+		    size_t nrcpt, struct linein *data, char *qid, size_t qidlen);
+	void	*ctx;
+	const char *hostname;		/* for the greeting */
+	unsigned max_recipients;
+	size_t	 max_size;		/* advertised in EHLO SIZE */
+};
+
+/* smtpin_run - the dialogue on fd 0 / fd 1 until QUIT or EOF.  Nothing is
+ * ever written to stderr.  Returns 0, or EX_IOERR on an I/O error. */
+int	smtpin_run(const struct smtpin_ops *);
+
+#endif

@@ -1,0 +1,1178 @@
+/*
+ * conf.c - load the sitemail configuration (INI, parsed with inih).
+ *
+ * Files, in this order: DIR/sitemail.conf, then DIR/sites.d/NAME.conf in
+ * strcmp() order of NAME (names starting with '.' are skipped).  A missing
+ * file or directory means "nothing to add"; an unreadable one is an error.
+ * Later values override earlier ones; a [site NAME] section may appear in
+ * any file, but only once.  A site's rate, burst, backlog and from_policy
+ * start from [limits] (resolved after every file is read, so [limits] may
+ * come after a site).
+ *
+ * Syntax (inih, as packaged by Debian, with multi-line values turned off):
+ * "[section]" lines, "key = value" lines (whitespace around both is
+ * stripped, "key: value" works too), comments from ';' or '#' at the start
+ * of a line, and from " ;" (whitespace, semicolon) inside a line.  A value
+ * cannot hold " ;".  Lines are at most CONF_LINE_MAX bytes; NUL bytes are
+ * refused.  This file reads each line itself (inih's reader callback) so it
+ * knows the line number of every key, tracks sections itself (inih keeps
+ * only 50 bytes of a section name, too short for a domain), and sees
+ * empty sections.  Every problem is EX_CONFIG with err_str() =
+ * "FILE:LINE: what is wrong".
+ *
+ * Values: durations N, Ns, Nm, Nh, Nd (seconds); sizes N, NK, NM, NG
+ * (powers of 1024); rates N/s, N/m, N/h, N/d; booleans yes/no, true/false,
+ * 1/0; lists separated by commas and/or white space.
+ *
+ * Cost: this runs on every sendmail call, so it does no DNS and no large
+ * allocation.  The default hostname is gethostname(); only when that has
+ * no dot are /etc/mailname and then /etc/hostname tried for a name that
+ * does.  getaddrinfo() is never called: set hostname= for a proper FQDN.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "util/buf.h"
+#include "util/conf.h"
+#include "util/msg.h"
+
+#ifndef SM_SYSCONFDIR
+#define SM_SYSCONFDIR	"/etc/sitemail"
+#endif
+#ifndef SM_SPOOLDIR
+#define SM_SPOOLDIR	"/var/spool/sitemail"
+#endif
+#ifndef SM_USER
+#define SM_USER		"sitemail"
+#endif
+
+#define CONF_LINE_MAX	4096		/* bytes per line, LF included */
+#define CONF_LIST_MAX	10000		/* items per list */
+#define CONF_SITES_MAX	100000
+#define CONF_NAME_MAX	255		/* site names (SITE_NAME_MAX) */
+#define CONF_COUNT_MAX	1000000000ULL
+#define CONF_DURATION_MAX 2147483647L	/* 68 years */
+#define CONF_FILES_MAX	10000		/* files in sites.d */
+
+enum conf_sect {
+	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_SITE
+};
+
+static const char *const conf_sect_names[] = {
+	"", "main", "dns", "local", "smarthost", "limits", "site"
+};
+
+/* Value types, each with its own parser and "want ..." hint. */
+enum conf_type {
+	T_STRING, T_HOST, T_PATH, T_OPTPATH, T_USER, T_LOG, T_URL,
+	T_URLS, T_LIST, T_USERS, T_SIZE, T_DURATION, T_RECIPIENTS,
+	T_CONNECTIONS, T_BOOL, T_RATE, T_BURST, T_COUNT, T_POLICY
+};
+
+struct conf_key {
+	enum conf_sect sect;		/* S_LIMITS keys also apply to sites */
+	const char *name;
+	enum conf_type type;
+	size_t	 off;			/* in struct conf, or conf_site */
+};
+
+#define C(f)	offsetof(struct conf, f)
+#define L(f)	offsetof(struct conf_limits, f)
+#define SI(f)	offsetof(struct conf_site, f)
+
+static const struct conf_key conf_keys[] = {
+	{ S_MAIN, "hostname", T_HOST, C(hostname) },
+	{ S_MAIN, "spool_dir", T_PATH, C(spool_dir) },
+	{ S_MAIN, "user", T_USER, C(user) },
+	{ S_MAIN, "max_message_size", T_SIZE, C(max_message_size) },
+	{ S_MAIN, "max_recipients", T_RECIPIENTS, C(max_recipients) },
+	{ S_MAIN, "queue_lifetime", T_DURATION, C(queue_lifetime) },
+	{ S_MAIN, "retry_min", T_DURATION, C(retry_min) },
+	{ S_MAIN, "retry_max", T_DURATION, C(retry_max) },
+	{ S_MAIN, "log", T_LOG, C(log) },
+	{ S_MAIN, "alert_to", T_STRING, C(alert_to) },
+	{ S_DNS, "servers", T_LIST, C(dns_servers) },
+	{ S_DNS, "timeout", T_DURATION, C(dns_timeout) },
+	{ S_DNS, "local_addresses", T_LIST, C(local_addresses) },
+	{ S_DNS, "local_mx", T_LIST, C(local_mx) },
+	{ S_LOCAL, "transport", T_URL, C(local_transport) },
+	{ S_SMARTHOST, "url", T_URL, C(smarthost_url) },
+	{ S_SMARTHOST, "fallback", T_URLS, C(smarthost_fallback) },
+	{ S_SMARTHOST, "tls_verify", T_BOOL, C(tls_verify) },
+	{ S_SMARTHOST, "ca_file", T_OPTPATH, C(ca_file) },
+	{ S_SMARTHOST, "username", T_STRING, C(smarthost_username) },
+	{ S_SMARTHOST, "password_file", T_OPTPATH,
+	    C(smarthost_password_file) },
+	{ S_SMARTHOST, "connections", T_CONNECTIONS, C(connections) },
+	{ S_SMARTHOST, "allow_plaintext", T_BOOL, C(allow_plaintext) },
+	{ S_LIMITS, "rate", T_RATE, L(rate) },
+	{ S_LIMITS, "burst", T_BURST, L(burst) },
+	{ S_LIMITS, "backlog", T_COUNT, L(backlog) },
+	{ S_LIMITS, "from_policy", T_POLICY, L(from_policy) },
+	{ S_SITE, "users", T_USERS, SI(users) },
+	{ S_SITE, "domains", T_LIST, SI(domains) },
+	{ S_SITE, "smarthost_username", T_STRING, SI(smarthost_username) },
+	{ S_SITE, "smarthost_password_file", T_OPTPATH,
+	    SI(smarthost_password_file) },
+};
+
+#define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
+_Static_assert(CONF_NKEYS <= 32, "per-site key mask is 32 bits");
+
+/* Loader state, one per conf_load() call. */
+struct conf_ctx {
+	struct conf *conf;
+	const char *file;		/* the file being read */
+	FILE	*fp;
+	int	 lineno;		/* line being handled */
+	int	 status;		/* first error, 0 if none */
+	enum conf_sect sect;
+	size_t	 site;			/* index when sect == S_SITE */
+	unsigned *set;			/* per site: limits keys given */
+	int	*users_line;		/* per site: line of users= */
+	size_t	 cap;			/* allocated sites */
+	char	 line[CONF_LINE_MAX + 1];
+};
+
+/* conf_error - record the first error as "FILE:LINE: text". */
+static int
+conf_error(struct conf_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+conf_error(struct conf_ctx *ctx, const char *fmt, ...)
+{
+	char	 text[768];
+	va_list	 ap;
+
+	if (ctx->status)
+		return ctx->status;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ctx->status = err_set(EX_CONFIG, "%s:%d: %s", ctx->file, ctx->lineno,
+	    text);
+	return ctx->status;
+}
+
+/* conf_default_dir - the compiled-in $(SYSCONFDIR)/sitemail. */
+const char *
+conf_default_dir(void)
+{
+	return SM_SYSCONFDIR;
+}
+
+/* Value parsers. */
+
+/* conf_parse_u64 - decimal digits only, at most max; -1 if bad. */
+static int
+conf_parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t	 i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = (unsigned)(s[i] - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* conf_parse_duration - "90", "30s", "5m", "1h", "5d" to seconds; -1 if
+ * bad or above 2^31-1 seconds. */
+long
+conf_parse_duration(const char *s)
+{
+	size_t	 n = strlen(s);
+	uint64_t v, mult = 1;
+
+	if (n > 0) {
+		switch (s[n - 1]) {
+		case 's': mult = 1; n--; break;
+		case 'm': mult = 60; n--; break;
+		case 'h': mult = 3600; n--; break;
+		case 'd': mult = 86400; n--; break;
+		}
+	}
+	if (conf_parse_u64(s, n, CONF_DURATION_MAX / mult, &v) < 0)
+		return -1;
+	return (long)(v * mult);
+}
+
+/* conf_parse_size - "25M" to bytes (K, M, G are powers of 1024, either
+ * case); 0 on success, -1 with errno EINVAL (garbage) or ERANGE. */
+int
+conf_parse_size(const char *s, size_t *out)
+{
+	size_t	 n = strlen(s);
+	uint64_t v, mult = 1;
+	const char *d;
+
+	if (n > 0 && (d = strchr("kKmMgG", s[n - 1])) != NULL) {
+		mult = 1ULL << (10 * (1 + (d - "kKmMgG") / 2));
+		n--;
+	}
+	if (n == 0 || strspn(s, "0123456789") != n) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (conf_parse_u64(s, n, SIZE_MAX / mult, &v) < 0) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = (size_t)(v * mult);
+	return 0;
+}
+
+/* conf_parse_rate - "100/h" to tokens per second; -1 if bad.  N is a
+ * whole number up to 10^9; 0 is allowed (the site never refills). */
+double
+conf_parse_rate(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	uint64_t n;
+	double	 per;
+
+	if (slash == NULL || slash[1] == '\0' || slash[2] != '\0')
+		return -1;
+	switch (slash[1]) {
+	case 's': per = 1; break;
+	case 'm': per = 60; break;
+	case 'h': per = 3600; break;
+	case 'd': per = 86400; break;
+	default: return -1;
+	}
+	if (conf_parse_u64(s, (size_t)(slash - s), CONF_COUNT_MAX, &n) < 0)
+		return -1;
+	return (double)n / per;
+}
+
+/* conf_parse_bool - yes/no, true/false, 1/0 (any case); -1 if bad. */
+static int
+conf_parse_bool(const char *s)
+{
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 ||
+	    strcmp(s, "1") == 0)
+		return 1;
+	if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0 ||
+	    strcmp(s, "0") == 0)
+		return 0;
+	return -1;
+}
+
+/* conf_printable - 1 if s has no control bytes (and, if nospace, no
+ * spaces either). */
+static int
+conf_printable(const char *s, int nospace)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f ||
+		    (nospace && *s == ' '))
+			return 0;
+	return 1;
+}
+
+/* conf_valid_name - 1 if s is a site, host or user name: letters,
+ * digits, '.', '-', '_', 1..max bytes. */
+static int
+conf_valid_name(const char *s, size_t max)
+{
+	size_t	 n = strlen(s);
+
+	return n > 0 && n <= max && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == n;
+}
+
+/* conf_valid_url - 1 if s is smtp://... or smtps://... (or empty). */
+static int
+conf_valid_url(const char *s)
+{
+	if (*s == '\0')
+		return 1;
+	if (strncmp(s, "smtp://", 7) == 0)
+		s += 7;
+	else if (strncmp(s, "smtps://", 8) == 0)
+		s += 8;
+	else
+		return 0;
+	return *s != '\0' && *s != '/' && conf_printable(s, 1);
+}
+
+/* Lists. */
+
+/* conf_list_free - release a list. */
+static void
+conf_list_free(struct conf_list *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* conf_list_parse - split on commas and white space into a new list;
+ * -1 if an item fails check() or there are too many; -2 out of memory. */
+static int
+conf_list_parse(const char *s, struct conf_list *out, int (*check)(const char *))
+{
+	struct conf_list l = { NULL, 0 };
+	size_t	 n, cap = 0;
+	char	**nv;
+	int	 rc = 0;
+
+	while (rc == 0) {
+		s += strspn(s, ", \t");
+		if ((n = strcspn(s, ", \t")) == 0)
+			break;
+		if (l.n == CONF_LIST_MAX) {
+			rc = -1;
+			break;
+		}
+		if (l.n == cap) {
+			cap = cap ? cap * 2 : 4;
+			if ((nv = reallocarray(l.v, cap, sizeof(*nv))) == NULL) {
+				rc = -2;
+				break;
+			}
+			l.v = nv;
+		}
+		if ((l.v[l.n] = strndup(s, n)) == NULL) {
+			rc = -2;
+			break;
+		}
+		if (!check(l.v[l.n++]))
+			rc = -1;
+		s += n;
+	}
+	if (rc != 0) {
+		conf_list_free(&l);
+		return rc;
+	}
+	conf_list_free(out);
+	*out = l;
+	return 0;
+}
+
+/* conf_item_any - any printable item. */
+static int
+conf_item_any(const char *s)
+{
+	return conf_printable(s, 1);
+}
+
+/* conf_item_url - an smtp:// or smtps:// URL. */
+static int
+conf_item_url(const char *s)
+{
+	return conf_valid_url(s);
+}
+
+/* conf_item_user - a login name, or a uid that fits uid_t. */
+static int
+conf_item_user(const char *s)
+{
+	uint64_t v;
+
+	if (strspn(s, "0123456789") == strlen(s))
+		return conf_parse_u64(s, strlen(s), (uid_t)-1 - 1ULL, &v) == 0;
+	return conf_valid_name(s, 64);
+}
+
+/* Setting values. */
+
+/* conf_set_string - replace the string at *field with a copy of value. */
+static int
+conf_set_string(struct conf_ctx *ctx, char **field, const char *value)
+{
+	char	*p;
+
+	if ((p = strdup(value)) == NULL) {
+		ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+		return ctx->status;
+	}
+	free(*field);
+	*field = p;
+	return 0;
+}
+
+/* conf_want - the hint shown after a bad value of type t. */
+static const char *
+conf_want(enum conf_type t)
+{
+	switch (t) {
+	case T_HOST: return "want a host name";
+	case T_PATH: return "want an absolute path";
+	case T_OPTPATH: return "want an absolute path or nothing";
+	case T_USER: return "want a user name";
+	case T_LOG: return "want syslog, stderr or file:/path";
+	case T_URL: return "want smtp://host[:port] or smtps://host[:port]";
+	case T_URLS: return "want a list of smtp:// or smtps:// URLs";
+	case T_LIST: return "want a list of names";
+	case T_USERS: return "want a list of login names or uids";
+	case T_SIZE: return "want a size like 25M (K, M, G)";
+	case T_DURATION: return "want a duration like 30s, 5m, 1h or 5d";
+	case T_RECIPIENTS: return "want a number from 1 to 100000";
+	case T_CONNECTIONS: return "want a number from 1 to 256";
+	case T_BOOL: return "want yes or no";
+	case T_RATE: return "want N/s, N/m, N/h or N/d";
+	case T_BURST: return "want a whole number from 1 to 1000000000";
+	case T_COUNT: return "want a whole number from 0 to 1000000000";
+	case T_POLICY: return "want allow, rewrite or reject";
+	default: return "want text without control characters";
+	}
+}
+
+/* conf_set_number - the numeric types; -1 if value is bad. */
+static int
+conf_set_number(enum conf_type t, void *field, const char *value)
+{
+	uint64_t v;
+	long	 d;
+	double	 r;
+	int	 b;
+
+	switch (t) {
+	case T_SIZE:
+		return conf_parse_size(value, field) < 0 ||
+		    *(size_t *)field == 0 ? -1 : 0;
+	case T_DURATION:
+		if ((d = conf_parse_duration(value)) <= 0)
+			return -1;
+		*(long *)field = d;
+		return 0;
+	case T_RECIPIENTS:
+	case T_CONNECTIONS:
+		if (conf_parse_u64(value, strlen(value),
+		    t == T_RECIPIENTS ? 100000 : 256, &v) < 0 || v == 0)
+			return -1;
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	case T_BOOL:
+		if ((b = conf_parse_bool(value)) < 0)
+			return -1;
+		*(int *)field = b;
+		return 0;
+	case T_RATE:
+		if ((r = conf_parse_rate(value)) < 0)
+			return -1;
+		*(double *)field = r;
+		return 0;
+	default:		/* T_BURST, T_COUNT */
+		if (conf_parse_u64(value, strlen(value), CONF_COUNT_MAX,
+		    &v) < 0 || (t == T_BURST && v == 0))
+			return -1;
+		*(double *)field = (double)v;
+		return 0;
+	}
+}
+
+/* conf_set_policy - allow | rewrite | reject; -1 if bad. */
+static int
+conf_set_policy(enum conf_from_policy *field, const char *value)
+{
+	if (strcmp(value, "allow") == 0)
+		*field = FROM_ALLOW;
+	else if (strcmp(value, "rewrite") == 0)
+		*field = FROM_REWRITE;
+	else if (strcmp(value, "reject") == 0)
+		*field = FROM_REJECT;
+	else
+		return -1;
+	return 0;
+}
+
+/* conf_check_string - validate a string-typed value; 1 if good. */
+static int
+conf_check_string(enum conf_type t, const char *value)
+{
+	switch (t) {
+	case T_HOST:
+		return conf_valid_name(value, 253);
+	case T_PATH:
+		return value[0] == '/' && conf_printable(value, 0);
+	case T_OPTPATH:
+		return (value[0] == '\0' || value[0] == '/') &&
+		    conf_printable(value, 0);
+	case T_USER:
+		return conf_valid_name(value, 64);
+	case T_LOG:
+		return strcmp(value, "syslog") == 0 ||
+		    strcmp(value, "stderr") == 0 ||
+		    (strncmp(value, "file:/", 6) == 0 &&
+		    conf_printable(value, 0));
+	case T_URL:
+		return conf_valid_url(value);
+	default:
+		return conf_printable(value, 0);
+	}
+}
+
+/* conf_set - parse value as type t into field; records any error. */
+static int
+conf_set(struct conf_ctx *ctx, const struct conf_key *k, void *field,
+    const char *value)
+{
+	int	 rc;
+
+	switch (k->type) {
+	case T_LIST:
+	case T_URLS:
+	case T_USERS:
+		rc = conf_list_parse(value, field, k->type == T_URLS ?
+		    conf_item_url : k->type == T_USERS ? conf_item_user :
+		    conf_item_any);
+		if (rc == -2)
+			return ctx->status = err_set(EX_TEMPFAIL,
+			    "out of memory");
+		break;
+	case T_SIZE: case T_DURATION: case T_RECIPIENTS: case T_CONNECTIONS:
+	case T_BOOL: case T_RATE: case T_BURST: case T_COUNT:
+		rc = conf_set_number(k->type, field, value);
+		break;
+	case T_POLICY:
+		rc = conf_set_policy(field, value);
+		break;
+	default:
+		if (!conf_check_string(k->type, value))
+			rc = -1;
+		else
+			return conf_set_string(ctx, field, value);
+		break;
+	}
+	if (rc < 0)
+		return conf_error(ctx, "bad value \"%s\" for %s (%s)", value,
+		    k->name, conf_want(k->type));
+	return 0;
+}
+
+/* conf_key_find - the key named name valid in section sect, or NULL. */
+static const struct conf_key *
+conf_key_find(enum conf_sect sect, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONF_NKEYS; i++) {
+		if (strcmp(conf_keys[i].name, name) != 0)
+			continue;
+		if (conf_keys[i].sect == sect ||
+		    (sect == S_SITE && conf_keys[i].sect == S_LIMITS))
+			return &conf_keys[i];
+	}
+	return NULL;
+}
+
+/* conf_handler - inih callback for one "name = value" line. */
+static int
+conf_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct conf_ctx *ctx = user;
+	const struct conf_key *k;
+	struct conf_site *site;
+	char	*base;
+
+	(void)section;		/* truncated by inih; ours is ctx->sect */
+	if (ctx->status)
+		return 0;
+	if (ctx->sect == S_NONE)
+		return !conf_error(ctx, "\"%s\" outside of any [section]",
+		    name);
+	if ((k = conf_key_find(ctx->sect, name)) == NULL) {
+		if (ctx->sect == S_SITE)
+			return !conf_error(ctx, "unknown key \"%s\" in [site "
+			    "%s]", name, ctx->conf->sites[ctx->site].name);
+		return !conf_error(ctx, "unknown key \"%s\" in [%s]", name,
+		    conf_sect_names[ctx->sect]);
+	}
+	if (ctx->sect == S_SITE) {
+		site = &ctx->conf->sites[ctx->site];
+		base = (char *)site;
+		if (k->sect == S_LIMITS) {
+			base = (char *)&site->limits;
+			ctx->set[ctx->site] |= 1u << (k - conf_keys);
+		} else if (k->type == T_USERS)
+			ctx->users_line[ctx->site] = ctx->lineno;
+	} else if (ctx->sect == S_LIMITS)
+		base = (char *)&ctx->conf->limits;
+	else
+		base = (char *)ctx->conf;
+	return conf_set(ctx, k, base + k->off, value) == 0;
+}
+
+/* Sections. */
+
+/* conf_site_add - start [site name], refusing a second definition. */
+static int
+conf_site_add(struct conf_ctx *ctx, const char *name)
+{
+	struct conf *c = ctx->conf;
+	const struct conf_site *old;
+	struct conf_site *s;
+	size_t	 ncap;
+	void	*p;
+
+	if (!conf_valid_name(name, CONF_NAME_MAX))
+		return conf_error(ctx, "bad site name \"%s\" (want letters, "
+		    "digits, '.', '-' and '_')", name);
+	if ((old = conf_site_find(c, name)) != NULL)
+		return conf_error(ctx, "site \"%s\" is already defined at "
+		    "%s:%d", name, old->file, old->line);
+	if (c->nsites == CONF_SITES_MAX)
+		return conf_error(ctx, "too many sites");
+	if (c->nsites == ctx->cap) {
+		ncap = ctx->cap ? ctx->cap * 2 : 8;
+		if ((p = reallocarray(c->sites, ncap, sizeof(*c->sites))))
+			c->sites = p;
+		if (p && (p = reallocarray(ctx->set, ncap, sizeof(*ctx->set))))
+			ctx->set = p;
+		if (p && (p = reallocarray(ctx->users_line, ncap,
+		    sizeof(*ctx->users_line))))
+			ctx->users_line = p;
+		if (p == NULL)
+			return ctx->status = err_set(EX_TEMPFAIL,
+			    "out of memory");
+		ctx->cap = ncap;
+	}
+	s = &c->sites[c->nsites];
+	memset(s, 0, sizeof(*s));
+	s->line = ctx->lineno;
+	if ((s->name = strdup(name)) == NULL ||
+	    (s->file = strdup(ctx->file)) == NULL ||
+	    (s->smarthost_username = strdup("")) == NULL ||
+	    (s->smarthost_password_file = strdup("")) == NULL) {
+		free(s->name);
+		free(s->file);
+		free(s->smarthost_username);
+		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+	}
+	ctx->set[c->nsites] = 0;
+	ctx->users_line[c->nsites] = 0;
+	ctx->site = c->nsites++;
+	ctx->sect = S_SITE;
+	return 0;
+}
+
+/* conf_section - handle a "[name]" header (text between the brackets). */
+static int
+conf_section(struct conf_ctx *ctx, char *name)
+{
+	char	*end;
+	int	 i;
+
+	while (isspace((unsigned char)*name))
+		name++;
+	end = name + strlen(name);
+	while (end > name && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (strncmp(name, "site", 4) == 0 &&
+	    (name[4] == '\0' || isspace((unsigned char)name[4]))) {
+		for (name += 4; isspace((unsigned char)*name); name++)
+			;
+		if (*name == '\0')
+			return conf_error(ctx, "[site] needs a name: [site "
+			    "NAME]");
+		return conf_site_add(ctx, name);
+	}
+	for (i = S_MAIN; i < S_SITE; i++)
+		if (strcmp(name, conf_sect_names[i]) == 0) {
+			ctx->sect = (enum conf_sect)i;
+			return 0;
+		}
+	return conf_error(ctx, "unknown section [%s]", name);
+}
+
+/* conf_header - if line is a "[section]" line (as inih sees it), handle
+ * it here: inih's copy of the name is truncated and it never reports
+ * empty sections. */
+static int
+conf_header(struct conf_ctx *ctx, char *line)
+{
+	char	*p = line, *q;
+	int	 was_space = 0;
+
+	if (ctx->lineno == 1 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p != '[')
+		return 0;
+	/* Like inih: ']' ends the name, " ;" starts a comment. */
+	for (q = p + 1; *q && *q != ']' && !(was_space && *q == ';'); q++)
+		was_space = isspace((unsigned char)*q);
+	if (*q != ']')
+		return conf_error(ctx, "section header without ']'");
+	for (p = q + 1; isspace((unsigned char)*p); p++)
+		;
+	if (*p != '\0' && *p != ';' && *p != '#')
+		return conf_error(ctx, "text after a section header");
+	*q = '\0';
+	return conf_section(ctx, strchr(line, '[') + 1);
+}
+
+/* conf_reader - inih reader: one whole line per call, counting lines and
+ * handling section headers; NULL at EOF or after an error. */
+static char *
+conf_reader(char *str, int num, void *stream)
+{
+	struct conf_ctx *ctx = stream;
+	size_t	 n = 0;
+	int	 ch = EOF;
+
+	if (ctx->status)
+		return NULL;
+	while (n < CONF_LINE_MAX && (ch = getc_unlocked(ctx->fp)) != EOF) {
+		ctx->line[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+		if (ch == '\0')
+			break;
+	}
+	if (n == 0)
+		return NULL;
+	ctx->lineno++;
+	ctx->line[n] = '\0';
+	if (ch == '\0' || memchr(ctx->line, '\0', n) != NULL) {
+		conf_error(ctx, "NUL byte in line");
+		return NULL;
+	}
+	if (ch != '\n' && ch != EOF) {
+		conf_error(ctx, "line longer than %d bytes", CONF_LINE_MAX);
+		return NULL;
+	}
+	if (n + 1 > (size_t)num) {
+		conf_error(ctx, "line too long for the INI parser");
+		return NULL;
+	}
+	memcpy(str, ctx->line, n + 1);
+	if (conf_header(ctx, ctx->line) != 0)
+		return NULL;
+	return str;
+}
+
+/* conf_parse_file - read one file; a missing file is fine. */
+static int
+conf_parse_file(struct conf_ctx *ctx, const char *path)
+{
+	int	 rc;
+
+	if ((ctx->fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return ctx->status = err_set(EX_CONFIG, "cannot read %s: %s",
+		    path, strerror(errno));
+	}
+	ctx->file = path;
+	ctx->lineno = 0;
+	ctx->sect = S_NONE;
+	/* The packaged inih reads its settings at run time. */
+	ini_allow_multiline = false;
+	ini_stop_on_first_error = true;
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_max_line = CONF_LINE_MAX + 3;
+	ini_initial_alloc = CONF_LINE_MAX + 3;
+	rc = ini_parse_stream(conf_reader, ctx, conf_handler, ctx);
+	if (ctx->status == 0 && ferror(ctx->fp))
+		ctx->status = err_set(EX_CONFIG, "cannot read %s: %s", path,
+		    strerror(errno));
+	else if (ctx->status == 0 && rc == -2)
+		ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+	else if (ctx->status == 0 && rc != 0) {
+		ctx->lineno = rc;
+		conf_error(ctx, "syntax error (want \"key = value\" or "
+		    "\"[section]\")");
+	}
+	fclose(ctx->fp);
+	ctx->fp = NULL;
+	return ctx->status;
+}
+
+/* conf_cmp - qsort comparison of file names. */
+static int
+conf_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* conf_list_push - append a copy of s to a list; -1 when out of memory. */
+static int
+conf_list_push(struct conf_list *l, size_t *cap, const char *s)
+{
+	char	**nv;
+
+	if (l->n == *cap) {
+		if ((nv = reallocarray(l->v, *cap ? *cap * 2 : 16,
+		    sizeof(*nv))) == NULL)
+			return -1;
+		l->v = nv;
+		*cap = *cap ? *cap * 2 : 16;
+	}
+	if ((l->v[l->n] = strdup(s)) == NULL)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+/* conf_sites_d - the sorted *.conf names in dir (missing dir: none). */
+static int
+conf_sites_d(const char *dir, struct conf_list *names)
+{
+	struct dirent *de;
+	DIR	*d;
+	size_t	 n, cap = 0;
+	int	 rc = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return err_set(EX_CONFIG, "cannot read %s: %s", dir,
+		    strerror(errno));
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (de->d_name[0] == '.' || n <= 5 ||
+		    strcmp(de->d_name + n - 5, ".conf") != 0)
+			continue;
+		if (names->n == CONF_FILES_MAX)
+			rc = err_set(EX_CONFIG, "too many files in %s", dir);
+		else if (conf_list_push(names, &cap, de->d_name) < 0)
+			rc = err_set(EX_TEMPFAIL, "out of memory");
+	}
+	closedir(d);
+	if (names->n > 1)
+		qsort(names->v, names->n, sizeof(*names->v), conf_cmp);
+	return rc;
+}
+
+/* Finishing. */
+
+/* conf_resolve_limits - sites inherit the [limits] keys they did not set. */
+static void
+conf_resolve_limits(struct conf_ctx *ctx)
+{
+	struct conf *c = ctx->conf;
+	struct conf_limits *l;
+	size_t	 i, bit;
+
+	for (i = 0; i < c->nsites; i++) {
+		l = &c->sites[i].limits;
+		for (bit = 0; bit < CONF_NKEYS; bit++) {
+			if (conf_keys[bit].sect != S_LIMITS ||
+			    (ctx->set[i] & (1u << bit)))
+				continue;
+			memcpy((char *)l + conf_keys[bit].off,
+			    (char *)&c->limits + conf_keys[bit].off,
+			    conf_keys[bit].type == T_POLICY ?
+			    sizeof(l->from_policy) : sizeof(double));
+		}
+	}
+}
+
+/* A users= entry and its site, for finding a user listed twice. */
+struct conf_user_ref {
+	const char *user;
+	size_t	 site;
+};
+
+/* conf_user_cmp - order user references by name, then site. */
+static int
+conf_user_cmp(const void *a, const void *b)
+{
+	const struct conf_user_ref *x = a, *y = b;
+	int	 d = strcmp(x->user, y->user);
+
+	if (d != 0)
+		return d;
+	return x->site < y->site ? -1 : x->site > y->site;
+}
+
+/* conf_check_users - no user (login or uid, as written) in two sites. */
+static int
+conf_check_users(struct conf_ctx *ctx)
+{
+	struct conf *c = ctx->conf;
+	struct conf_user_ref *refs;
+	const struct conf_site *a, *b;
+	size_t	 i, j, n = 0;
+	int	 rc = 0;
+
+	for (i = 0; i < c->nsites; i++)
+		n += c->sites[i].users.n;
+	if (n < 2)
+		return 0;
+	if ((refs = calloc(n, sizeof(*refs))) == NULL)
+		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+	for (n = 0, i = 0; i < c->nsites; i++)
+		for (j = 0; j < c->sites[i].users.n; j++) {
+			refs[n].user = c->sites[i].users.v[j];
+			refs[n++].site = i;
+		}
+	qsort(refs, n, sizeof(*refs), conf_user_cmp);
+	for (i = 1; i < n && rc == 0; i++) {
+		if (strcmp(refs[i - 1].user, refs[i].user) != 0 ||
+		    refs[i - 1].site == refs[i].site)
+			continue;
+		a = &c->sites[refs[i - 1].site];
+		b = &c->sites[refs[i].site];
+		ctx->file = b->file;
+		ctx->lineno = ctx->users_line[refs[i].site];
+		rc = conf_error(ctx, "user \"%s\" is in [site %s] and also in "
+		    "[site %s] (%s:%d)", refs[i].user, b->name, a->name,
+		    a->file, ctx->users_line[refs[i - 1].site]);
+	}
+	free(refs);
+	return rc;
+}
+
+/* conf_hostname_file - the first line of path if it is a dotted name. */
+static int
+conf_hostname_file(const char *path, char *out, size_t size)
+{
+	FILE	*fp;
+	int	 ok = 0;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	if (fgets(out, (int)size, fp) != NULL) {
+		out[strcspn(out, " \t\r\n")] = '\0';
+		ok = strchr(out, '.') != NULL && conf_valid_name(out, 253);
+	}
+	fclose(fp);
+	return ok;
+}
+
+/* conf_default_hostname - gethostname(), or a dotted name from
+ * /etc/mailname or /etc/hostname when it has no dot; no DNS. */
+static int
+conf_default_hostname(struct conf_ctx *ctx)
+{
+	char	 host[256], alt[256];
+	const char *pick;
+
+	if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	pick = host;
+	if (strchr(host, '.') == NULL &&
+	    (conf_hostname_file("/etc/mailname", alt, sizeof(alt)) ||
+	    conf_hostname_file("/etc/hostname", alt, sizeof(alt))))
+		pick = alt;
+	return conf_set_string(ctx, &ctx->conf->hostname, pick);
+}
+
+/* conf_finish - checks and derived values once every file is read. */
+static int
+conf_finish(struct conf_ctx *ctx)
+{
+	struct conf *c = ctx->conf;
+
+	conf_resolve_limits(ctx);
+	if (conf_check_users(ctx) != 0)
+		return ctx->status;
+	if (c->retry_min > c->retry_max) {
+		ctx->status = err_set(EX_CONFIG, "retry_min (%lds) is larger "
+		    "than retry_max (%lds)", c->retry_min, c->retry_max);
+		return ctx->status;
+	}
+	if (*c->hostname == '\0')
+		return conf_default_hostname(ctx);
+	return 0;
+}
+
+/* conf_defaults - the built-in values (shared/DESIGN.md). */
+static int
+conf_defaults(struct conf *c, const char *dir)
+{
+	char	**strings[] = { &c->hostname, &c->log, &c->alert_to,
+	    &c->local_transport, &c->smarthost_url, &c->ca_file,
+	    &c->smarthost_username, &c->smarthost_password_file };
+	size_t	 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		if ((*strings[i] = strdup("")) == NULL)
+			return -1;
+	free(c->log);
+	if ((c->log = strdup("syslog")) == NULL ||
+	    (c->spool_dir = strdup(SM_SPOOLDIR)) == NULL ||
+	    (c->user = strdup(SM_USER)) == NULL ||
+	    (c->dir = strdup(dir)) == NULL)
+		return -1;
+	c->max_message_size = 25 * 1024 * 1024;
+	c->max_recipients = 100;
+	c->queue_lifetime = 5 * 86400;
+	c->retry_min = 60;
+	c->retry_max = 3600;
+	c->dns_timeout = 5;
+	c->tls_verify = 1;
+	c->connections = 4;
+	c->allow_plaintext = 0;
+	c->limits.rate = 100.0 / 3600;
+	c->limits.burst = 50;
+	c->limits.backlog = 200;
+	c->limits.from_policy = FROM_REWRITE;
+	return 0;
+}
+
+/* conf_load_files - sitemail.conf, then sites.d/ *.conf in name order. */
+static int
+conf_load_files(struct conf_ctx *ctx, const char *dir)
+{
+	struct conf_list names = { NULL, 0 };
+	struct buf path;
+	size_t	 i;
+	int	 rc;
+
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/sitemail.conf", dir) < 0) {
+		rc = err_set(EX_CONFIG, "configuration path too long");
+		goto out;
+	}
+	if ((rc = conf_parse_file(ctx, buf_str(&path))) != 0)
+		goto out;
+	buf_reset(&path);
+	if (buf_printf(&path, "%s/sites.d", dir) < 0) {
+		rc = err_set(EX_CONFIG, "configuration path too long");
+		goto out;
+	}
+	if ((rc = conf_sites_d(buf_str(&path), &names)) != 0)
+		goto out;
+	for (i = 0; i < names.n && rc == 0; i++) {
+		buf_reset(&path);
+		if (buf_printf(&path, "%s/sites.d/%s", dir, names.v[i]) < 0)
+			rc = err_set(EX_CONFIG, "configuration path too long");
+		else
+			rc = conf_parse_file(ctx, buf_str(&path));
+	}
+	/* Site records keep their own copy of the file name. */
+out:
+	conf_list_free(&names);
+	buf_free(&path);
+	return rc;
+}
+
+/* conf_load - defaults, then dir/sitemail.conf, then dir/sites.d/ *.conf.
+ * On failure everything is released again (conf_free() is harmless). */
+int
+conf_load(struct conf *c, const char *dir)
+{
+	struct conf_ctx ctx;
+	int	 rc;
+
+	if (dir == NULL)
+		dir = conf_default_dir();
+	memset(&ctx, 0, offsetof(struct conf_ctx, line));
+	ctx.conf = c;
+	if (conf_defaults(c, dir) < 0)
+		rc = err_set(EX_TEMPFAIL, "out of memory");
+	else if ((rc = conf_load_files(&ctx, dir)) == 0)
+		rc = conf_finish(&ctx);
+	free(ctx.set);
+	free(ctx.users_line);
+	if (rc != 0)
+		conf_free(c);
+	return rc;
+}
+
+/* conf_free - release everything conf_load() allocated. */
+void
+conf_free(struct conf *c)
+{
+	struct conf_site *s;
+	size_t	 i;
+
+	free(c->hostname);
+	free(c->spool_dir);
+	free(c->user);
+	free(c->log);
+	free(c->alert_to);
+	conf_list_free(&c->dns_servers);
+	conf_list_free(&c->local_addresses);
+	conf_list_free(&c->local_mx);
+	free(c->local_transport);
+	free(c->smarthost_url);
+	conf_list_free(&c->smarthost_fallback);
+	free(c->ca_file);
+	free(c->smarthost_username);
+	free(c->smarthost_password_file);
+	for (i = 0; i < c->nsites; i++) {
+		s = &c->sites[i];
+		free(s->name);
+		conf_list_free(&s->users);
+		conf_list_free(&s->domains);
+		free(s->smarthost_username);
+		free(s->smarthost_password_file);
+		free(s->file);
+	}
+	free(c->sites);
+	free(c->dir);
+	memset(c, 0, sizeof(*c));
+}
+
+/* conf_site_find - the [site] section named name, or NULL. */
+const struct conf_site *
+conf_site_find(const struct conf *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nsites; i++)
+		if (strcmp(c->sites[i].name, name) == 0)
+			return &c->sites[i];
+	return NULL;
+}
+
+/* conf_user_match - 1 if the users= entry s names uid (all digits) or
+ * login (anything else). */
+static int
+conf_user_match(const char *s, uid_t uid, const char *login)
+{
+	size_t	 n = strlen(s);
+	uint64_t v;
+
+	if (strspn(s, "0123456789") == n)
+		return conf_parse_u64(s, n, (uid_t)-1 - 1ULL, &v) == 0 &&
+		    v == (uint64_t)uid;
+	return login != NULL && strcmp(s, login) == 0;
+}
+
+/* conf_site_for_user - the [site] whose users= lists uid or login, or NULL.
+ * Numeric entries match the uid, others the login name (login may be
+ * NULL). */
+const struct conf_site *
+conf_site_for_user(const struct conf *c, uid_t uid, const char *login)
+{
+	const struct conf_site *s;
+	size_t	 i, j;
+
+	for (i = 0; i < c->nsites; i++) {
+		s = &c->sites[i];
+		for (j = 0; j < s->users.n; j++)
+			if (conf_user_match(s->users.v[j], uid, login))
+				return s;
+	}
+	return NULL;
+}
