@@ -1,16 +1,18 @@
 /*
- * sitemail.c - sitemail(8), the administration command.
+ * sitemail.c - sitemail(8), the administration command: a thin dispatcher
+ * over queue/admin.h.
  *
  * Installed set-gid "sitemail" like sendmail, so that a site user can
  * list, show and flush their own site's mail; every other verb is for root
  * and the runner user only (exit 77 otherwise).  It sanitises its process
  * state the same way sendmail does, and honours -C only when it is not
- * running set-id or the caller is root.
+ * running set-id or the caller is root.  Run by root, the queue verbs
+ * switch to the runner user first, so that every file they create or
+ * change keeps the owner the runner and intake expect.
  *
- * Usage: sitemail [-C DIR] VERB [ARGS]; see sitemail(8).
+ * Usage: sitemail [-C DIR] VERB [ARGS]; see sitemail(8).  A few Postfix
+ * and Exim words are accepted as aliases (hold, release, remove, rm).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "queue/admin.h"
 #include "queue/site.h"
 #include "spool/spool.h"
 #include "util/buf.h"
@@ -33,36 +36,176 @@ struct cli {
 	struct site_id caller;		/* the caller's own site */
 	int	 admin;			/* root or the runner user */
 	const char *confdir;
+	struct admin a;
 };
+
+/* The options of one verb. */
+struct cli_args {
+	const char *site, *sender, *rcpt;
+	int	 json, frozen, body, raw;
+	char	**pos;			/* positional arguments */
+	size_t	 npos;
+};
+
+/* Which options a verb takes. */
+#define O_SITE		0x01
+#define O_SENDER	0x02
+#define O_RCPT		0x04
+#define O_JSON		0x08
+#define O_FROZEN	0x10
+#define O_BODY		0x20
+#define O_RAW		0x40
 
 struct verb {
 	const char *name;
 	int	 admin_only;
-	int	(*fn)(struct cli *, int, char **);
+	int	 queue;			/* runs as the runner user for root */
+	unsigned opts;
+	int	(*fn)(struct cli *, struct cli_args *);
 	const char *usage;
 };
 
-/* cli_keypath - $(confdir)/spool.key into out. */
-static int
-cli_keypath(const struct cli *c, struct buf *out)
+static const struct verb *cli_verb;
+
+/* cli_usage_verb - one verb's usage line, then exit 64. */
+static void __attribute__((noreturn))
+cli_usage_verb(const char *fmt, const char *arg)
 {
-	if (buf_printf(out, "%s/spool.key", c->confdir) < 0)
-		return err_set(EX_CONFIG, "config directory name too long");
-	return 0;
+	if (fmt != NULL) {
+		fprintf(stderr, "sitemail: ");
+		fprintf(stderr, fmt, arg);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "usage: sitemail %s\n", cli_verb->usage);
+	exit(EX_USAGE);
+}
+
+/* cli_opt_value - the value of --name VALUE or --name=VALUE. */
+static const char *
+cli_opt_value(char **argv, int argc, int *i, const char *name)
+{
+	size_t	 n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc)
+		cli_usage_verb("%s needs a value", name);
+	return argv[++*i];
+}
+
+/* cli_flag - 1 if argv[i] is one of the flag's spellings. */
+static int
+cli_flag(const char *arg, const char *a, const char *b)
+{
+	return strcmp(arg, a) == 0 || (b != NULL && strcmp(arg, b) == 0);
+}
+
+/* cli_parse - the options of the verb in argv[1..]; the rest are
+ * positional ("--" ends the options, "-" is positional). */
+static void
+cli_parse(int argc, char **argv, unsigned allowed, struct cli_args *ar)
+{
+	const char *v;
+	int	 i, opts = 1;
+
+	memset(ar, 0, sizeof(*ar));
+	ar->pos = calloc((size_t)argc + 1, sizeof(*ar->pos));
+	if (ar->pos == NULL)
+		msg_fatal(EX_OSERR, "out of memory");
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (!opts || arg[0] != '-' || arg[1] == '\0') {
+			ar->pos[ar->npos++] = argv[i];
+			continue;
+		}
+		if (strcmp(arg, "--") == 0)
+			opts = 0;
+		else if ((allowed & O_SITE) &&
+		    (v = cli_opt_value(argv, argc, &i, "--site")) != NULL)
+			ar->site = v;
+		else if ((allowed & O_SENDER) &&
+		    (v = cli_opt_value(argv, argc, &i, "--sender")) != NULL)
+			ar->sender = v;
+		else if ((allowed & O_RCPT) &&
+		    (v = cli_opt_value(argv, argc, &i, "--rcpt")) != NULL)
+			ar->rcpt = v;
+		else if ((allowed & O_JSON) && cli_flag(arg, "--json", "-j"))
+			ar->json = 1;
+		else if ((allowed & O_FROZEN) && cli_flag(arg, "--frozen", NULL))
+			ar->frozen = 1;
+		else if ((allowed & O_BODY) && cli_flag(arg, "--body", "-b"))
+			ar->body = 1;
+		else if ((allowed & O_RAW) && cli_flag(arg, "--raw", NULL))
+			ar->raw = 1;
+		else if (cli_flag(arg, "--help", "-h"))
+			cli_usage_verb(NULL, NULL);
+		else
+			cli_usage_verb("unknown option \"%s\"", arg);
+	}
+}
+
+/* cli_ids - the positional queue IDs, or those on stdin for "-".  IDs are
+ * normalised (case, mailq marks); a word that is not one is kept as it
+ * is, so that the verb reports it as "no such message". */
+static void
+cli_ids(struct cli_args *ar, char ***idsp, size_t *np)
+{
+	char	 qid[SPOOL_QIDLEN + 1], **ids;
+	size_t	 i;
+	int	 rc;
+
+	if (ar->npos == 1 && strcmp(ar->pos[0], "-") == 0) {
+		if ((rc = admin_ids_read(stdin, idsp, np)) != 0)
+			msg_fatal(rc, "%s", err_str());
+		return;
+	}
+	if ((ids = calloc(ar->npos + 1, sizeof(*ids))) == NULL)
+		msg_fatal(EX_OSERR, "out of memory");
+	for (i = 0; i < ar->npos; i++) {
+		const char *w = admin_qid_parse(ar->pos[i], qid) == 0 ?
+		    qid : ar->pos[i];
+
+		if ((ids[i] = strdup(w)) == NULL)
+			msg_fatal(EX_OSERR, "out of memory");
+	}
+	*idsp = ids;
+	*np = ar->npos;
+}
+
+/* cli_filter - the selection options as a filter. */
+static void
+cli_filter(const struct cli_args *ar, struct admin_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->site = ar->site;
+	f->sender_re = ar->sender;
+	f->rcpt_re = ar->rcpt;
+	f->frozen = ar->frozen;
 }
 
 /* verb_check_config - the config was loaded by main; report on it. */
 static int
-verb_check_config(struct cli *c, int argc, char **argv)
+verb_check_config(struct cli *c, struct cli_args *ar)
 {
 	unsigned char key[SPOOL_KEYLEN];
 	struct buf path;
 	int	 rc;
 
+	if (ar->npos)
+		cli_usage_verb("unexpected argument \"%s\"", ar->pos[0]);
 	buf_init(&path, PATH_MAX);
-	if ((rc = cli_keypath(c, &path)) == 0 &&
-	    (rc = spool_key_load(buf_str(&path), key)) != 0)
+	if (buf_printf(&path, "%s/spool.key", c->confdir) < 0)
+		rc = err_set(EX_CONFIG, "config directory name too long");
+	else
+		rc = spool_key_load(buf_str(&path), key);
+	if (rc != 0)
 		msg_warnx("warning: %s", err_str());
+	sodium_memzero(key, sizeof(key));
 	buf_free(&path);
 	printf("%s: configuration OK: %zu site%s, spool %s\n", c->confdir,
 	    c->conf.nsites, c->conf.nsites == 1 ? "" : "s",
@@ -72,18 +215,18 @@ verb_check_config(struct cli *c, int argc, char **argv)
 
 /* verb_keygen - make the spool signing key (never overwrites one). */
 static int
-verb_keygen(struct cli *c, int argc, char **argv)
+verb_keygen(struct cli *c, struct cli_args *ar)
 {
 	struct group *gr;
 	struct buf path;
-	int	 rc;
+	int	 rc = 0;
 
 	buf_init(&path, PATH_MAX);
-	if (argc > 1)
-		rc = buf_addstr(&path, argv[1]) < 0 ?
-		    err_set(EX_USAGE, "path too long") : 0;
-	else
-		rc = cli_keypath(c, &path);
+	if (ar->npos > 1)
+		cli_usage_verb("unexpected argument \"%s\"", ar->pos[1]);
+	if (ar->npos == 1 ? buf_addstr(&path, ar->pos[0]) < 0 :
+	    buf_printf(&path, "%s/spool.key", c->confdir) < 0)
+		rc = err_set(EX_USAGE, "path too long");
 	gr = getgrnam(c->conf.user);
 	if (rc == 0)
 		rc = spool_key_generate(buf_str(&path),
@@ -95,122 +238,216 @@ verb_keygen(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-/* show_field - one "name: value" line of the envelope. */
-static void
-show_field(const char *name, const char *value)
+/* verb_list - list [--site S] [--sender RE] [--rcpt RE] [--frozen]. */
+static int
+verb_list(struct cli *c, struct cli_args *ar)
 {
-	printf("%-10s %s\n", name, value && *value ? value : "-");
+	struct admin_filter f;
+
+	if (ar->npos)
+		cli_usage_verb("unexpected argument \"%s\"", ar->pos[0]);
+	cli_filter(ar, &f);
+	return admin_list(&c->a, &f, ar->json, stdout);
 }
 
-/* show_content - copy the content to stdout (all, or the header only). */
+/* verb_show - show [--body|--raw] [--json] ID. */
 static int
-show_content(struct spool_msg *m, int header_only)
+verb_show(struct cli *c, struct cli_args *ar)
 {
-	char	 buf[65536];
-	uint64_t off = 0;
-	ssize_t	 n;
-	char	*end;
+	char	 qid[SPOOL_QIDLEN + 1];
+	int	 mode = ar->raw ? ADMIN_SHOW_RAW : ar->body ? ADMIN_SHOW_BODY :
+		    ADMIN_SHOW_HEADER;
 
-	while (off < m->content_len) {
-		n = spool_read_content(m, off, buf, sizeof(buf));
-		if (n <= 0)
-			return err_set(EX_IOERR, "cannot read the message");
-		if (header_only && (end = memmem(buf, (size_t)n, "\r\n\r\n",
-		    4)) != NULL) {
-			fwrite(buf, 1, (size_t)(end - buf) + 2, stdout);
-			return 0;
-		}
-		fwrite(buf, 1, (size_t)n, stdout);
-		off += (uint64_t)n;
-	}
-	return 0;
+	if (ar->npos != 1)
+		cli_usage_verb("%s", ar->npos ? "one queue ID, please" :
+		    "which message?");
+	if (admin_qid_parse(ar->pos[0], qid) != 0)
+		return err_set(EX_NOINPUT, "%s: no such message", ar->pos[0]);
+	return admin_show(&c->a, qid, mode, ar->json, stdout);
 }
 
-/* verb_show - envelope and header (--body: all, --raw: content only). */
+/* verb_flush - flush [--site S | ID...]. */
 static int
-verb_show(struct cli *c, int argc, char **argv)
+verb_flush(struct cli *c, struct cli_args *ar)
 {
-	unsigned char key[SPOOL_KEYLEN];
-	struct spool_msg m;
-	struct buf path;
-	char	 num[64];
-	int	 rc, raw = 0, body = 0, dirfd, i;
-	const char *id = NULL;
-	size_t	 r;
+	char	**ids = NULL;
+	size_t	 n = 0;
+	int	 rc;
 
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--raw") == 0)
-			raw = 1;
-		else if (strcmp(argv[i], "--body") == 0)
-			body = 1;
-		else
-			id = argv[i];
-	if (id == NULL || !spool_qid_valid(id))
-		return err_set(EX_USAGE, "usage: sitemail show [--body|--raw] ID");
-	buf_init(&path, PATH_MAX);
-	if ((rc = cli_keypath(c, &path)) == 0)
-		rc = spool_key_load(buf_str(&path), key);
-	buf_reset(&path);
-	if (rc == 0 && buf_printf(&path, "%s/queue", c->conf.spool_dir) < 0)
-		rc = err_set(EX_CONFIG, "spool_dir too long");
-	dirfd = rc ? -1 : open(buf_str(&path), O_RDONLY | O_DIRECTORY);
-	buf_free(&path);
-	if (rc == 0 && dirfd < 0)
-		rc = err_set(EX_TEMPFAIL, "cannot open the queue: %s",
-		    strerror(errno));
-	if (rc == 0 && (rc = spool_open(&m, dirfd, id, key)) != 0 &&
-	    rc != EX_DATAERR)
-		rc = err_set(EX_NOINPUT, "%s: no such message", id);
-	if (dirfd >= 0)
-		close(dirfd);
-	sodium_memzero(key, sizeof(key));
-	if (rc)
-		return rc;
-	if (!c->admin && strcmp(m.env.site, c->caller.name) != 0) {
-		spool_close(&m);
-		return err_set(EX_NOINPUT, "%s: no such message", id);
-	}
-	if (!raw) {
-		show_field("queue_id:", m.env.qid);
-		show_field("site:", m.env.site);
-		snprintf(num, sizeof(num), "%lu", (unsigned long)m.env.uid);
-		show_field("uid:", num);
-		show_field("login:", m.env.login);
-		printf("%-10s <%s>\n", "sender:", m.env.sender);
-		snprintf(num, sizeof(num), "%lld.%06ld",
-		    (long long)m.env.time, m.env.time_usec);
-		show_field("time:", num);
-		snprintf(num, sizeof(num), "%llu",
-		    (unsigned long long)m.content_len);
-		show_field("size:", num);
-		show_field("cwd:", m.env.cwd);
-		show_field("exe:", m.env.exe);
-		show_field("script:", m.env.script);
-		for (r = 0; r < m.env.nrcpt; r++)
-			printf("%-10s <%s>\n", "rcpt:", m.env.rcpt[r]);
-		printf("\n");
-	}
-	rc = show_content(&m, !raw && !body);
-	spool_close(&m);
+	if (ar->site && ar->npos)
+		cli_usage_verb("%s", "either --site or queue IDs");
+	if (ar->npos)
+		cli_ids(ar, &ids, &n);
+	rc = admin_flush(&c->a, ar->site, ids, n);
+	admin_ids_free(ids, n);
 	return rc;
 }
 
+/* cli_freeze - freeze/thaw SITE | --site SITE | ID... */
+static int
+cli_freeze(struct cli *c, struct cli_args *ar, int freeze)
+{
+	char	 qid[SPOOL_QIDLEN + 1], **ids = NULL;
+	size_t	 n = 0;
+	int	 rc;
+
+	if (ar->site && ar->npos)
+		cli_usage_verb("%s", "either a site or queue IDs");
+	if (ar->site)
+		return admin_freeze_site(&c->a, ar->site, freeze, stdout);
+	if (ar->npos == 0)
+		cli_usage_verb("%s", "which site or messages?");
+	if (ar->npos == 1 && strcmp(ar->pos[0], "-") != 0 &&
+	    admin_qid_parse(ar->pos[0], qid) != 0)
+		return admin_freeze_site(&c->a, ar->pos[0], freeze, stdout);
+	cli_ids(ar, &ids, &n);
+	rc = admin_freeze_ids(&c->a, ids, n, freeze, stdout);
+	admin_ids_free(ids, n);
+	return rc;
+}
+
+/* verb_freeze - freeze SITE | ID... */
+static int
+verb_freeze(struct cli *c, struct cli_args *ar)
+{
+	return cli_freeze(c, ar, 1);
+}
+
+/* verb_thaw - thaw SITE | ID... */
+static int
+verb_thaw(struct cli *c, struct cli_args *ar)
+{
+	return cli_freeze(c, ar, 0);
+}
+
+/* verb_delete - delete ID... | - | --site S [--frozen] [selectors]. */
+static int
+verb_delete(struct cli *c, struct cli_args *ar)
+{
+	struct admin_filter f;
+	char	**ids = NULL;
+	size_t	 n = 0;
+	int	 rc;
+
+	cli_filter(ar, &f);
+	if (ar->npos && (f.site || f.sender_re || f.rcpt_re || f.frozen))
+		cli_usage_verb("%s", "either queue IDs or --site");
+	if (!ar->npos && !f.site)
+		cli_usage_verb("%s", ar->sender || ar->rcpt || ar->frozen ?
+		    "selectors need --site" : "which messages?");
+	if (ar->npos == 0)
+		return admin_delete(&c->a, &f, NULL, 0, stdout);
+	cli_ids(ar, &ids, &n);
+	rc = admin_delete(&c->a, NULL, ids, n, stdout);
+	admin_ids_free(ids, n);
+	return rc;
+}
+
+/* verb_bounce - bounce ID... | - */
+static int
+verb_bounce(struct cli *c, struct cli_args *ar)
+{
+	char	**ids = NULL;
+	size_t	 n = 0;
+	int	 rc;
+
+	if (ar->npos == 0)
+		cli_usage_verb("%s", "which messages?");
+	cli_ids(ar, &ids, &n);
+	rc = admin_bounce(&c->a, ids, n, stdout);
+	admin_ids_free(ids, n);
+	return rc;
+}
+
+/* verb_sites - sites [--json]. */
+static int
+verb_sites(struct cli *c, struct cli_args *ar)
+{
+	if (ar->npos)
+		cli_usage_verb("unexpected argument \"%s\"", ar->pos[0]);
+	return admin_sites(&c->a, ar->json, stdout);
+}
+
+/* verb_route - route ADDRESS [--json]. */
+static int
+verb_route(struct cli *c, struct cli_args *ar)
+{
+	if (ar->npos != 1)
+		cli_usage_verb("%s", "one address, please");
+	return admin_route(&c->a, ar->pos[0], ar->json, stdout);
+}
+
+#define O_SELECT	(O_SITE | O_SENDER | O_RCPT | O_FROZEN)
+
 static const struct verb cli_verbs[] = {
-	{ "check-config", 1, verb_check_config, "check-config" },
-	{ "keygen", 1, verb_keygen, "keygen [PATH]" },
-	{ "show", 0, verb_show, "show [--body|--raw] ID" },
+	{ "list", 0, 1, O_SELECT | O_JSON, verb_list,
+	    "list [--site S] [--sender RE] [--rcpt RE] [--frozen] [--json]" },
+	{ "show", 0, 1, O_JSON | O_BODY | O_RAW, verb_show,
+	    "show [--body | --raw | --json] ID" },
+	{ "flush", 0, 1, O_SITE, verb_flush, "flush [--site S | ID... | -]" },
+	{ "freeze", 1, 1, O_SITE, verb_freeze, "freeze SITE | ID... | -" },
+	{ "thaw", 1, 1, O_SITE, verb_thaw, "thaw SITE | ID... | -" },
+	{ "delete", 1, 1, O_SELECT, verb_delete,
+	    "delete ID... | - | --site S [--frozen] [--sender RE] [--rcpt RE]" },
+	{ "bounce", 1, 1, 0, verb_bounce, "bounce ID... | -" },
+	{ "sites", 1, 1, O_JSON, verb_sites, "sites [--json]" },
+	{ "route", 1, 1, O_JSON, verb_route, "route ADDRESS [--json]" },
+	{ "check-config", 1, 0, 0, verb_check_config, "check-config" },
+	{ "keygen", 1, 0, 0, verb_keygen, "keygen [PATH]" },
+	/* Postfix and Exim habits */
+	{ "hold", 1, 1, O_SITE, verb_freeze, "hold SITE | ID... (= freeze)" },
+	{ "release", 1, 1, O_SITE, verb_thaw, "release SITE | ID... (= thaw)" },
+	{ "remove", 1, 1, O_SELECT, verb_delete, "remove ... (= delete)" },
+	{ "rm", 1, 1, O_SELECT, verb_delete, "rm ... (= delete)" },
 };
 
 /* cli_usage - the verb list on stderr. */
-static void
-cli_usage(void)
+static void __attribute__((noreturn))
+cli_usage(int status)
 {
 	size_t	 i;
 
-	fprintf(stderr, "usage: sitemail [-C DIR] VERB [ARGS]\nverbs:\n");
+	fprintf(status ? stderr : stdout,
+	    "usage: sitemail [-C DIR] VERB [ARGS]\nverbs:\n");
 	for (i = 0; i < sizeof(cli_verbs) / sizeof(cli_verbs[0]); i++)
-		fprintf(stderr, "  sitemail %s\n", cli_verbs[i].usage);
-	exit(EX_USAGE);
+		fprintf(status ? stderr : stdout, "  sitemail %s\n",
+		    cli_verbs[i].usage);
+	exit(status);
+}
+
+/* cli_find - the verb called name. */
+static const struct verb *
+cli_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cli_verbs) / sizeof(cli_verbs[0]); i++)
+		if (strcmp(name, cli_verbs[i].name) == 0)
+			return &cli_verbs[i];
+	return NULL;
+}
+
+/* cli_setup - config, log, permission, identity, and for root the switch
+ * to the runner user. */
+static void
+cli_setup(struct cli *c, const struct verb *v)
+{
+	uid_t	 uid = getuid();
+	int	 rc;
+
+	if ((rc = conf_load(&c->conf, c->confdir)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	if ((rc = log_open("sitemail", c->conf.log)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	c->admin = priv_is_admin(uid, c->conf.user);
+	if (v->admin_only && !c->admin)
+		msg_fatal(EX_NOPERM, "%s: permission denied (root or user %s "
+		    "only)", v->name, c->conf.user);
+	if ((rc = site_identify(&c->conf, uid, &c->caller)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	if (v->queue && geteuid() == 0 && (rc = priv_drop(c->conf.user)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	admin_init(&c->a, &c->conf, &c->caller, uid, c->admin);
 }
 
 /* main - sanitise, load the config, check permission, run the verb. */
@@ -218,9 +455,8 @@ int
 main(int argc, char **argv)
 {
 	static struct cli c;
-	const struct verb *v = NULL;
+	struct cli_args ar;
 	int	 setid, rc;
-	size_t	 i;
 
 	priv_sanitize();
 	setid = priv_setid();
@@ -234,25 +470,19 @@ main(int argc, char **argv)
 		argv += 2, argc -= 2;
 	}
 	if (argc < 1)
-		cli_usage();
-	for (i = 0; i < sizeof(cli_verbs) / sizeof(cli_verbs[0]); i++)
-		if (strcmp(argv[0], cli_verbs[i].name) == 0)
-			v = &cli_verbs[i];
-	if (v == NULL) {
+		cli_usage(EX_USAGE);
+	if (cli_flag(argv[0], "--help", "-h") || strcmp(argv[0], "help") == 0)
+		cli_usage(0);
+	if ((cli_verb = cli_find(argv[0])) == NULL) {
 		msg_warnx("unknown verb \"%s\"", argv[0]);
-		cli_usage();
+		cli_usage(EX_USAGE);
 	}
-	if ((rc = conf_load(&c.conf, c.confdir)) != 0)
-		msg_fatal(rc, "%s", err_str());
-	if ((rc = log_open("sitemail", c.conf.log)) != 0)
-		msg_fatal(rc, "%s", err_str());
-	c.admin = priv_is_admin(getuid(), c.conf.user);
-	if (v->admin_only && !c.admin)
-		msg_fatal(EX_NOPERM, "%s: permission denied (root or user %s "
-		    "only)", v->name, c.conf.user);
-	if ((rc = site_identify(&c.conf, getuid(), &c.caller)) != 0)
-		msg_fatal(rc, "%s", err_str());
-	if ((rc = v->fn(&c, argc, argv)) != 0)
+	cli_setup(&c, cli_verb);
+	cli_parse(argc, argv, cli_verb->opts, &ar);
+	rc = cli_verb->fn(&c, &ar);
+	admin_close(&c.a);
+	free(ar.pos);
+	if (rc != 0)
 		msg_fatal(rc, "%s", err_str());
 	return 0;
 }

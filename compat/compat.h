@@ -66,31 +66,39 @@ struct linein {
 	char	*buf;			/* 64 KiB input buffer */
 	size_t	 pos, end;
 	int	 eof;
-	int	 pending_cr;		/* a CR at a buffer edge, not yet judged */
+	int	 pending_cr;		/* unused: a CR at a buffer edge stays
+					 * in buf until the next read */
 	int	 bol;			/* at the beginning of a line */
 	enum linein_dot dot;
 	int	 done;			/* the dot ended the message */
 	uint64_t nread;			/* raw bytes read from fd */
 };
 
-/* linein_init - read from fd. */
+/* linein_init - read from fd; dot = DOT_NONE, at the start of a line.
+ * For SMTP DATA on a stream that also carries commands, set dot =
+ * DOT_SMTP and done = 0 before the message, and dot = DOT_NONE and
+ * done = 0 after it. */
 void	linein_init(struct linein *, int fd);
 /* linein_free - release the buffer. */
 void	linein_free(struct linein *);
-/* linein_get - the next piece of a line.  Returns 1 with *p and *n set and *eol
- * set when the piece ends a line (its CR LF / LF is not included), 0 at the
- * end of input (EOF or the terminating dot), or -1 on a read error.  A
- * single piece is at most 64 KiB; longer lines arrive in several pieces. */
+/* linein_get - the next piece of a line.  Returns 1 with *p and *n set
+ * and *eol set when the piece ends a line (its CR LF / LF is not
+ * included), 0 at the end of input (EOF or the terminating dot), or -1 on
+ * a read error (errno and err_str() set).  A single piece is at most 64
+ * KiB; longer lines arrive in several pieces.  A bare CR is data.  EOF and
+ * the dot both give 0: check done (DOT_SMTP: never commit without it). */
 int	linein_get(struct linein *, const char **p, size_t *n, int *eol);
-/* linein_line - a whole line of at most max bytes into out (commands of
- * the -bs dialogue).  Returns 1, 0 at EOF, -1 on error, -2 if too long (the
- * rest of the line is discarded). */
+/* linein_line - a whole line into out, which has room for max bytes
+ * including the NUL (commands of the -bs dialogue; no dot handling).
+ * Returns 1 with *n set, 0 at EOF, -1 on error, -2 if longer than max - 1
+ * (the rest of the line is discarded). */
 int	linein_line(struct linein *, char *out, size_t max, size_t *n);
 
 /* --- header.c: the header block ----------------------------------------- */
 
 #define HDR_LINE_MAX	998		/* bytes per header line (RFC 5322) */
 #define HDR_BLOCK_MAX	(1024 * 1024)	/* the whole header block */
+#define HDR_FIRST_MAX	(HDR_LINE_MAX + 64 * 1024 + 2)	/* body_first */
 
 struct hdr {
 	char	*text;			/* "Name: value\r\n" with continuations */
@@ -104,16 +112,26 @@ struct headers {
 	size_t	 bytes;
 };
 
-/* headers_read - drop leading "From " lines, then read the header block
- * through the empty line (or EOF / the dot).  EX_DATAERR for NUL, a line
- * over HDR_LINE_MAX, or a block over HDR_BLOCK_MAX.  A first line that is
- * not a header starts the body (*body_first holds it, without CRLF). */
+/* headers_read - drop leading "From " / ">From " lines, then read the
+ * header block (appended to h, which starts zeroed) through the empty line
+ * (or EOF / the dot).  EX_DATAERR for NUL, a line over HDR_LINE_MAX, or a
+ * block over HDR_BLOCK_MAX; EX_TEMPFAIL for a read error.  A line that is
+ * neither a field nor a continuation starts the body: it is appended to
+ * body_first in internal form, ready to write after the empty line - with
+ * its CR LF when the whole line was read; the rest of a longer line stays
+ * in the linein (bol = 0) for the body reader.  body_first must allow
+ * HDR_FIRST_MAX bytes.  On an error the input is left mid-message. */
 int	headers_read(struct headers *, struct linein *, struct buf *body_first);
 /* headers_find - the index of the first header named name, or -1. */
 ssize_t	headers_find(const struct headers *, const char *name, size_t from);
-/* headers_value - the unfolded value of header i (malloc'd). */
+/* headers_value - the unfolded value of header i (malloc'd; CR LF of the
+ * folds removed, blanks trimmed at both ends), NULL if i is out of range
+ * or memory is short. */
 char	*headers_value(const struct headers *, size_t i);
-/* headers_add - append "name: value" (value is folded if long). */
+/* headers_add - append "name: value"; CR and LF in value become blanks,
+ * and a value too long for 78 columns is folded at blanks (after a comma
+ * when it can).  EX_DATAERR if a word cannot fit in HDR_LINE_MAX, even
+ * after breaking it at a comma; EX_SOFTWARE for a bad name. */
 int	headers_add(struct headers *, const char *name, const char *value);
 /* headers_prepend - insert "name: value" before every other header. */
 int	headers_prepend(struct headers *, const char *name, const char *value);
@@ -130,7 +148,10 @@ struct addrlist {
 };
 
 /* addr_parse_list - extract the addr-specs of an RFC 5322 address list
- * (names, comments, quoted strings, groups, route-addrs).  Appends to out. */
+ * (names, comments, quoted strings, groups, route-addrs).  Appends to out
+ * (v stays NULL-terminated).  Unqualified names are kept as given; no
+ * address holds a control byte.  EX_DATAERR when part of the list was
+ * malformed - what could be recovered is appended all the same. */
 int	addr_parse_list(const char *value, struct addrlist *out);
 /* addr_domain - the domain part of an address (after the last '@'), or "". */
 const char *addr_domain(const char *addr);
@@ -153,8 +174,11 @@ struct smtpin_ops {
 	size_t	 max_size;		/* advertised in EHLO SIZE */
 };
 
-/* smtpin_run - the dialogue on fd 0 / fd 1 until QUIT or EOF.  Nothing is
- * ever written to stderr.  Returns 0, or EX_IOERR on an I/O error. */
+/* smtpin_run - the dialogue on fd 0 / fd 1 until QUIT or EOF (also EOF
+ * inside DATA, which gets no reply).  Nothing is ever written to stderr;
+ * SIGPIPE is ignored while it runs.  The recipients handed to deliver()
+ * are NULL-terminated; the sender is "" for MAIL FROM:<>.  Returns 0, or
+ * EX_IOERR on an I/O error. */
 int	smtpin_run(const struct smtpin_ops *);
 
 #endif

@@ -82,6 +82,7 @@ struct dns_answer {
 	struct dns_addr *addr;		/* qtype A / AAAA */
 	size_t	 n;			/* entries in mx or addr */
 	int	 truncated;		/* TC was set */
+	int	 has_soa;		/* a negative answer carried an SOA */
 	char	 why[160];		/* DNS_TEMPFAIL: what went wrong */
 };
 
@@ -98,11 +99,12 @@ char	*dns_name_norm(const char *name);
 const char *dns_addr_str(const struct dns_addr *, char *out, size_t);
 /* dns_server_parse - "ip", "ip:port", "[ip6]", "[ip6]:port" to a sockaddr. */
 int	dns_server_parse(const char *spec, struct sockaddr_storage *);
-/* dns_parse - parse an answer packet to (qname, qtype) into ans. */
-void	dns_parse(const unsigned char *pkt, size_t len, const char *qname,
-	    int qtype, struct dns_answer *ans);
+/* dns_parse - parse an answer packet to ans (set up by dns_answer_init). */
+void	dns_parse(const unsigned char *pkt, size_t len, struct dns_answer *);
 /* dns_answer_init - an empty answer for (qname, qtype). */
 int	dns_answer_init(struct dns_answer *, const char *qname, int qtype);
+/* dns_answer_reset - back to an unanswered question (qname, qtype kept). */
+void	dns_answer_reset(struct dns_answer *);
 /* dns_answer_free - release what an answer holds. */
 void	dns_answer_free(struct dns_answer *);
 /* dns_mx_sort - by preference, then randomly among equal preferences. */

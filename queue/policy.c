@@ -84,18 +84,21 @@ int
 policy_owns(const struct site_id *site, const char *hostname,
     const char *addr)
 {
-	const char *at, *domain, *login = policy_login(site);
-	size_t	 local;
+	const char *domain, *login = policy_login(site);
+	size_t	 len, local;
 
 	if (addr == NULL || *addr == '\0')
 		return 1;
 	hostname = policy_hostname(hostname);
-	if ((at = strrchr(addr, '@')) != NULL) {
-		domain = at + 1;
-		local = (size_t)(at - addr);
-	} else {
-		domain = hostname;
-		local = strlen(addr);
+	len = strlen(addr);
+	domain = addr_domain(addr);	/* the last '@' outside quotes */
+	if (*domain != '\0')
+		local = (size_t)(domain - addr) - 1;
+	else if (addr[len - 1] == '@')
+		return 0;		/* an empty domain */
+	else {
+		domain = hostname;	/* unqualified: <addr>@<hostname> */
+		local = len;
 	}
 	if (policy_owns_domain(site, domain))
 		return 1;
@@ -108,11 +111,11 @@ policy_owns(const struct site_id *site, const char *hostname,
 static int
 policy_refuse(const struct site_id *site, const char *what, const char *addr)
 {
-	const char *at = strrchr(addr, '@');
+	const char *domain = addr_domain(addr);
 
-	if (at != NULL && at[1] != '\0')
+	if (*domain != '\0')
 		return err_set(EX_NOPERM, "%s domain \"%.255s\" is not a domain "
-		    "of site %s (from_policy = reject)", what, at + 1,
+		    "of site %s (from_policy = reject)", what, domain,
 		    site->name);
 	return err_set(EX_NOPERM, "%s \"%.255s\" is not an address of site %s "
 	    "(from_policy = reject)", what, addr, site->name);

@@ -8,7 +8,8 @@
  *   - its own Unix address <login>@<hostname> exactly (cron and friends);
  *     other logins @hostname are other sites and are NOT owned;
  *   - the null sender "" (bounces) always passes.
- * An address without '@' is judged as <address>@<hostname>.  A trailing
+ * An address without an '@' (outside quotes) is judged as
+ * <address>@<hostname>; the domain is what follows the last such '@'.  A trailing
  * dot on a domain is ignored.  A domain literal ([192.0.2.1]) is owned only
  * if it is listed as such.
  *
@@ -51,8 +52,9 @@ int	policy_owns(const struct site_id *, const char *hostname,
  * under site->limits.from_policy.  *sender is malloc'd and may be replaced
  * (a NULL *sender becomes the site address under every policy).  What was
  * rewritten is appended to note (if not NULL) as "sender <a> rewritten to
- * <b>; From <c> rewritten to <b>".  Call it after the missing From has
- * been added; with no From header only the sender is judged.  Returns 0,
+ * <b>; From <c> rewritten to <b>".  With no From header only the sender
+ * is judged, so it may run before or after a missing From is added from
+ * the (judged) sender.  Returns 0,
  * EX_NOPERM (reject; err_str() names the address, the site and the
  * policy), or EX_TEMPFAIL (out of memory). */
 int	policy_apply(const struct site_id *, const char *hostname,

@@ -83,6 +83,7 @@ struct relay_slot {
 	uint64_t off;			/* content bytes handed to libcurl */
 	int	 phase;
 	int	 mail_sent;		/* a transaction was started */
+	int	 quitting;		/* QUIT sent: later replies ignored */
 	size_t	 nrcpt_sent;		/* RCPT commands seen */
 	char	 line[RELAY_LINE_MAX];	/* reply line being received */
 	size_t	 linelen;
@@ -132,7 +133,8 @@ relay_global_init(void)
 	return 0;
 }
 
-/* relay_sanitize - replace CR, LF, NUL and control bytes in place. */
+/* relay_sanitize - CR, LF, TAB to spaces; other controls and non-ASCII to
+ * '?', in place. */
 void
 relay_sanitize(char *s)
 {
@@ -357,6 +359,8 @@ relay_command_out(struct relay_slot *slot, const char *data, size_t size)
 		slot->nrcpt_sent++;
 	} else if (strcmp(verb, "DATA") == 0)
 		slot->phase = PH_DATA;
+	else if (strcmp(verb, "QUIT") == 0)
+		slot->quitting = 1;		/* keep the failing phase */
 	else
 		slot->phase = PH_OTHER;
 }
@@ -371,6 +375,8 @@ relay_debug(CURL *easy, curl_infotype type, char *data, size_t size,
 	(void)easy;
 	if (slot->job == NULL)
 		return 0;
+	if (slot->quitting)
+		return 0;			/* libcurl closing a failed session */
 	if (type == CURLINFO_HEADER_IN)
 		relay_reply_in(slot, data, size);
 	else if (type == CURLINFO_HEADER_OUT)
@@ -396,7 +402,7 @@ relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 	if (got <= 0) {
 		log_error("%s: relay: cannot read spool content at %llu: %s",
 		    msg->env.qid, (unsigned long long)slot->off,
-		    got < 0 ? strerror(errno) : "unexpected end of file");
+		    got < 0 ? err_str() : "unexpected end of file");
 		return CURL_READFUNC_ABORT;
 	}
 	slot->off += (uint64_t)got;
@@ -464,6 +470,7 @@ relay_slot_rewind(struct relay_slot *slot)
 	slot->off = 0;
 	slot->phase = PH_GREETING;
 	slot->mail_sent = 0;
+	slot->quitting = 0;
 	slot->nrcpt_sent = 0;
 	slot->linelen = 0;
 	memset(&slot->cur, 0, sizeof(slot->cur));
@@ -622,6 +629,8 @@ static void
 relay_relay_name(struct relay_slot *slot)
 {
 	struct relay_job *job = slot->job;
+	const char *host = slot->host ? slot->host : "none";
+	int	 hlen = (int)strlen(host);
 	char	*ip = NULL;
 	long	 port = 0;
 
@@ -629,8 +638,12 @@ relay_relay_name(struct relay_slot *slot)
 	curl_easy_getinfo(slot->easy, CURLINFO_PRIMARY_PORT, &port);
 	if (port <= 0)
 		port = slot->url_port;
-	relay_textf(job->relay_name, sizeof(job->relay_name), "%s[%s]:%ld",
-	    slot->host ? slot->host : "none", ip && *ip ? ip : "none", port);
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host++;				/* IPv6 literal: no brackets */
+		hlen -= 2;
+	}
+	relay_textf(job->relay_name, sizeof(job->relay_name), "%.*s[%s]:%ld",
+	    hlen, host, ip && *ip ? ip : "none", port);
 	relay_sanitize(job->relay_name);
 }
 
@@ -672,9 +685,9 @@ relay_session_dsn(struct relay_slot *slot, CURLcode rc, char *buf, size_t len)
 	}
 }
 
-/* relay_session_fail - the whole job is deferred: record why. */
+/* relay_session_why - one line on why a session failed. */
 static void
-relay_session_fail(struct relay_slot *slot, CURLcode rc)
+relay_session_why(struct relay_slot *slot, CURLcode rc, char *out, size_t len)
 {
 	static const char *const phase_name[] = {
 		[PH_GREETING] = "the greeting", [PH_EHLO] = "EHLO",
@@ -683,31 +696,36 @@ relay_session_fail(struct relay_slot *slot, CURLcode rc)
 		[PH_DATA] = "DATA", [PH_BODY] = "end of data",
 		[PH_DONE] = "end of data", [PH_OTHER] = "a command",
 	};
-	struct relay_job *job = slot->job;
 	const char *host = slot->host ? slot->host : "server";
 	const char *why = slot->errbuf[0] ? slot->errbuf :
 	    curl_easy_strerror(rc);
+
+	if (relay_answered(slot) && slot->last.code >= 400)
+		relay_textf(out, len, "%s said: %s (in reply to %s)", host,
+		    slot->last.text, phase_name[slot->last.phase]);
+	else if (slot->phase == PH_BODY)
+		relay_textf(out, len, "lost connection with %s while sending "
+		    "message data: %s", host, why);
+	else if (slot->phase != PH_GREETING)
+		relay_textf(out, len, "%s (during %s with %s)", why,
+		    phase_name[slot->phase], host);
+	else
+		relay_textf(out, len, "%s", why);
+	relay_sanitize(out);
+}
+
+/* relay_session_fail - the whole job is deferred: record why. */
+static void
+relay_session_fail(struct relay_slot *slot, CURLcode rc)
+{
+	struct relay_job *job = slot->job;
 	char	 dsnbuf[16];
 	const char *dsn;
 	size_t	 i;
 
 	job->session_failed = 1;
-	if (relay_answered(slot) && slot->last.code >= 400)
-		relay_textf(job->session_text, sizeof(job->session_text),
-		    "%s said: %s (in reply to %s)", host, slot->last.text,
-		    phase_name[slot->last.phase]);
-	else if (slot->phase == PH_BODY)
-		relay_textf(job->session_text, sizeof(job->session_text),
-		    "lost connection with %s while sending message data: %s",
-		    host, why);
-	else if (slot->phase != PH_GREETING)
-		relay_textf(job->session_text, sizeof(job->session_text),
-		    "%s (during %s with %s)", why, phase_name[slot->phase],
-		    host);
-	else
-		relay_textf(job->session_text, sizeof(job->session_text), "%s",
-		    why);
-	relay_sanitize(job->session_text);
+	relay_session_why(slot, rc, job->session_text,
+	    sizeof(job->session_text));
 	dsn = relay_session_dsn(slot, rc, dsnbuf, sizeof(dsnbuf));
 	for (i = 0; i < job->nrcpt; i++) {
 		job->result[i].code = RELAY_SESSION_CODE;
@@ -795,16 +813,16 @@ relay_slot_finish(struct relay_slot *slot, CURLcode rc)
 	struct relay_job *job = slot->job;
 	struct relay_rcpt_result *owned = NULL;
 	struct timespec now;
-	int	 status;
+	char	 why[RELAY_TEXT_MAX];
 
 	curl_multi_remove_handle(pool->multi, slot->easy);
 	relay_relay_name(slot);
 	while (relay_classify(slot, rc)) {
+		relay_session_why(slot, rc, why, sizeof(why));
 		log_warn("%s: relay %s: %s; trying %s", job->msg->env.qid,
-		    job->relay_name, slot->errbuf[0] ? slot->errbuf :
-		    curl_easy_strerror(rc), job->route->urls[slot->urlidx + 1]);
+		    job->relay_name, why, job->route->urls[slot->urlidx + 1]);
 		slot->urlidx++;
-		if ((status = relay_slot_start(slot)) == 0)
+		if (relay_slot_start(slot) == 0)
 			return;
 		relay_slot_rewind(slot);
 		relay_textf(slot->errbuf, sizeof(slot->errbuf), "%s", err_str());

@@ -14,6 +14,43 @@
  * (fallback smarthosts).  Easy handles are kept per connection slot so
  * libcurl reuses the SMTP connection for the next message to the same
  * target with the same credentials.
+ *
+ * Results (job->result[i], one per recipient, filled before done()):
+ *  - the RCPT reply when the server refused the recipient (4xx defer,
+ *    5xx bounce);
+ *  - for accepted recipients, the reply to DATA or to the end of data
+ *    (2xx sent, 4xx defer, 5xx bounce);
+ *  - a 4xx/5xx reply to MAIL FROM applies to every recipient, except 421
+ *    and 530 (AUTH required), which are session failures;
+ *  - on a session failure (connect, greeting, STARTTLS, certificate, AUTH,
+ *    timeout, connection lost before the final reply) session_failed is 1,
+ *    session_text says why, and every result is code 421 (set by the
+ *    relay, not the server), a 4.x.x dsn and session_text as text.  A
+ *    session failure never yields a 5xx.
+ * code is the SMTP reply code; dsn is the reply's enhanced status code,
+ * or "C.0.0" from the reply's class when it has none; text is the whole
+ * reply ("550 5.1.1 no such user", multi-line replies joined by spaces),
+ * sanitised and cut to RELAY_TEXT_MAX.
+ *
+ * The caller may point job->result at its own array of nrcpt entries;
+ * when it is NULL at submit, the relay allocates it and frees it (and
+ * does not touch the job) after done() returns.  done() is called from
+ * relay_pool_perform() with the slot already free, so it may submit the
+ * next job or free this one.
+ *
+ * Fallback: route->urls are tried in order while a transfer fails before
+ * MAIL FROM was sent (unreachable, greeting, TLS or AUTH failure); each
+ * fallback is logged.  Once a transaction started, no other URL is tried.
+ *
+ * TLS: CURLUSESSL_ALL (STARTTLS required on smtp://) when require_tls and
+ * not allow_plaintext; otherwise CURLUSESSL_TRY (STARTTLS when offered).
+ * smtps:// is implicit TLS either way.
+ *
+ * Limitation (libcurl 7.88): the wait for the reply to the end of data is
+ * a blocking loop inside libcurl, so a server slow to answer it stalls the
+ * other slots for up to route->timeout.  On a failed session libcurl also
+ * sends QUIT and may wait for its reply, so a job's elapsed time can reach
+ * twice the timeout.
  */
 #ifndef SM_RELAY_H
 #define SM_RELAY_H
@@ -33,7 +70,8 @@ struct relay_route {
 	const char *ca_file;		/* NULL: system store */
 	int	 allow_plaintext;	/* tests on loopback only */
 	const char *helo;		/* our hostname */
-	long	 timeout;		/* seconds per connection / reply */
+	long	 timeout;		/* seconds per connection / reply;
+					 * 0 = 300 */
 };
 
 /* Credentials for AUTH (NULL username: no AUTH). */
@@ -43,7 +81,7 @@ struct relay_auth {
 };
 
 struct relay_rcpt_result {
-	int	 code;			/* SMTP reply code; 0 = not tried */
+	int	 code;			/* SMTP reply code (see above) */
 	char	 dsn[16];		/* enhanced status "2.0.0", "4.4.1", ... */
 	char	 text[RELAY_TEXT_MAX];	/* the server's reply, sanitised */
 };
@@ -68,20 +106,25 @@ struct relay_job {
 
 struct relay_pool;
 
-/* relay_global_init - curl_global_init once per process. */
+/* relay_global_init - curl_global_init once per process; also sets SIGPIPE
+ * to SIG_IGN so a peer closing mid-write cannot kill the process. */
 int	relay_global_init(void);
 /* relay_pool_new - a pool of up to connections parallel sessions. */
 int	relay_pool_new(struct relay_pool **, unsigned connections);
-/* relay_pool_free - close every connection. */
+/* relay_pool_free - close every connection (QUIT).  Jobs still running
+ * are dropped without done(). */
 void	relay_pool_free(struct relay_pool *);
 /* relay_pool_idle - how many more jobs can start now. */
 unsigned relay_pool_idle(const struct relay_pool *);
-/* relay_pool_submit - start job on a free slot (EX_TEMPFAIL if none). */
+/* relay_pool_submit - start job on a free slot (EX_TEMPFAIL if none;
+ * EX_CONFIG for a bad URL; EX_DATAERR for an over-long address). */
 int	relay_pool_submit(struct relay_pool *, struct relay_job *);
 /* relay_pool_perform - drive transfers for up to timeout_ms, calling done()
- * for finished jobs.  Returns the number of jobs still running. */
+ * for finished jobs; returns early once at least one job finished.
+ * Returns the number of jobs still running. */
 int	relay_pool_perform(struct relay_pool *, int timeout_ms);
-/* relay_sanitize - replace CR, LF, NUL and control bytes in place. */
+/* relay_sanitize - in place: CR, LF and TAB become spaces; other control
+ * bytes and non-ASCII bytes become '?'. */
 void	relay_sanitize(char *);
 
 #endif

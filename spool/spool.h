@@ -62,9 +62,13 @@ struct envelope {
 };
 
 /* The key: $(SYSCONFDIR)/sitemail/spool.key, 32 random bytes. */
-/* spool_key_load - read the 32-byte key from path. */
+/* spool_key_load - read the 32-byte key from path (O_NOFOLLOW; refused
+ * when others may read it or the group may write it).  Missing key:
+ * EX_CONFIG "no spool key at PATH: run 'sitemail keygen'". */
 int	spool_key_load(const char *path, unsigned char key[SPOOL_KEYLEN]);
-/* spool_key_generate - write a new random key to path (O_EXCL, mode 0640). */
+/* spool_key_generate - write a new random key to path (O_EXCL, mode 0640,
+ * root:group when run as root; group (gid_t)-1 = leave it).  An existing
+ * key is never replaced (EX_CANTCREAT). */
 int	spool_key_generate(const char *path, gid_t group);
 
 /* spool_qid_new - make a fresh queue ID into out[SPOOL_QIDLEN + 1]. */
@@ -89,7 +93,10 @@ int	spool_write(struct spool_writer *, const void *, size_t);
 uint64_t spool_content_size(const struct spool_writer *);
 /* spool_commit - append envelope and trailer, fsync, rename into queue/,
  * fsync the directory.  Only after 0 is the message accepted.  The
- * envelope's qid is taken from the writer.  Frees the writer. */
+ * envelope's qid is taken from the writer (and written into env->qid).
+ * A field with CR or LF, an empty site or recipient, or no recipients is
+ * EX_DATAERR; any I/O failure EX_TEMPFAIL.  On failure nothing is left on
+ * disk.  Frees the writer either way. */
 int	spool_commit(struct spool_writer *, struct envelope *);
 /* spool_abort - unlink the temporary file and free the writer. */
 void	spool_abort(struct spool_writer *);
@@ -104,14 +111,22 @@ struct spool_msg {
 };
 
 /* spool_open - open dirfd/name with O_NOFOLLOW|O_NONBLOCK, check fstat
- * (regular, nlink 1, owner equals the envelope uid), verify the MAC over
- * the whole file and parse the envelope.  EX_DATAERR means "quarantine". */
+ * (regular, nlink 1), verify the MAC over the whole file, parse the
+ * envelope, and want the qid to equal name and the file's owner to be the
+ * envelope uid or the caller's euid (files the runner wrote itself).
+ * EX_DATAERR means "quarantine" (err_str() says why, without the name);
+ * EX_TEMPFAIL an I/O error (including a file that vanished).  After a
+ * failure nothing needs closing (spool_close() is harmless). */
 int	spool_open(struct spool_msg *, int dirfd, const char *name,
 	    const unsigned char key[SPOOL_KEYLEN]);
-/* spool_verify_fd - verify and parse an already open file (fuzzing, tests). */
+/* spool_verify_fd - verify and parse an already open file (fuzzing, tests):
+ * magic, lengths, MAC and envelope, but no fstat or owner checks.  On
+ * success the msg owns fd (spool_close() closes it); on failure it does
+ * not. */
 int	spool_verify_fd(struct spool_msg *, int fd,
 	    const unsigned char key[SPOOL_KEYLEN]);
-/* spool_read_content - pread up to n content bytes at offset off. */
+/* spool_read_content - pread up to n content bytes at offset off; returns
+ * the count (short only at the end, 0 past it) or -1 with err_set(). */
 ssize_t	spool_read_content(struct spool_msg *, uint64_t off, void *, size_t n);
 /* spool_close - close the file and free the envelope. */
 void	spool_close(struct spool_msg *);
@@ -125,10 +140,13 @@ struct buf;
 /* spool_envelope_format - append the envelope text of env to a buf. */
 int	spool_envelope_format(const struct envelope *, struct buf *);
 
-/* spool_quarantine - move dir/name into quarantine/ and log why. */
+/* spool_quarantine - rename spool_dir/queue/name (whatever it is, never
+ * followed) to quarantine/name, or name.N when taken, and log
+ * "name: quarantined: why". */
 int	spool_quarantine(const char *spool_dir, const char *name,
 	    const char *why);
-/* spool_dirs_create - create tmp/ queue/ quarantine/ state/ (for install). */
+/* spool_dirs_create - create spool_dir and tmp/ queue/ quarantine/ state/
+ * (mode 0770; chowned to owner:group when run as root). */
 int	spool_dirs_create(const char *spool_dir, uid_t owner, gid_t group);
 
 #endif

@@ -34,6 +34,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -135,7 +136,9 @@ _Static_assert(CONF_NKEYS <= 32, "per-site key mask is 32 bits");
 struct conf_ctx {
 	struct conf *conf;
 	const char *file;		/* the file being read */
-	FILE	*fp;
+	int	 fd;			/* the file being read */
+	int	 ioerr;			/* errno of a read error */
+	size_t	 rpos, rlen;		/* read buffer position and fill */
 	int	 lineno;		/* line being handled */
 	int	 status;		/* first error, 0 if none */
 	enum conf_sect sect;
@@ -143,7 +146,11 @@ struct conf_ctx {
 	unsigned *set;			/* per site: limits keys given */
 	int	*users_line;		/* per site: line of users= */
 	size_t	 cap;			/* allocated sites */
+	char	 retry_at[512];		/* FILE:LINE of the last retry_* */
+	size_t	*hash;			/* site index + 1 by name, 0 = free */
+	size_t	 hash_size;		/* a power of two, or 0 */
 	char	 line[CONF_LINE_MAX + 1];
+	unsigned char rbuf[8192];
 };
 
 /* conf_error - record the first error as "FILE:LINE: text". */
@@ -620,10 +627,60 @@ conf_handler(void *user, const char *section, const char *name,
 		base = (char *)&ctx->conf->limits;
 	else
 		base = (char *)ctx->conf;
+	if (k->sect == S_MAIN && (k->off == C(retry_min) ||
+	    k->off == C(retry_max)))
+		snprintf(ctx->retry_at, sizeof(ctx->retry_at), "%s:%d",
+		    ctx->file, ctx->lineno);
 	return conf_set(ctx, k, base + k->off, value) == 0;
 }
 
 /* Sections. */
+
+/* conf_hash_name - FNV-1a over a site name. */
+static size_t
+conf_hash_name(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* conf_hash_slot - the slot holding name, or the free slot it would take
+ * (loading must not be quadratic in the number of sites). */
+static size_t *
+conf_hash_slot(struct conf_ctx *ctx, const char *name)
+{
+	size_t	 mask = ctx->hash_size - 1, i = conf_hash_name(name) & mask;
+
+	while (ctx->hash[i] != 0 &&
+	    strcmp(ctx->conf->sites[ctx->hash[i] - 1].name, name) != 0)
+		i = (i + 1) & mask;
+	return &ctx->hash[i];
+}
+
+/* conf_hash_grow - keep the table at most half full for n sites. */
+static int
+conf_hash_grow(struct conf_ctx *ctx, size_t n)
+{
+	size_t	*old = ctx->hash, oldsize = ctx->hash_size, i;
+
+	if (n * 2 < ctx->hash_size)
+		return 0;
+	ctx->hash_size = ctx->hash_size ? ctx->hash_size * 2 : 64;
+	if ((ctx->hash = calloc(ctx->hash_size, sizeof(*ctx->hash))) == NULL) {
+		ctx->hash = old;
+		ctx->hash_size = oldsize;
+		return -1;
+	}
+	for (i = 0; i < oldsize; i++)
+		if (old[i] != 0)
+			*conf_hash_slot(ctx, ctx->conf->sites[old[i] - 1].name) =
+			    old[i];
+	free(old);
+	return 0;
+}
 
 /* conf_site_add - start [site name], refusing a second definition. */
 static int
@@ -632,17 +689,22 @@ conf_site_add(struct conf_ctx *ctx, const char *name)
 	struct conf *c = ctx->conf;
 	const struct conf_site *old;
 	struct conf_site *s;
-	size_t	 ncap;
+	size_t	 ncap, *slot;
 	void	*p;
 
 	if (!conf_valid_name(name, CONF_NAME_MAX))
 		return conf_error(ctx, "bad site name \"%s\" (want letters, "
 		    "digits, '.', '-' and '_')", name);
-	if ((old = conf_site_find(c, name)) != NULL)
-		return conf_error(ctx, "site \"%s\" is already defined at "
-		    "%s:%d", name, old->file, old->line);
 	if (c->nsites == CONF_SITES_MAX)
 		return conf_error(ctx, "too many sites");
+	if (conf_hash_grow(ctx, c->nsites + 1) < 0)
+		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+	slot = conf_hash_slot(ctx, name);
+	if (*slot != 0) {
+		old = &c->sites[*slot - 1];
+		return conf_error(ctx, "site \"%s\" is already defined at "
+		    "%s:%d", name, old->file, old->line);
+	}
 	if (c->nsites == ctx->cap) {
 		ncap = ctx->cap ? ctx->cap * 2 : 8;
 		if ((p = reallocarray(c->sites, ncap, sizeof(*c->sites))))
@@ -672,6 +734,7 @@ conf_site_add(struct conf_ctx *ctx, const char *name)
 	ctx->set[c->nsites] = 0;
 	ctx->users_line[c->nsites] = 0;
 	ctx->site = c->nsites++;
+	*slot = c->nsites;
 	ctx->sect = S_SITE;
 	return 0;
 }
@@ -733,6 +796,27 @@ conf_header(struct conf_ctx *ctx, char *line)
 	return conf_section(ctx, strchr(line, '[') + 1);
 }
 
+/* conf_getc - the next byte of the file, or EOF (ctx->ioerr on error). */
+static int
+conf_getc(struct conf_ctx *ctx)
+{
+	ssize_t	 r;
+
+	if (ctx->rpos == ctx->rlen) {
+		while ((r = read(ctx->fd, ctx->rbuf, sizeof(ctx->rbuf))) < 0 &&
+		    errno == EINTR)
+			;
+		if (r <= 0) {
+			if (r < 0)
+				ctx->ioerr = errno;
+			return EOF;
+		}
+		ctx->rpos = 0;
+		ctx->rlen = (size_t)r;
+	}
+	return ctx->rbuf[ctx->rpos++];
+}
+
 /* conf_reader - inih reader: one whole line per call, counting lines and
  * handling section headers; NULL at EOF or after an error. */
 static char *
@@ -744,7 +828,7 @@ conf_reader(char *str, int num, void *stream)
 
 	if (ctx->status)
 		return NULL;
-	while (n < CONF_LINE_MAX && (ch = getc_unlocked(ctx->fp)) != EOF) {
+	while (n < CONF_LINE_MAX && (ch = conf_getc(ctx)) != EOF) {
 		ctx->line[n++] = (char)ch;
 		if (ch == '\n')
 			break;
@@ -773,13 +857,15 @@ conf_reader(char *str, int num, void *stream)
 	return str;
 }
 
-/* conf_parse_file - read one file; a missing file is fine. */
+/* conf_parse_file - read dirfd/name (path for messages); a missing file
+ * is fine. */
 static int
-conf_parse_file(struct conf_ctx *ctx, const char *path)
+conf_parse_file(struct conf_ctx *ctx, int dirfd, const char *name,
+    const char *path)
 {
 	int	 rc;
 
-	if ((ctx->fp = fopen(path, "re")) == NULL) {
+	if ((ctx->fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return ctx->status = err_set(EX_CONFIG, "cannot read %s: %s",
@@ -788,6 +874,8 @@ conf_parse_file(struct conf_ctx *ctx, const char *path)
 	ctx->file = path;
 	ctx->lineno = 0;
 	ctx->sect = S_NONE;
+	ctx->ioerr = 0;
+	ctx->rpos = ctx->rlen = 0;
 	/* The packaged inih reads its settings at run time. */
 	ini_allow_multiline = false;
 	ini_stop_on_first_error = true;
@@ -796,9 +884,9 @@ conf_parse_file(struct conf_ctx *ctx, const char *path)
 	ini_max_line = CONF_LINE_MAX + 3;
 	ini_initial_alloc = CONF_LINE_MAX + 3;
 	rc = ini_parse_stream(conf_reader, ctx, conf_handler, ctx);
-	if (ctx->status == 0 && ferror(ctx->fp))
+	if (ctx->status == 0 && ctx->ioerr)
 		ctx->status = err_set(EX_CONFIG, "cannot read %s: %s", path,
-		    strerror(errno));
+		    strerror(ctx->ioerr));
 	else if (ctx->status == 0 && rc == -2)
 		ctx->status = err_set(EX_TEMPFAIL, "out of memory");
 	else if (ctx->status == 0 && rc != 0) {
@@ -806,8 +894,8 @@ conf_parse_file(struct conf_ctx *ctx, const char *path)
 		conf_error(ctx, "syntax error (want \"key = value\" or "
 		    "\"[section]\")");
 	}
-	fclose(ctx->fp);
-	ctx->fp = NULL;
+	close(ctx->fd);
+	ctx->fd = -1;
 	return ctx->status;
 }
 
@@ -837,19 +925,19 @@ conf_list_push(struct conf_list *l, size_t *cap, const char *s)
 	return 0;
 }
 
-/* conf_sites_d - the sorted *.conf names in dir (missing dir: none). */
+/* conf_sites_d - the sorted *.conf names in the directory dirfd. */
 static int
-conf_sites_d(const char *dir, struct conf_list *names)
+conf_sites_d(int dirfd, const char *path, struct conf_list *names)
 {
 	struct dirent *de;
 	DIR	*d;
 	size_t	 n, cap = 0;
-	int	 rc = 0;
+	int	 fd, rc = 0;
 
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return err_set(EX_CONFIG, "cannot read %s: %s", dir,
+	if ((fd = dup(dirfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return err_set(EX_CONFIG, "cannot read %s: %s", path,
 		    strerror(errno));
 	}
 	while (rc == 0 && (de = readdir(d)) != NULL) {
@@ -858,7 +946,7 @@ conf_sites_d(const char *dir, struct conf_list *names)
 		    strcmp(de->d_name + n - 5, ".conf") != 0)
 			continue;
 		if (names->n == CONF_FILES_MAX)
-			rc = err_set(EX_CONFIG, "too many files in %s", dir);
+			rc = err_set(EX_CONFIG, "too many files in %s", path);
 		else if (conf_list_push(names, &cap, de->d_name) < 0)
 			rc = err_set(EX_TEMPFAIL, "out of memory");
 	}
@@ -994,8 +1082,9 @@ conf_finish(struct conf_ctx *ctx)
 	if (conf_check_users(ctx) != 0)
 		return ctx->status;
 	if (c->retry_min > c->retry_max) {
-		ctx->status = err_set(EX_CONFIG, "retry_min (%lds) is larger "
-		    "than retry_max (%lds)", c->retry_min, c->retry_max);
+		ctx->status = err_set(EX_CONFIG, "%s: retry_min (%lds) is "
+		    "larger than retry_max (%lds)", ctx->retry_at, c->retry_min,
+		    c->retry_max);
 		return ctx->status;
 	}
 	if (*c->hostname == '\0')
@@ -1045,31 +1134,42 @@ conf_load_files(struct conf_ctx *ctx, const char *dir)
 	struct conf_list names = { NULL, 0 };
 	struct buf path;
 	size_t	 i;
-	int	 rc;
+	int	 dirfd = -1, rc;
 
 	buf_init(&path, PATH_MAX);
 	if (buf_printf(&path, "%s/sitemail.conf", dir) < 0) {
 		rc = err_set(EX_CONFIG, "configuration path too long");
 		goto out;
 	}
-	if ((rc = conf_parse_file(ctx, buf_str(&path))) != 0)
+	if ((rc = conf_parse_file(ctx, AT_FDCWD, buf_str(&path),
+	    buf_str(&path))) != 0)
 		goto out;
 	buf_reset(&path);
 	if (buf_printf(&path, "%s/sites.d", dir) < 0) {
 		rc = err_set(EX_CONFIG, "configuration path too long");
 		goto out;
 	}
-	if ((rc = conf_sites_d(buf_str(&path), &names)) != 0)
+	if ((dirfd = open(buf_str(&path), O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			rc = err_set(EX_CONFIG, "cannot read %s: %s",
+			    buf_str(&path), strerror(errno));
+		goto out;
+	}
+	if ((rc = conf_sites_d(dirfd, buf_str(&path), &names)) != 0)
 		goto out;
 	for (i = 0; i < names.n && rc == 0; i++) {
 		buf_reset(&path);
+		/* Sites keep their own copy of this path (conf_site.file). */
 		if (buf_printf(&path, "%s/sites.d/%s", dir, names.v[i]) < 0)
 			rc = err_set(EX_CONFIG, "configuration path too long");
 		else
-			rc = conf_parse_file(ctx, buf_str(&path));
+			rc = conf_parse_file(ctx, dirfd, names.v[i],
+			    buf_str(&path));
 	}
-	/* Site records keep their own copy of the file name. */
 out:
+	if (dirfd >= 0)
+		close(dirfd);
 	conf_list_free(&names);
 	buf_free(&path);
 	return rc;
@@ -1093,6 +1193,7 @@ conf_load(struct conf *c, const char *dir)
 		rc = conf_finish(&ctx);
 	free(ctx.set);
 	free(ctx.users_line);
+	free(ctx.hash);
 	if (rc != 0)
 		conf_free(c);
 	return rc;

@@ -27,7 +27,7 @@ queue_new() { sm_queue_files | sort | comm -13 <(sort "$TMPD/before") -; }
 # env_field QID KEY - one envelope field as sitemail show prints it.
 env_field() { "$SBIN/sitemail" show "$1" | awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }'; }
 # env_rcpts QID - the recipients, space separated, in order.
-env_rcpts() { "$SBIN/sitemail" show "$1" | awk '$1 == "rcpt:" { printf "%s%s", s, $2; s = " " }'; }
+env_rcpts() { "$SBIN/sitemail" show "$1" | awk '$1 == "rcpt:" { gsub(/^<|>$/, "", $2); printf "%s%s", s, $2; s = " " }'; }
 # content QID - the stored message (CRLF as stored).
 content() { "$SBIN/sitemail" show --raw "$1"; }
 # header QID NAME - the first header field named NAME, unfolded.

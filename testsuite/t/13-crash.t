@@ -13,11 +13,13 @@ want=$(tr -d '\r' <"$TMPD/big.txt" | tail -n +4 | md5sum)
 runs=0 queued=0 killed=0
 for delay in 0 0.001 0.005 0.01 0.02 0.05 0.08 0.1 0.15 0.2 0.3 0.5 0.8 1.2 2; do
 	queue_snapshot
-	as_user smt-alice sh -c "exec $SENDMAIL -t -i <$TMPD/big.txt" &
+	# setpriv and sh both exec, so $! is the sendmail process itself.
+	setpriv --reuid=smt-alice --regid="$(id -g smt-alice)" --init-groups \
+	    --reset-env -- sh -c "exec $SENDMAIL -t -i <$TMPD/big.txt" &
 	pid=$!
 	sleep "$delay"
 	kill -9 "$pid" 2>/dev/null
-	wait "$pid"; rc=$?
+	wait "$pid" 2>/dev/null; rc=$?
 	new=$(queue_new | grep -c .)
 	runs=$((runs + 1))
 	if [ "$rc" = 0 ]; then

@@ -27,6 +27,7 @@ bench_now(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/* main - open, charge N times, print the timings. */
 int
 main(int argc, char **argv)
 {

@@ -232,6 +232,25 @@ poke(struct tdb_context *tdb, const char *site, const void *p, size_t n)
 	tdb_store(tdb, key, val, TDB_REPLACE);
 }
 
+/* logged - 1 if the test log holds text. */
+static int
+logged(const char *text)
+{
+	char	 file[96], buf[8192];
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(file, sizeof(file), "%s/log", dir);
+	if ((fd = open(file, O_RDONLY)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
 /* test_bad - bad records read as fresh buckets and get repaired. */
 static struct bucket_db *
 test_bad(struct bucket_db *db)
@@ -266,6 +285,8 @@ test_bad(struct bucket_db *db)
 	    "unknown flags: fresh");
 	bucket_charge(db, "short", &l, 3, 1, &r);
 	ok(r.verdict == BUCKET_SEND && r.tokens == 7, "a charge repairs it");
+	ok(logged("bucket nan: bad record (64 bytes), starting afresh"),
+	    "a bad record is logged");
 	return db;
 }
 
@@ -369,16 +390,19 @@ test_concurrent(void)
 	bucket_close(db);
 }
 
+/* main - run every group of tests in a scratch spool. */
 int
 main(void)
 {
 	struct bucket_db *db;
+	char	 logspec[96];
 
 	snprintf(dir, sizeof(dir), "/tmp/test_bucket.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/state/bucket.tdb", dir);
-	log_open("test_bucket", "stderr");
+	snprintf(logspec, sizeof(logspec), "file:%s/log", dir);
+	log_open("test_bucket", logspec);
 	db = test_open();
 	test_arith(db);
 	test_refill(db);
@@ -390,6 +414,7 @@ main(void)
 	bucket_close(db);
 	test_concurrent();
 	unlink(path);
+	unlink(logspec + 5);
 	snprintf(path, sizeof(path), "%s/state", dir);
 	rmdir(path);
 	rmdir(dir);

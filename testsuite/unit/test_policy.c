@@ -125,6 +125,9 @@ test_owns(void)
 	ok(!policy_owns(&s, HOST, "info@[192.0.2.1]"), "a domain literal");
 	ok(!policy_owns(&s, HOST, "info@"), "an empty domain");
 	ok(policy_owns(&s, HOST, ""), "the null sender");
+	ok(!policy_owns(&s, HOST, "\"x@shop.test\""), "a quoted @ is no domain");
+	ok(policy_owns(&s, HOST, "\"a@evil.test\"@shop.test"),
+	    "the domain is after the last @ outside quotes");
 	ok(policy_owns(&s, HOST, "web1@" HOST), "its own Unix address");
 	ok(policy_owns(&s, HOST, "web1@WEB01.example.net"), "... any case");
 	ok(policy_owns(&s, HOST, "web1"), "its unqualified login");
@@ -285,9 +288,17 @@ test_rewrite_from(struct buf *note)
 	    "rewrite: its own Unix address is kept");
 	ok(note->len == 0, "rewrite: nothing noted");
 	headers_free(&h);
+
+	mksite(&s, "web2", "web2", NULL, FROM_REJECT);
+	msg(&h, "web2 (Cron Daemon)");
+	is_int(run(&s, NULL, &h, &snd, note), 0,
+	    "reject, no domains: cron's unqualified From passes");
+	is_str(snd, "web2@" HOST, "... with the sender login@hostname");
+	headers_free(&h);
 	free(snd);
 }
 
+/* main - run every group of tests. */
 int
 main(void)
 {

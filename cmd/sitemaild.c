@@ -1,0 +1,489 @@
+/*
+ * sitemaild.c - sitemaild(8), the queue runner.
+ *
+ * Usage: sitemaild [--once] [-C DIR] [--foreground]
+ *
+ * Runs in the foreground (for systemd; --foreground is accepted and is the
+ * default).  --once makes one pass: everything due now is delivered, the
+ * jobs in flight are waited for, and the program exits (for cron and
+ * tests).
+ *
+ * Privileges: started as root, it loads the configuration, then becomes
+ * [main] user (initgroups, setgid, setuid; it can never regain root)
+ * before it opens the spool or delivers anything.  Started as any other
+ * user it runs as that user: the sitemail user in production, or a test
+ * user; it can then read only what that user can read (the spool is group
+ * sitemail, mode 0770/0640).  It never delivers as root.
+ *
+ * Events: inotify on queue/ (IN_MOVED_TO: a committed message) wakes it
+ * within a second of new mail; inotify on state/flush/ picks up flush
+ * requests (sendmail -q, sitemail flush); a timer rescans the queue when
+ * the next retry or hold is due, and at least every RUNNERD_RESCAN seconds
+ * (thaws, lost events).  Housekeeping (index repair, tmp/ cleanup, DNS
+ * cache purge) runs at start and every RUNNERD_HOUSEKEEP seconds.
+ *
+ * Signals (through a signalfd): SIGTERM and SIGINT stop starting new
+ * messages; deliveries in flight get RUNNERD_GRACE seconds to finish and
+ * are then abandoned (their messages stay queued; only those can be sent
+ * twice).  A second SIGTERM abandons at once.  SIGHUP reloads the
+ * configuration and the spool key once nothing is in flight; a bad new
+ * configuration is logged and the old one kept.
+ *
+ * Exit status: 0, or a sysexits code (78 for a bad configuration).
+ */
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <popt.h>
+
+#include "queue/qstate.h"
+#include "queue/runner.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+#include "util/conf.h"
+#include "util/msg.h"
+#include "util/priv.h"
+
+#define RUNNERD_RESCAN		60	/* seconds between full scans */
+#define RUNNERD_HOUSEKEEP	300	/* seconds between housekeeping */
+#define RUNNERD_INDEX_AGE	10	/* unindexed files older than this */
+#define RUNNERD_GRACE		10	/* seconds for jobs at shutdown */
+#define RUNNERD_BUSY_MS		200	/* relay wait while busy */
+#define RUNNERD_IDLE_MAX	60	/* longest idle sleep, seconds */
+
+struct runnerd {
+	struct conf confs[2];
+	int	 cur;			/* index of the active conf */
+	const char *confdir;
+	unsigned char key[SPOOL_KEYLEN];
+	struct runner *r;
+	int	 once;
+	int	 sigfd, inofd;
+	int	 wd_queue, wd_flush;
+	int	 stopping;
+	time_t	 deadline;
+	int	 reload;
+	int	 rescan;
+	int	 flush;
+	time_t	 last_scan, last_house;
+};
+
+/* rd_conf - the active configuration. */
+static struct conf *
+rd_conf(struct runnerd *d)
+{
+	return &d->confs[d->cur];
+}
+
+/* rd_options - parse the command line. */
+static void
+rd_options(struct runnerd *d, int argc, const char **argv)
+{
+	int	 foreground = 0, rc;
+	char	*confdir = NULL;
+	struct poptOption table[] = {
+		{ "once", '\0', POPT_ARG_NONE, &d->once, 0,
+		  "deliver what is due now, wait for it, and exit", NULL },
+		{ "config", 'C', POPT_ARG_STRING, &confdir, 0,
+		  "configuration directory", "DIR" },
+		{ "foreground", '\0', POPT_ARG_NONE, &foreground, 0,
+		  "stay in the foreground (the default)", NULL },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	poptContext pc;
+
+	pc = poptGetContext("sitemaild", argc, argv, table, 0);
+	if ((rc = poptGetNextOpt(pc)) < -1)
+		msg_fatal(EX_USAGE, "%s: %s", poptBadOption(pc, 0),
+		    poptStrerror(rc));
+	if (poptGetArg(pc) != NULL)
+		msg_fatal(EX_USAGE, "unexpected argument \"%s\"; usage: "
+		    "sitemaild [--once] [-C DIR] [--foreground]",
+		    poptPeekArg(pc) ? poptPeekArg(pc) : "");
+	d->confdir = confdir ? confdir : conf_default_dir();
+	poptFreeContext(pc);
+}
+
+/* rd_key - load the spool key of conf into key. */
+static int
+rd_key(const struct conf *conf, unsigned char key[SPOOL_KEYLEN])
+{
+	struct buf path;
+	int	 rc;
+
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/spool.key", conf->dir) < 0)
+		rc = err_set(EX_CONFIG, "configuration directory name too "
+		    "long");
+	else
+		rc = spool_key_load(buf_str(&path), key);
+	buf_free(&path);
+	return rc;
+}
+
+/* rd_flush_dir - create spool_dir/state/flush (mode 01770) if missing. */
+static void
+rd_flush_dir(const struct conf *conf)
+{
+	struct buf path;
+
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/%s", conf->spool_dir, QSTATE_FLUSH_DIR) == 0 &&
+	    mkdir(buf_str(&path), 01770) == 0) {
+		(void)chmod(buf_str(&path), 01770);
+		log_info("created %s", buf_str(&path));
+	}
+	buf_free(&path);
+}
+
+/* rd_watch - (re)install the inotify watches on queue/ and state/flush/. */
+static void
+rd_watch(struct runnerd *d)
+{
+	struct buf path;
+
+	if (d->wd_queue >= 0)
+		(void)inotify_rm_watch(d->inofd, d->wd_queue);
+	if (d->wd_flush >= 0)
+		(void)inotify_rm_watch(d->inofd, d->wd_flush);
+	d->wd_queue = d->wd_flush = -1;
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/queue", rd_conf(d)->spool_dir) == 0)
+		d->wd_queue = inotify_add_watch(d->inofd, buf_str(&path),
+		    IN_MOVED_TO | IN_ONLYDIR);
+	if (d->wd_queue < 0)
+		log_warn("cannot watch %s: %s; polling instead",
+		    buf_str(&path), strerror(errno));
+	buf_reset(&path);
+	if (buf_printf(&path, "%s/%s", rd_conf(d)->spool_dir,
+	    QSTATE_FLUSH_DIR) == 0)
+		d->wd_flush = inotify_add_watch(d->inofd, buf_str(&path),
+		    IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+	if (d->wd_flush < 0)
+		log_warn("cannot watch %s: %s", buf_str(&path),
+		    strerror(errno));
+	buf_free(&path);
+}
+
+/* rd_events - set up the signalfd and the inotify descriptor. */
+static void
+rd_events(struct runnerd *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    (d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		msg_fatal(EX_OSERR, "cannot set up signals: %s",
+		    strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+	d->wd_queue = d->wd_flush = -1;
+	d->inofd = -1;
+	if (d->once)
+		return;
+	if ((d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		msg_fatal(EX_OSERR, "inotify_init1: %s", strerror(errno));
+	rd_watch(d);
+}
+
+/* rd_flush_requests - read and apply every request in state/flush/. */
+static void
+rd_flush_requests(struct runnerd *d)
+{
+	struct qflush q;
+	struct dirent *de;
+	struct buf path;
+	DIR	*dir;
+	int	 fd;
+
+	d->flush = 0;
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/%s", rd_conf(d)->spool_dir,
+	    QSTATE_FLUSH_DIR) < 0 || (fd = open(buf_str(&path), O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		buf_free(&path);
+		return;
+	}
+	buf_free(&path);
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (qstate_flush_read(rd_conf(d), dirfd(dir), de->d_name,
+		    geteuid(), &q) != 0) {
+			if (strstr(err_str(), "is gone") == NULL)
+				log_warn("%s", err_str());
+			continue;
+		}
+		if (runner_flush(d->r, &q) != 0)
+			log_warn("flush: %s", err_str());
+	}
+	closedir(dir);
+	d->last_scan = time(NULL);
+}
+
+/* rd_signals - read pending signals. */
+static void
+rd_signals(struct runnerd *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("reload requested");
+			d->reload = 1;
+			continue;
+		}
+		if (d->stopping) {
+			log_info("second stop signal: abandoning deliveries "
+			    "in flight");
+			d->deadline = 0;
+			continue;
+		}
+		log_info("stopping: %u message(s) in flight",
+		    runner_inflight(d->r));
+		d->stopping = 1;
+		d->deadline = time(NULL) + RUNNERD_GRACE;
+		runner_stop(d->r, 1);
+	}
+}
+
+/* rd_inotify - read inotify events: new queue files, flush requests. */
+static void
+rd_inotify(struct runnerd *d)
+{
+	char	 buf[16384] __attribute__((aligned(__alignof__(struct
+		    inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t	 n;
+	char	*p;
+
+	if (d->inofd < 0)
+		return;
+	while ((n = read(d->inofd, buf, sizeof(buf))) > 0) {
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(void *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				d->rescan = d->flush = 1;
+			else if (ev->wd == d->wd_queue && ev->len > 0)
+				runner_enqueue(d->r, ev->name);
+			else if (ev->wd == d->wd_flush && ev->len > 0 &&
+			    ev->name[0] != '.')
+				d->flush = 1;
+		}
+	}
+}
+
+/* rd_reload - load the configuration and the key again, if idle. */
+static void
+rd_reload(struct runnerd *d)
+{
+	unsigned char key[SPOOL_KEYLEN];
+	int	 next = !d->cur, rc;
+
+	runner_stop(d->r, 1);
+	if (runner_inflight(d->r) > 0)
+		return;			/* again when the jobs are done */
+	d->reload = 0;
+	runner_stop(d->r, d->stopping);
+	if ((rc = conf_load(&d->confs[next], d->confdir)) != 0 ||
+	    (rc = rd_key(&d->confs[next], key)) != 0) {
+		log_error("reload failed, keeping the old configuration: %s",
+		    err_str());
+		conf_free(&d->confs[next]);
+		return;
+	}
+	if ((rc = runner_reload(d->r, &d->confs[next], key)) != 0) {
+		log_error("reload failed: %s; back to the old configuration",
+		    err_str());
+		if (runner_reload(d->r, rd_conf(d), d->key) != 0)
+			msg_fatal(EX_TEMPFAIL, "cannot restore the old "
+			    "configuration: %s", err_str());
+		conf_free(&d->confs[next]);
+		return;
+	}
+	conf_free(rd_conf(d));
+	d->cur = next;
+	memcpy(d->key, key, SPOOL_KEYLEN);
+	explicit_bzero(key, sizeof(key));
+	if (log_open("sitemaild", rd_conf(d)->log) != 0)
+		msg_warnx("%s", err_str());
+	rd_flush_dir(rd_conf(d));
+	rd_watch(d);
+	d->rescan = 1;
+	log_info("configuration reloaded from %s", d->confdir);
+}
+
+/* rd_timeout_ms - how long to sleep when nothing is in flight. */
+static int
+rd_timeout_ms(struct runnerd *d, time_t now)
+{
+	time_t	 next = runner_next_due(d->r), wake;
+
+	wake = d->last_scan + RUNNERD_RESCAN;
+	if (next > 0 && next < wake)
+		wake = next;
+	if (d->last_house + RUNNERD_HOUSEKEEP < wake)
+		wake = d->last_house + RUNNERD_HOUSEKEEP;
+	if (wake <= now)
+		return 0;
+	if (wake - now > RUNNERD_IDLE_MAX)
+		return RUNNERD_IDLE_MAX * 1000;
+	return (int)(wake - now) * 1000;
+}
+
+/* rd_scan - the periodic work: rescans and housekeeping. */
+static void
+rd_scan(struct runnerd *d, time_t now)
+{
+	time_t	 next = runner_next_due(d->r);
+
+	if (d->stopping)
+		return;
+	if (now - d->last_house >= RUNNERD_HOUSEKEEP) {
+		(void)runner_housekeeping(d->r, RUNNERD_INDEX_AGE);
+		d->last_house = now;
+		d->rescan = 1;
+	}
+	if (d->rescan || now - d->last_scan >= RUNNERD_RESCAN ||
+	    (next > 0 && now >= next)) {
+		if (runner_scan(d->r) != 0)
+			log_warn("scan: %s", err_str());
+		d->rescan = 0;
+		d->last_scan = now;
+	}
+}
+
+/* rd_loop - the daemon's event loop; returns at shutdown. */
+static void
+rd_loop(struct runnerd *d)
+{
+	struct pollfd pfd[2];
+	time_t	 now;
+	int	 busy, timeout;
+
+	for (;;) {
+		now = time(NULL);
+		if (d->stopping && (runner_inflight(d->r) == 0 ||
+		    now >= d->deadline))
+			return;
+		if (d->reload)
+			rd_reload(d);
+		if (d->flush && !d->stopping)
+			rd_flush_requests(d);
+		rd_scan(d, now);
+		busy = runner_inflight(d->r) > 0 ||
+		    (!d->stopping && !d->reload && runner_waiting(d->r) > 0);
+		if (busy)
+			(void)runner_step(d->r, RUNNERD_BUSY_MS);
+		timeout = busy ? 0 : d->stopping ? 1000 :
+		    rd_timeout_ms(d, time(NULL));
+		pfd[0].fd = d->sigfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = d->inofd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+			msg_fatal(EX_OSERR, "poll: %s", strerror(errno));
+		if (pfd[0].revents & POLLIN)
+			rd_signals(d);
+		if (pfd[1].revents & POLLIN)
+			rd_inotify(d);
+	}
+}
+
+/* rd_once - one pass: what is due now, then wait for it. */
+static void
+rd_once(struct runnerd *d)
+{
+	struct pollfd pfd;
+
+	while (runner_inflight(d->r) > 0 ||
+	    (!d->stopping && runner_waiting(d->r) > 0)) {
+		(void)runner_step(d->r, RUNNERD_BUSY_MS);
+		pfd.fd = d->sigfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) > 0)
+			rd_signals(d);
+		if (d->stopping && time(NULL) >= d->deadline)
+			break;
+	}
+}
+
+/* rd_setup - configuration, privileges, log, key and the runner. */
+static void
+rd_setup(struct runnerd *d)
+{
+	int	 rc;
+
+	if ((rc = conf_load(rd_conf(d), d->confdir)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	if (geteuid() == 0 && (rc = priv_drop(rd_conf(d)->user)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	if (geteuid() == 0 || getuid() == 0)
+		msg_fatal(EX_SOFTWARE, "refusing to deliver as root");
+	if ((rc = log_open("sitemaild", rd_conf(d)->log)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	if (!priv_is_admin(geteuid(), rd_conf(d)->user))
+		log_warn("running as uid %lu, not as user %s",
+		    (unsigned long)geteuid(), rd_conf(d)->user);
+	if ((rc = rd_key(rd_conf(d), d->key)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	rd_flush_dir(rd_conf(d));
+	if ((rc = runner_open(&d->r, rd_conf(d), d->key)) != 0)
+		msg_fatal(rc, "%s", err_str());
+}
+
+/* main - set up, then one pass or the daemon loop. */
+int
+main(int argc, char **argv)
+{
+	static struct runnerd d;
+	const struct runner_stats *st;
+
+	umask(007);
+	(void)log_open("sitemaild", "stderr");
+	rd_options(&d, argc, (const char **)argv);
+	rd_setup(&d);
+	rd_events(&d);
+	log_info("starting%s: spool %s, %u connection(s)", d.once ?
+	    " one pass" : "", rd_conf(&d)->spool_dir,
+	    rd_conf(&d)->connections);
+	(void)runner_housekeeping(d.r, d.once ? 0 : RUNNERD_INDEX_AGE);
+	d.last_house = time(NULL);
+	rd_flush_requests(&d);
+	if (runner_scan(d.r) != 0)
+		log_warn("scan: %s", err_str());
+	d.last_scan = time(NULL);
+	if (d.once)
+		rd_once(&d);
+	else
+		rd_loop(&d);
+	st = runner_get_stats(d.r);
+	log_info("stopping: sent=%lu deferred=%lu bounced=%lu removed=%lu "
+	    "quarantined=%lu", st->sent, st->deferred, st->bounced,
+	    st->removed, st->quarantined);
+	runner_close(d.r);
+	conf_free(rd_conf(&d));
+	explicit_bzero(d.key, sizeof(d.key));
+	return 0;
+}

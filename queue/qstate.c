@@ -1,0 +1,1270 @@
+/*
+ * qstate.c - the queue state database (state/queue.tdb), flush requests
+ * and the mailq listing; see qstate.h.
+ *
+ * Database: tdb, created mode 0660 (group sitemail) with a jenkins hash
+ * and 10007 hash chains, so lookups stay short with many queued messages.
+ * Key "m:QID" (no NUL).  Value, version 1: text lines, each ending in LF,
+ * no CR or NUL anywhere:
+ *
+ *	sitemail-qstate 1		first line, exactly
+ *	qid QID				required, = the key, spool_qid_valid
+ *	site NAME			required, non-empty
+ *	uid N				required
+ *	arrival SECS.USEC		required, USEC exactly 6 digits
+ *	size N				content bytes
+ *	sender ADDR			required, empty = null sender
+ *	flags N				SPOOL_F_* of the envelope
+ *	qflags N			QREC_* bits
+ *	hold SECS			rate-limit hold until, 0 = none
+ *	frozen 0|1			admin freeze of this message
+ *	rcpt S A T D ADDR		one per recipient, at least one:
+ *					S status P|D|S|B, A attempts,
+ *					T next try (unix seconds, 0 = now),
+ *					D enhanced status or "-", ADDR the
+ *					rest of the line (non-empty)
+ *	why TEXT			optional, right after its rcpt line:
+ *					the last reason for that recipient
+ *
+ * Numbers are canonical decimal (no sign, no leading zeros); every key but
+ * rcpt and why appears at most once, in any order.  The decoder rejects
+ * anything else (EX_DATAERR), so a damaged record is skipped and rebuilt
+ * from its spool file rather than trusted.
+ *
+ * Flush requests: one file per request in state/flush/, named by a fresh
+ * queue ID, written as ".NAME" and renamed into place; content: lines
+ * "site=S", "id=QID", "domain=D", "sender=ADDR", each optional, at most
+ * 4 KiB in all.  The scope is the file owner's (see qstate.h).
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <tdb.h>
+
+#include "queue/bucket.h"
+#include "queue/qstate.h"
+#include "util/msg.h"
+
+#define QS_MAGIC	"sitemail-qstate 1"
+#define QS_HASH_SIZE	10007
+#define QS_RCPT_MAX	(1u << 20)
+#define QS_FLUSH_MAX	4096
+
+struct qstate {
+	struct tdb_context *tdb;
+	char	*spool_dir;
+};
+
+/* Single-valued keys of a record. */
+enum qs_key {
+	QK_QID, QK_SITE, QK_UID, QK_ARRIVAL, QK_SIZE, QK_SENDER, QK_FLAGS,
+	QK_QFLAGS, QK_HOLD, QK_FROZEN, QK_NKEYS
+};
+
+static const char *const qs_keys[QK_NKEYS] = {
+	"qid", "site", "uid", "arrival", "size", "sender", "flags", "qflags",
+	"hold", "frozen"
+};
+
+#define QK_REQUIRED	((1u << QK_QID) | (1u << QK_SITE) | (1u << QK_UID) | \
+			 (1u << QK_ARRIVAL) | (1u << QK_SENDER))
+
+/* qs_tdb_log - route tdb's own complaints to the mail log. */
+static void SM_PRINTF(3, 4)
+qs_tdb_log(struct tdb_context *tdb, enum tdb_debug_level level,
+    const char *fmt, ...)
+{
+	char	 line[512];
+	va_list	 ap;
+	size_t	 n;
+
+	if (level > TDB_DEBUG_ERROR)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_warn("qstate: tdb %s: %s", tdb_name(tdb), line);
+}
+
+/* qs_open - open spool_dir/state/queue.tdb with the given open flags. */
+static int
+qs_open(struct qstate **qsp, const char *spool_dir, int oflags)
+{
+	struct tdb_logging_context logctx = { qs_tdb_log, NULL };
+	struct qstate *qs;
+	struct buf path;
+	struct stat st;
+	int	 saved, fd;
+
+	*qsp = NULL;
+	if ((qs = calloc(1, sizeof(*qs))) == NULL ||
+	    (qs->spool_dir = strdup(spool_dir)) == NULL) {
+		free(qs);
+		return err_set(EX_TEMPFAIL, "qstate: out of memory");
+	}
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/%s", spool_dir, QSTATE_FILE) < 0) {
+		buf_free(&path);
+		qstate_close(qs);
+		return err_set(EX_CONFIG, "spool_dir too long: %s", spool_dir);
+	}
+	errno = 0;
+	qs->tdb = tdb_open_ex(buf_str(&path), QS_HASH_SIZE,
+	    TDB_DEFAULT | TDB_INCOMPATIBLE_HASH, oflags, 0660, &logctx, NULL);
+	saved = errno;
+	if (qs->tdb == NULL) {
+		int rc = (saved == ENOENT && !(oflags & O_CREAT)) ?
+		    EX_NOINPUT : EX_TEMPFAIL;
+
+		err_set(rc, "cannot open %s: %s", buf_str(&path),
+		    saved ? strerror(saved) : "not a tdb file");
+		buf_free(&path);
+		qstate_close(qs);
+		return rc;
+	}
+	buf_free(&path);
+	/* The creator's umask must not lock intake or the runner out. */
+	fd = tdb_fd(qs->tdb);
+	if ((oflags & O_CREAT) && fstat(fd, &st) == 0 &&
+	    st.st_uid == geteuid() && (st.st_mode & 0660) != 0660)
+		(void)fchmod(fd, (st.st_mode & 07777) | 0660);
+	*qsp = qs;
+	return 0;
+}
+
+/* qstate_open - open (creating, mode 0660) spool_dir/state/queue.tdb. */
+int
+qstate_open(struct qstate **qsp, const char *spool_dir)
+{
+	return qs_open(qsp, spool_dir, O_RDWR | O_CREAT);
+}
+
+/* qstate_open_readonly - open an existing database read-only. */
+int
+qstate_open_readonly(struct qstate **qsp, const char *spool_dir)
+{
+	return qs_open(qsp, spool_dir, O_RDONLY);
+}
+
+/* qstate_close - close the database. */
+void
+qstate_close(struct qstate *qs)
+{
+	if (qs == NULL)
+		return;
+	if (qs->tdb != NULL)
+		tdb_close(qs->tdb);
+	free(qs->spool_dir);
+	free(qs);
+}
+
+/* qrec_free - free a record's strings. */
+void
+qrec_free(struct qrec *rec)
+{
+	size_t	 i;
+
+	for (i = 0; rec->r != NULL && i < rec->nr; i++) {
+		free(rec->r[i].addr);
+		free(rec->r[i].dsn);
+		free(rec->r[i].reason);
+	}
+	free(rec->r);
+	free(rec->site);
+	free(rec->sender);
+	memset(rec, 0, sizeof(*rec));
+}
+
+/* qrec_final - 1 when every recipient is sent or bounced. */
+int
+qrec_final(const struct qrec *rec)
+{
+	size_t	 i;
+
+	for (i = 0; i < rec->nr; i++)
+		if (rec->r[i].status != QR_SENT &&
+		    rec->r[i].status != QR_BOUNCED)
+			return 0;
+	return 1;
+}
+
+/* qs_field_ok - 1 if s may go into a record line (no CR, LF or NUL). */
+static int
+qs_field_ok(const char *s)
+{
+	return s != NULL && strpbrk(s, "\r\n") == NULL;
+}
+
+/* qs_dsn_ok - 1 if s is empty or a short token of digits and dots. */
+static int
+qs_dsn_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n < 16 && strspn(s, "0123456789.") == n;
+}
+
+/* qstate_encode - append the text form of rec to out. */
+int
+qstate_encode(const struct qrec *rec, struct buf *out)
+{
+	const struct qrcpt *r;
+	size_t	 i;
+	int	 bad = 0;
+
+	if (!spool_qid_valid(rec->qid) || !qs_field_ok(rec->site) ||
+	    *rec->site == '\0' || !qs_field_ok(rec->sender) || rec->nr == 0 ||
+	    rec->arrival < 0 || rec->arrival_usec < 0 ||
+	    rec->arrival_usec > 999999 || rec->hold < 0)
+		return err_set(EX_SOFTWARE, "qstate: bad record for %s",
+		    rec->qid);
+	bad |= buf_printf(out, "%s\nqid %s\nsite %s\nuid %lu\narrival "
+	    "%lld.%06ld\nsize %" PRIu64 "\nsender %s\nflags %u\nqflags %u\n"
+	    "hold %lld\nfrozen %d\n", QS_MAGIC, rec->qid, rec->site,
+	    (unsigned long)rec->uid, (long long)rec->arrival,
+	    rec->arrival_usec, rec->size, rec->sender, rec->flags,
+	    rec->qflags, (long long)rec->hold, rec->frozen ? 1 : 0);
+	for (i = 0; i < rec->nr && !bad; i++) {
+		r = &rec->r[i];
+		if (!qs_field_ok(r->addr) || *r->addr == '\0' ||
+		    strchr("PDSB", r->status) == NULL || r->status == '\0' ||
+		    r->next_try < 0 || (r->dsn && !qs_dsn_ok(r->dsn)) ||
+		    (r->reason && !qs_field_ok(r->reason)))
+			return err_set(EX_SOFTWARE, "qstate: bad recipient in "
+			    "the record for %s", rec->qid);
+		bad |= buf_printf(out, "rcpt %c %u %lld %s %s\n", r->status,
+		    r->attempts, (long long)r->next_try,
+		    r->dsn && *r->dsn ? r->dsn : "-", r->addr);
+		if (r->reason && *r->reason)
+			bad |= buf_printf(out, "why %s\n", r->reason);
+	}
+	if (bad)
+		return err_set(EX_TEMPFAIL, "qstate: record for %s too large "
+		    "or out of memory", rec->qid);
+	return 0;
+}
+
+/* qs_num - a canonical decimal of n bytes, at most max. */
+static int
+qs_num(const char *p, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t	 i;
+
+	if (n == 0 || n > 20 || (n > 1 && p[0] == '0'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		if (v > max / 10 || (v == max / 10 &&
+		    (uint64_t)(p[i] - '0') > max % 10))
+			return -1;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* qs_strdup - a NUL-terminated copy of n bytes. */
+static char *
+qs_strdup(const char *p, size_t n)
+{
+	char	*s = malloc(n + 1);
+
+	if (s != NULL) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+/* qs_arrival - "SECS.USEC" with exactly six digits of microseconds. */
+static int
+qs_arrival(const char *p, size_t n, struct qrec *rec)
+{
+	const char *dot = memchr(p, '.', n);
+	uint64_t s, us;
+
+	if (dot == NULL || (size_t)(p + n - dot - 1) != 6 ||
+	    qs_num(p, (size_t)(dot - p), INT64_MAX, &s) < 0)
+		return -1;
+	/* Six digits, leading zeros allowed here. */
+	for (us = 0, dot++; dot < p + n; dot++) {
+		if (*dot < '0' || *dot > '9')
+			return -1;
+		us = us * 10 + (uint64_t)(*dot - '0');
+	}
+	rec->arrival = (time_t)s;
+	rec->arrival_usec = (long)us;
+	return 0;
+}
+
+/* qs_rcpt_add - parse "S A T D ADDR" into a new recipient. */
+static int
+qs_rcpt_add(const char *p, size_t n, struct qrec *rec, size_t *cap)
+{
+	const char *end = p + n, *f[4];
+	size_t	 len[4];
+	uint64_t att, next;
+	struct qrcpt *r;
+	int	 i;
+
+	for (i = 0; i < 4; i++) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+
+		if (sp == NULL)
+			return -1;
+		f[i] = p;
+		len[i] = (size_t)(sp - p);
+		p = sp + 1;
+	}
+	if (p >= end || len[0] != 1 || strchr("PDSB", *f[0]) == NULL ||
+	    qs_num(f[1], len[1], UINT_MAX, &att) < 0 ||
+	    qs_num(f[2], len[2], INT64_MAX, &next) < 0 ||
+	    len[3] == 0 || len[3] > 15)
+		return -1;
+	if (!(len[3] == 1 && *f[3] == '-'))
+		for (i = 0; i < (int)len[3]; i++)
+			if (!isdigit((unsigned char)f[3][i]) && f[3][i] != '.')
+				return -1;
+	if (rec->nr >= QS_RCPT_MAX)
+		return -1;
+	if (rec->nr == *cap) {
+		size_t	 ncap = *cap ? *cap * 2 : 4;
+
+		if ((r = realloc(rec->r, ncap * sizeof(*r))) == NULL)
+			return -1;
+		rec->r = r;
+		*cap = ncap;
+	}
+	r = &rec->r[rec->nr];
+	memset(r, 0, sizeof(*r));
+	r->status = *f[0];
+	r->attempts = (unsigned)att;
+	r->next_try = (time_t)next;
+	r->addr = qs_strdup(p, (size_t)(end - p));
+	r->dsn = (len[3] == 1 && *f[3] == '-') ? strdup("") :
+	    qs_strdup(f[3], len[3]);
+	r->reason = strdup("");
+	rec->nr++;
+	if (r->addr == NULL || r->dsn == NULL || r->reason == NULL)
+		return -1;
+	return 0;
+}
+
+/* qs_line - apply one "key value" line to rec. */
+static int
+qs_line(const char *p, size_t n, struct qrec *rec, unsigned *seen,
+    size_t *cap, int *why_ok)
+{
+	const char *sp = memchr(p, ' ', n), *v;
+	size_t	 klen, vlen;
+	uint64_t num;
+	int	 k;
+
+	if (sp == NULL)
+		return -1;
+	klen = (size_t)(sp - p);
+	v = sp + 1;
+	vlen = n - klen - 1;
+	if (klen == 4 && memcmp(p, "rcpt", 4) == 0) {
+		*why_ok = 1;
+		return qs_rcpt_add(v, vlen, rec, cap);
+	}
+	if (klen == 3 && memcmp(p, "why", 3) == 0) {
+		if (!*why_ok)
+			return -1;
+		*why_ok = 0;
+		free(rec->r[rec->nr - 1].reason);
+		rec->r[rec->nr - 1].reason = qs_strdup(v, vlen);
+		return rec->r[rec->nr - 1].reason ? 0 : -1;
+	}
+	*why_ok = 0;
+	for (k = 0; k < QK_NKEYS; k++)
+		if (strlen(qs_keys[k]) == klen && memcmp(p, qs_keys[k],
+		    klen) == 0)
+			break;
+	if (k == QK_NKEYS || (*seen & (1u << k)))
+		return -1;
+	*seen |= 1u << k;
+	switch (k) {
+	case QK_QID:
+		if (vlen != SPOOL_QIDLEN)
+			return -1;
+		memcpy(rec->qid, v, vlen);
+		rec->qid[vlen] = '\0';
+		return spool_qid_valid(rec->qid) ? 0 : -1;
+	case QK_SITE:
+		if (vlen == 0)
+			return -1;
+		return (rec->site = qs_strdup(v, vlen)) ? 0 : -1;
+	case QK_SENDER:
+		return (rec->sender = qs_strdup(v, vlen)) ? 0 : -1;
+	case QK_ARRIVAL:
+		return qs_arrival(v, vlen, rec);
+	case QK_UID:
+		if (qs_num(v, vlen, UINT32_MAX - 1, &num) < 0)
+			return -1;
+		rec->uid = (uid_t)num;
+		return 0;
+	case QK_SIZE:
+		return qs_num(v, vlen, UINT64_MAX, &rec->size);
+	case QK_FLAGS:
+	case QK_QFLAGS:
+		if (qs_num(v, vlen, UINT_MAX, &num) < 0)
+			return -1;
+		*(k == QK_FLAGS ? &rec->flags : &rec->qflags) = (unsigned)num;
+		return 0;
+	case QK_HOLD:
+		if (qs_num(v, vlen, INT64_MAX, &num) < 0)
+			return -1;
+		rec->hold = (time_t)num;
+		return 0;
+	default:	/* QK_FROZEN */
+		if (qs_num(v, vlen, 1, &num) < 0)
+			return -1;
+		rec->frozen = (int)num;
+		return 0;
+	}
+}
+
+/* qstate_decode - strictly parse the text form into rec. */
+int
+qstate_decode(const char *text, size_t len, struct qrec *rec)
+{
+	const char *p = text, *end = text + len, *nl;
+	size_t	 cap = 0, mlen = strlen(QS_MAGIC);
+	unsigned seen = 0;
+	int	 why_ok = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	if (len > QSTATE_REC_MAX || memchr(text, '\0', len) != NULL ||
+	    memchr(text, '\r', len) != NULL)
+		goto bad;
+	if (len < mlen + 1 || memcmp(p, QS_MAGIC, mlen) != 0 ||
+	    p[mlen] != '\n')
+		goto bad;
+	for (p += mlen + 1; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			goto bad;
+		if (qs_line(p, (size_t)(nl - p), rec, &seen, &cap,
+		    &why_ok) < 0)
+			goto bad;
+	}
+	if ((seen & QK_REQUIRED) != QK_REQUIRED || rec->nr == 0)
+		goto bad;
+	return 0;
+bad:
+	qrec_free(rec);
+	return err_set(EX_DATAERR, "qstate: malformed record");
+}
+
+/* qs_key - the tdb key "m:QID" in a caller-provided array. */
+static int
+qs_key(const char *qid, char kbuf[SPOOL_QIDLEN + 3], TDB_DATA *key)
+{
+	if (qid == NULL || !spool_qid_valid(qid))
+		return err_set(EX_SOFTWARE, "qstate: bad queue ID");
+	kbuf[0] = 'm';
+	kbuf[1] = ':';
+	memcpy(kbuf + 2, qid, SPOOL_QIDLEN);
+	kbuf[SPOOL_QIDLEN + 2] = '\0';
+	key->dptr = (unsigned char *)kbuf;
+	key->dsize = SPOOL_QIDLEN + 2;
+	return 0;
+}
+
+/* qs_store - encode and store rec with the given tdb flag. */
+static int
+qs_store(struct qstate *qs, const struct qrec *rec, int flag)
+{
+	char	 kbuf[SPOOL_QIDLEN + 3];
+	TDB_DATA key, val;
+	struct buf text;
+	int	 rc;
+
+	if ((rc = qs_key(rec->qid, kbuf, &key)) != 0)
+		return rc;
+	buf_init(&text, QSTATE_REC_MAX);
+	if ((rc = qstate_encode(rec, &text)) != 0) {
+		buf_free(&text);
+		return rc;
+	}
+	val.dptr = (unsigned char *)text.ptr;
+	val.dsize = text.len;
+	if (tdb_store(qs->tdb, key, val, flag) != 0) {
+		rc = (flag == TDB_INSERT &&
+		    tdb_error(qs->tdb) == TDB_ERR_EXISTS) ? 0 :
+		    err_set(EX_TEMPFAIL, "qstate: cannot store %s: %s",
+		    rec->qid, tdb_errorstr(qs->tdb));
+	}
+	buf_free(&text);
+	return rc;
+}
+
+/* qstate_rec_from_env - fill a fresh record (all pending) from env. */
+int
+qstate_rec_from_env(struct qrec *rec, const struct envelope *env,
+    uint64_t size)
+{
+	size_t	 i;
+
+	memset(rec, 0, sizeof(*rec));
+	snprintf(rec->qid, sizeof(rec->qid), "%s", env->qid);
+	rec->uid = env->uid;
+	rec->arrival = env->time;
+	rec->arrival_usec = env->time_usec;
+	rec->size = size;
+	rec->flags = env->flags;
+#ifdef SPOOL_F_UNCHARGED
+	if (env->flags & SPOOL_F_UNCHARGED)
+		rec->qflags |= QREC_UNCHARGED;
+#endif
+	rec->hold = env->hold;
+	rec->site = strdup(env->site ? env->site : "");
+	rec->sender = strdup(env->sender ? env->sender : "");
+	rec->r = calloc(env->nrcpt ? env->nrcpt : 1, sizeof(*rec->r));
+	if (rec->site == NULL || rec->sender == NULL || rec->r == NULL)
+		goto nomem;
+	for (i = 0; i < env->nrcpt; i++) {
+		rec->nr++;
+		rec->r[i].status = QR_PENDING;
+		if ((rec->r[i].addr = strdup(env->rcpt[i])) == NULL ||
+		    (rec->r[i].dsn = strdup("")) == NULL ||
+		    (rec->r[i].reason = strdup("")) == NULL)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	qrec_free(rec);
+	return err_set(EX_TEMPFAIL, "qstate: out of memory");
+}
+
+/* qstate_add - a new record from a committed envelope (all pending). */
+int
+qstate_add(struct qstate *qs, const struct envelope *env, uint64_t size)
+{
+	struct qrec rec;
+	int	 rc;
+
+	if ((rc = qstate_rec_from_env(&rec, env, size)) != 0)
+		return rc;
+	rc = qs_store(qs, &rec, TDB_INSERT);
+	qrec_free(&rec);
+	return rc;
+}
+
+/* qstate_get - fetch a record; EX_NOINPUT when there is none. */
+int
+qstate_get(struct qstate *qs, const char *qid, struct qrec *rec)
+{
+	char	 kbuf[SPOOL_QIDLEN + 3];
+	TDB_DATA key, val;
+	int	 rc;
+
+	memset(rec, 0, sizeof(*rec));
+	if ((rc = qs_key(qid, kbuf, &key)) != 0)
+		return rc;
+	val = tdb_fetch(qs->tdb, key);
+	if (val.dptr == NULL)
+		return tdb_error(qs->tdb) == TDB_ERR_NOEXIST ?
+		    err_set(EX_NOINPUT, "%s: no such message", qid) :
+		    err_set(EX_TEMPFAIL, "qstate: cannot read %s: %s", qid,
+		    tdb_errorstr(qs->tdb));
+	rc = qstate_decode((const char *)val.dptr, val.dsize, rec);
+	free(val.dptr);
+	if (rc == 0 && strcmp(rec->qid, qid) != 0) {
+		qrec_free(rec);
+		rc = err_set(EX_DATAERR, "qstate: record %s names %s", qid,
+		    rec->qid);
+	} else if (rc != 0)
+		err_set(rc, "qstate: malformed record for %s", qid);
+	return rc;
+}
+
+/* qstate_put - store a record (replace). */
+int
+qstate_put(struct qstate *qs, const struct qrec *rec)
+{
+	return qs_store(qs, rec, TDB_REPLACE);
+}
+
+/* qstate_delete - remove a record (none is fine). */
+int
+qstate_delete(struct qstate *qs, const char *qid)
+{
+	char	 kbuf[SPOOL_QIDLEN + 3];
+	TDB_DATA key;
+	int	 rc;
+
+	if ((rc = qs_key(qid, kbuf, &key)) != 0)
+		return rc;
+	if (tdb_delete(qs->tdb, key) != 0 &&
+	    tdb_error(qs->tdb) != TDB_ERR_NOEXIST)
+		return err_set(EX_TEMPFAIL, "qstate: cannot delete %s: %s",
+		    qid, tdb_errorstr(qs->tdb));
+	return 0;
+}
+
+/* qstate_lock - take the record's chain lock (blocking). */
+int
+qstate_lock(struct qstate *qs, const char *qid)
+{
+	char	 kbuf[SPOOL_QIDLEN + 3];
+	TDB_DATA key;
+	int	 rc;
+
+	if ((rc = qs_key(qid, kbuf, &key)) != 0)
+		return rc;
+	if (tdb_chainlock(qs->tdb, key) != 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot lock %s: %s", qid,
+		    tdb_errorstr(qs->tdb));
+	return 0;
+}
+
+/* qstate_unlock - release the record's chain lock. */
+void
+qstate_unlock(struct qstate *qs, const char *qid)
+{
+	char	 kbuf[SPOOL_QIDLEN + 3];
+	TDB_DATA key;
+
+	if (qs_key(qid, kbuf, &key) == 0)
+		(void)tdb_chainunlock(qs->tdb, key);
+}
+
+/* qstate_update - locked read-modify-write of one record. */
+int
+qstate_update(struct qstate *qs, const char *qid,
+    int (*fn)(void *, struct qrec *), void *ctx)
+{
+	struct qrec rec;
+	int	 rc;
+
+	if ((rc = qstate_lock(qs, qid)) != 0)
+		return rc;
+	if ((rc = qstate_get(qs, qid, &rec)) == 0) {
+		rc = fn(ctx, &rec);
+		if (rc == 0)
+			rc = qstate_put(qs, &rec);
+		else if (rc == QSTATE_KEEP)
+			rc = 0;
+		qrec_free(&rec);
+	}
+	qstate_unlock(qs, qid);
+	return rc;
+}
+
+/* One traverse in progress. */
+struct qs_walk {
+	int	(*fn)(void *, const struct qrec *);
+	void	*ctx;
+	int	 rc;
+};
+
+/* qs_walk_one - decode one tdb record and hand it to the caller. */
+static int
+qs_walk_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA val, void *arg)
+{
+	struct qs_walk *w = arg;
+	struct qrec rec;
+
+	(void)tdb;
+	if (key.dsize != SPOOL_QIDLEN + 2 || memcmp(key.dptr, "m:", 2) != 0)
+		return 0;
+	if (qstate_decode((const char *)val.dptr, val.dsize, &rec) != 0 ||
+	    memcmp(rec.qid, key.dptr + 2, SPOOL_QIDLEN) != 0) {
+		log_warn("qstate: skipping a malformed record for %.*s",
+		    SPOOL_QIDLEN, (const char *)key.dptr + 2);
+		qrec_free(&rec);
+		return 0;
+	}
+	w->rc = w->fn(w->ctx, &rec);
+	qrec_free(&rec);
+	return w->rc != 0;
+}
+
+/* qstate_traverse - call fn for every valid record. */
+int
+qstate_traverse(struct qstate *qs, int (*fn)(void *, const struct qrec *),
+    void *ctx)
+{
+	struct qs_walk w = { fn, ctx, 0 };
+
+	if (tdb_traverse_read(qs->tdb, qs_walk_one, &w) < 0 && w.rc == 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot traverse: %s",
+		    tdb_errorstr(qs->tdb));
+	return w.rc;
+}
+
+/* A list of queue IDs (rebuild, mailq). */
+struct qs_ids {
+	char	(*v)[SPOOL_QIDLEN + 1];
+	size_t	 n, cap;
+};
+
+/* qs_ids_add - append one queue ID. */
+static int
+qs_ids_add(struct qs_ids *ids, const char *qid)
+{
+	if (ids->n == ids->cap) {
+		size_t	 ncap = ids->cap ? ids->cap * 2 : 64;
+		void	*p = realloc(ids->v, ncap * sizeof(*ids->v));
+
+		if (p == NULL)
+			return err_set(EX_TEMPFAIL, "qstate: out of memory");
+		ids->v = p;
+		ids->cap = ncap;
+	}
+	memcpy(ids->v[ids->n++], qid, SPOOL_QIDLEN + 1);
+	return 0;
+}
+
+/* qs_ids_collect - traverse callback: remember every queue ID. */
+static int
+qs_ids_collect(void *ctx, const struct qrec *rec)
+{
+	return qs_ids_add(ctx, rec->qid);
+}
+
+/* qs_exists - 1 if there is a record for qid. */
+static int
+qs_exists(struct qstate *qs, const char *qid)
+{
+	char	 kbuf[SPOOL_QIDLEN + 3];
+	TDB_DATA key;
+
+	return qs_key(qid, kbuf, &key) == 0 && tdb_exists(qs->tdb, key);
+}
+
+/* qs_index_file - verify queue/name and add its record; quarantine it
+ * when it fails verification.  Returns 1 if a record was added. */
+static int
+qs_index_file(struct qstate *qs, int queuefd, const char *name,
+    const unsigned char *key)
+{
+	struct spool_msg msg;
+	int	 rc;
+
+	rc = spool_open(&msg, queuefd, name, key);
+	if (rc == EX_DATAERR) {
+		struct stat st;
+
+		if (fstatat(queuefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !qs_exists(qs, name)) {
+			char	 why[512];
+
+			snprintf(why, sizeof(why), "%s", err_str());
+			(void)spool_quarantine(qs->spool_dir, name, why);
+		}
+		return 0;
+	}
+	if (rc != 0)
+		return 0;
+	rc = qstate_add(qs, &msg.env, msg.content_len);
+	spool_close(&msg);
+	if (rc != 0) {
+		log_warn("%s: cannot index: %s", name, err_str());
+		return 0;
+	}
+	return 1;
+}
+
+/* qs_rebuild_files - index queue/ files older than min_age without a
+ * record. */
+static int
+qs_rebuild_files(struct qstate *qs, int queuefd, const unsigned char *key,
+    time_t min_age, unsigned *added)
+{
+	struct dirent *de;
+	struct stat st;
+	time_t	 now = time(NULL);
+	DIR	*dir;
+	int	 fd;
+
+	if ((fd = dup(queuefd)) < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return err_set(EX_TEMPFAIL, "cannot read %s/queue: %s",
+		    qs->spool_dir, strerror(errno));
+	}
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (spool_qid_valid(de->d_name) && qs_exists(qs, de->d_name))
+			continue;
+		if (fstatat(queuefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (min_age > 0 && st.st_mtime > now - min_age))
+			continue;
+		*added += (unsigned)qs_index_file(qs, queuefd, de->d_name,
+		    key);
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* qs_rebuild_records - drop records whose queue file is gone. */
+static int
+qs_rebuild_records(struct qstate *qs, int queuefd, unsigned *dropped)
+{
+	struct qs_ids ids = { NULL, 0, 0 };
+	struct stat st;
+	size_t	 i;
+	int	 rc;
+
+	if ((rc = qstate_traverse(qs, qs_ids_collect, &ids)) != 0) {
+		free(ids.v);
+		return rc;
+	}
+	for (i = 0; i < ids.n; i++) {
+		if (fstatat(queuefd, ids.v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    errno != ENOENT)
+			continue;
+		if (qstate_lock(qs, ids.v[i]) != 0)
+			continue;
+		/* Checked again under the lock: the file may be new. */
+		if (fstatat(queuefd, ids.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT && qstate_delete(qs, ids.v[i]) == 0)
+			(*dropped)++;
+		qstate_unlock(qs, ids.v[i]);
+	}
+	free(ids.v);
+	return 0;
+}
+
+/* qstate_rebuild - index unknown queue files, drop records without one. */
+int
+qstate_rebuild(struct qstate *qs, const unsigned char key[SPOOL_KEYLEN],
+    time_t min_age, unsigned *added, unsigned *dropped)
+{
+	struct buf path;
+	int	 queuefd, rc;
+
+	*added = *dropped = 0;
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/queue", qs->spool_dir) < 0) {
+		buf_free(&path);
+		return err_set(EX_CONFIG, "spool_dir too long");
+	}
+	queuefd = open(buf_str(&path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (queuefd < 0) {
+		rc = err_set(EX_TEMPFAIL, "cannot open %s: %s", buf_str(&path),
+		    strerror(errno));
+		buf_free(&path);
+		return rc;
+	}
+	buf_free(&path);
+	rc = qs_rebuild_files(qs, queuefd, key, min_age, added);
+	if (rc == 0)
+		rc = qs_rebuild_records(qs, queuefd, dropped);
+	close(queuefd);
+	return rc;
+}
+
+/* Flush requests. */
+
+/* qs_flush_dir - open (creating when allowed) spool_dir/state/flush. */
+static int
+qs_flush_dir(const struct conf *conf, int *fdp)
+{
+	struct passwd *pw;
+	struct buf path;
+	int	 fd, rc = 0;
+
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/%s", conf->spool_dir, QSTATE_FLUSH_DIR) < 0) {
+		buf_free(&path);
+		return err_set(EX_CONFIG, "spool_dir too long");
+	}
+	fd = open(buf_str(&path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	pw = getpwnam(conf->user);
+	if (fd < 0 && errno == ENOENT && (geteuid() == 0 ||
+	    (pw != NULL && pw->pw_uid == geteuid()))) {
+		/* Root and the runner user may set the folder up. */
+		if (mkdir(buf_str(&path), 01770) < 0 && errno != EEXIST)
+			rc = err_set(EX_CANTCREAT, "cannot create %s: %s",
+			    buf_str(&path), strerror(errno));
+		else if ((fd = open(buf_str(&path), O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			if (geteuid() == 0 && pw != NULL &&
+			    fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+				log_warn("cannot chown %s: %s", buf_str(&path),
+				    strerror(errno));
+			(void)fchmod(fd, 01770);
+		}
+	}
+	if (fd < 0 && rc == 0)
+		rc = err_set(errno == ENOENT ? EX_UNAVAILABLE : EX_TEMPFAIL,
+		    "cannot flush the queue: %s: %s%s", buf_str(&path),
+		    strerror(errno), errno == ENOENT ?
+		    " (the queue runner sitemaild has not run yet)" : "");
+	buf_free(&path);
+	*fdp = fd;
+	return rc;
+}
+
+/* qs_flush_line - append "key=value\n" when value is given and clean. */
+static int
+qs_flush_line(struct buf *b, const char *k, const char *v, size_t max)
+{
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (!qs_field_ok(v) || strlen(v) >= max)
+		return err_set(EX_USAGE, "bad flush selector %s \"%s\"", k, v);
+	return buf_printf(b, "%s=%s\n", k, v) < 0 ?
+	    err_set(EX_USAGE, "flush request too long") : 0;
+}
+
+/* qs_flush_text - the request file's content. */
+static int
+qs_flush_text(struct buf *b, const struct site_id *site, int all,
+    const char *id, const char *domain, const char *sender)
+{
+	struct qflush q;
+	int	 rc;
+
+	if ((rc = qs_flush_line(b, "site", all ? NULL : site->name,
+	    sizeof(q.site))) != 0 ||
+	    (rc = qs_flush_line(b, "id", id, sizeof(q.id))) != 0 ||
+	    (rc = qs_flush_line(b, "domain", domain, sizeof(q.domain))) != 0)
+		return rc;
+	return qs_flush_line(b, "sender", sender, sizeof(q.sender));
+}
+
+/* qs_write_all - write n bytes to fd. */
+static int
+qs_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* qstate_flush_request - write a request file into state/flush/. */
+int
+qstate_flush_request(const struct conf *conf, const struct site_id *site,
+    int all, const char *id, const char *domain, const char *sender)
+{
+	char	 name[SPOOL_QIDLEN + 1], tmp[SPOOL_QIDLEN + 2];
+	struct buf text;
+	int	 dirfd = -1, fd, rc;
+
+	if (id != NULL && *id != '\0' && !spool_qid_valid(id))
+		return err_set(EX_USAGE, "no such queue ID \"%s\"", id);
+	buf_init(&text, QS_FLUSH_MAX);
+	if ((rc = qs_flush_text(&text, site, all, id, domain, sender)) != 0) {
+		buf_free(&text);
+		return rc;
+	}
+	if ((rc = qs_flush_dir(conf, &dirfd)) != 0) {
+		buf_free(&text);
+		return rc;
+	}
+	spool_qid_new(name);
+	snprintf(tmp, sizeof(tmp), ".%s", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd < 0 || fchmod(fd, 0644) < 0 ||
+	    qs_write_all(fd, text.ptr ? text.ptr : "", text.len) < 0 ||
+	    close(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+		rc = err_set(EX_TEMPFAIL, "cannot write a flush request in "
+		    "%s/%s: %s", conf->spool_dir, QSTATE_FLUSH_DIR,
+		    strerror(errno));
+		if (fd >= 0)
+			(void)unlinkat(dirfd, tmp, 0);
+	}
+	close(dirfd);
+	buf_free(&text);
+	return rc;
+}
+
+/* qs_flush_value - copy a request value into dst[max]. */
+static int
+qs_flush_value(char *dst, size_t max, const char *v, size_t n)
+{
+	if (n >= max)
+		return -1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* qs_flush_parse - the lines of a request file. */
+static int
+qs_flush_parse(const char *p, size_t len, struct qflush *q, char *site,
+    size_t sitemax)
+{
+	const char *end = p + len, *nl, *eq;
+	size_t	 klen;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+		    (eq = memchr(p, '=', (size_t)(nl - p))) == NULL)
+			return -1;
+		klen = (size_t)(eq - p);
+		eq++;
+		if (klen == 4 && memcmp(p, "site", 4) == 0) {
+			if (qs_flush_value(site, sitemax, eq,
+			    (size_t)(nl - eq)) < 0)
+				return -1;
+		} else if (klen == 2 && memcmp(p, "id", 2) == 0) {
+			if (qs_flush_value(q->id, sizeof(q->id), eq,
+			    (size_t)(nl - eq)) < 0)
+				return -1;
+		} else if (klen == 6 && memcmp(p, "domain", 6) == 0) {
+			if (qs_flush_value(q->domain, sizeof(q->domain), eq,
+			    (size_t)(nl - eq)) < 0)
+				return -1;
+		} else if (klen == 6 && memcmp(p, "sender", 6) == 0) {
+			if (qs_flush_value(q->sender, sizeof(q->sender), eq,
+			    (size_t)(nl - eq)) < 0)
+				return -1;
+		} else
+			return -1;
+	}
+	return 0;
+}
+
+/* qstate_flush_read - read and remove one request file. */
+int
+qstate_flush_read(const struct conf *conf, int dirfd, const char *name,
+    uid_t runner_uid, struct qflush *q)
+{
+	char	 text[QS_FLUSH_MAX + 1], site[SITE_NAME_MAX + 1] = "";
+	struct site_id sid;
+	struct stat st;
+	ssize_t	 n;
+	int	 fd, rc;
+
+	memset(q, 0, sizeof(*q));
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return err_set(EX_NOINPUT, "flush request %s is gone", name);
+	(void)unlinkat(dirfd, name, 0);
+	if (fd < 0)
+		return err_set(EX_DATAERR, "flush request %s: %s", name,
+		    strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (n = read(fd, text, sizeof(text))) < 0 || n > QS_FLUSH_MAX) {
+		close(fd);
+		return err_set(EX_DATAERR, "flush request %s is not a small "
+		    "regular file", name);
+	}
+	close(fd);
+	if (memchr(text, '\0', (size_t)n) != NULL ||
+	    qs_flush_parse(text, (size_t)n, q, site, sizeof(site)) < 0)
+		return err_set(EX_DATAERR, "flush request %s is malformed",
+		    name);
+	if (st.st_uid == 0 || st.st_uid == runner_uid) {
+		q->all = *site == '\0';
+		snprintf(q->site, sizeof(q->site), "%s", site);
+		return 0;
+	}
+	if ((rc = site_identify(conf, st.st_uid, &sid)) != 0)
+		return rc;
+	snprintf(q->site, sizeof(q->site), "%s", sid.name);
+	return 0;
+}
+
+/* qs_domain_of - the domain part of an address ("" when none). */
+static const char *
+qs_domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at ? at + 1 : "";
+}
+
+/* qstate_flush_rcpt - 1 if the recipient is selected. */
+int
+qstate_flush_rcpt(const struct qflush *q, const struct qrcpt *r)
+{
+	return q->domain[0] == '\0' ||
+	    strcasecmp(qs_domain_of(r->addr), q->domain) == 0;
+}
+
+/* qstate_flush_match - 1 if the record is in the request's scope. */
+int
+qstate_flush_match(const struct qflush *q, const struct qrec *rec)
+{
+	size_t	 i;
+
+	if (!q->all && strcmp(rec->site, q->site) != 0)
+		return 0;
+	if (q->id[0] && strcmp(rec->qid, q->id) != 0)
+		return 0;
+	if (q->sender[0] && (strchr(q->sender, '@') ?
+	    strcasecmp(rec->sender, q->sender) :
+	    strcasecmp(qs_domain_of(rec->sender), q->sender)) != 0)
+		return 0;
+	for (i = 0; i < rec->nr; i++)
+		if (qstate_flush_rcpt(q, &rec->r[i]))
+			return 1;
+	return 0;
+}
+
+/* The mailq listing. */
+
+struct qs_list {
+	const struct site_id *site;
+	int	 all;
+	struct qrec *v;
+	size_t	 n, cap;
+};
+
+/* qs_list_add - traverse callback: keep a copy of a visible record. */
+static int
+qs_list_add(void *ctx, const struct qrec *rec)
+{
+	struct qs_list *l = ctx;
+	struct buf text;
+	int	 rc;
+
+	if (!l->all && strcmp(rec->site, l->site->name) != 0)
+		return 0;
+	if (l->n == l->cap) {
+		size_t	 ncap = l->cap ? l->cap * 2 : 64;
+		void	*p = realloc(l->v, ncap * sizeof(*l->v));
+
+		if (p == NULL)
+			return err_set(EX_TEMPFAIL, "out of memory");
+		l->v = p;
+		l->cap = ncap;
+	}
+	/* A deep copy through the text form keeps ownership simple. */
+	buf_init(&text, QSTATE_REC_MAX);
+	if ((rc = qstate_encode(rec, &text)) == 0 &&
+	    (rc = qstate_decode(text.ptr, text.len, &l->v[l->n])) == 0)
+		l->n++;
+	buf_free(&text);
+	return rc;
+}
+
+/* qs_list_cmp - order by queue ID, that is by arrival. */
+static int
+qs_list_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct qrec *)a)->qid,
+	    ((const struct qrec *)b)->qid);
+}
+
+/* qs_site_frozen - 1 if the message's site is frozen in bucket.tdb. */
+static int
+qs_site_frozen(const struct conf *conf, struct bucket_db *bdb,
+    const char *site)
+{
+	struct conf_limits lim;
+	struct bucket_rec br;
+
+	if (bdb == NULL)
+		return 0;
+	site_limits(conf, site, &lim);
+	if (bucket_get(bdb, site, &lim, (double)time(NULL), &br) != 0)
+		return 0;
+	return (br.flags & BUCKET_FROZEN) != 0;
+}
+
+/* qs_mailq_one - print one message: the header line and its recipients. */
+static void
+qs_mailq_one(const struct conf *conf, struct bucket_db *bdb,
+    const struct qrec *rec, FILE *fp)
+{
+	char	 when[64], id[SPOOL_QIDLEN + 2];
+	struct tm tm;
+	time_t	 now = time(NULL);
+	size_t	 i;
+	int	 mark = ' ';
+
+	if (rec->frozen || qs_site_frozen(conf, bdb, rec->site))
+		mark = '!';
+	else if (rec->hold > now || (rec->qflags & QREC_UNCHARGED))
+		mark = '*';
+	snprintf(id, sizeof(id), "%s%c", rec->qid, mark);
+	if (localtime_r(&rec->arrival, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm) == 0)
+		snprintf(when, sizeof(when), "%lld", (long long)rec->arrival);
+	fprintf(fp, "%-21s %8" PRIu64 " %s  %s\n", id, rec->size, when,
+	    *rec->sender ? rec->sender : "MAILER-DAEMON");
+	for (i = 0; i < rec->nr; i++) {
+		const struct qrcpt *r = &rec->r[i];
+
+		if (r->status == QR_SENT || r->status == QR_BOUNCED)
+			continue;
+		if (r->reason && *r->reason)
+			fprintf(fp, "%*s(%s)\n", 8, "", r->reason);
+		fprintf(fp, "%*s%s\n", 8, "", r->addr);
+	}
+	fputc('\n', fp);
+}
+
+/* qstate_mailq - the Postfix-like listing of sendmail -bp / mailq. */
+int
+qstate_mailq(const struct conf *conf, const struct site_id *site, int all,
+    FILE *fp)
+{
+	struct qs_list l = { site, all, NULL, 0, 0 };
+	struct bucket_db *bdb = NULL;
+	struct qstate *qs;
+	uint64_t total = 0;
+	size_t	 i;
+	int	 rc;
+
+	rc = qstate_open_readonly(&qs, conf->spool_dir);
+	if (rc == EX_NOINPUT) {
+		fprintf(fp, "Mail queue is empty\n");
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	rc = qstate_traverse(qs, qs_list_add, &l);
+	qstate_close(qs);
+	if (rc == 0 && l.n == 0)
+		fprintf(fp, "Mail queue is empty\n");
+	else if (rc == 0) {
+		if (bucket_open(&bdb, conf->spool_dir) != 0)
+			bdb = NULL;
+		qsort(l.v, l.n, sizeof(*l.v), qs_list_cmp);
+		fprintf(fp, "%-21s %8s %-19s  %s\n", "-Queue ID-", "--Size--",
+		    "----Arrival Time---", "-Sender/Recipient-------");
+		for (i = 0; i < l.n; i++) {
+			qs_mailq_one(conf, bdb, &l.v[i], fp);
+			total += l.v[i].size;
+		}
+		fprintf(fp, "-- %" PRIu64 " Kbytes in %zu Request%s.\n",
+		    (total + 1023) / 1024, l.n, l.n == 1 ? "" : "s");
+		bucket_close(bdb);
+	}
+	for (i = 0; i < l.n; i++)
+		qrec_free(&l.v[i]);
+	free(l.v);
+	if (rc == 0 && fflush(fp) != 0)
+		rc = err_set(EX_IOERR, "cannot write the listing: %s",
+		    strerror(errno));
+	return rc;
+}

@@ -1,0 +1,1566 @@
+/*
+ * runner.c - the scheduler of the queue runner; see runner.h.
+ *
+ * Data flow.  runner_scan() walks state/queue.tdb once and keeps the
+ * queue IDs of the due messages, sorted by ID, which is arrival order.
+ * runner_fill() takes them in order while the relay pool has free slots:
+ * msg_start() opens, verifies and locks the spool file, re-reads the
+ * record, routes the due recipients and queues one relay job per group
+ * (route, credentials).  Jobs wait on the submit queue until a slot is
+ * free.  When the last job of a message finishes, msg_complete() applies
+ * every result to the record under its chain lock (merging into the
+ * current record, so an admin freeze made meanwhile is kept), and
+ * msg_finish() removes a message whose recipients are all final.
+ *
+ * Locking.  The spool file's flock (non-blocking, exclusive) is the
+ * per-message delivery lock between runners; it is held from msg_start()
+ * to the end of msg_complete().  Whoever holds it re-reads the record and
+ * checks that the file still has one link before delivering: a runner that
+ * finished a message unlinks the file before it deletes the record, so a
+ * second runner either fails the flock or sees nlink 0 or no record.  A
+ * crash between a delivery and the record update means that message's
+ * recipients are tried again: duplicates only for messages in flight.
+ *
+ * Log lines (one per recipient and attempt, Postfix style):
+ *	QID: to=<a>, relay=host[ip]:port, route=smarthost, delay=0.3,
+ *	    dsn=2.0.0, status=sent (250 2.0.0 OK)
+ *	QID: to=<a>, relay=none, route=bounce, delay=0.0, dsn=5.1.2,
+ *	    status=bounced (domain x.test does not exist)
+ *	QID: sender non-delivery notification: DSNQID
+ *	QID: sender is null, no bounce: dropped
+ *	QID: removed
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "queue/bounce.h"
+#include "queue/bucket.h"
+#include "queue/qstate.h"
+#include "queue/relay.h"
+#include "queue/route.h"
+#include "queue/runner.h"
+#include "queue/site.h"
+#include "spool/spool.h"
+#include "util/buf.h"
+#include "util/msg.h"
+
+#define RUNNER_DISPATCH_BUDGET	512	/* messages started per fill */
+#define RUNNER_SITE_TTL		1	/* seconds a site's frozen flag is
+					 * trusted */
+#define RUNNER_SECRET_TTL	1	/* seconds before a password file is
+					 * looked at (stat) again */
+#define RUNNER_SECRET_MAX	1024
+#define RUNNER_FLUSH_STALE	3600	/* stale ".tmp" flush files */
+
+/* One cached password file. */
+struct runner_secret {
+	char	*path;
+	char	*password;		/* NULL: could not be read */
+	char	 why[256];
+	time_t	 checked;
+	struct timespec mtime;
+};
+
+/* One cached site frozen flag. */
+struct runner_site {
+	char	*name;
+	int	 frozen;
+	time_t	 checked;
+};
+
+struct rmsg;
+
+/* One relay job: a group of recipients of one message with one route. */
+struct rjob {
+	struct relay_job job;
+	struct rjob *next_sub;		/* submit queue */
+	struct rmsg *m;
+	size_t	*idx;			/* recipients, indices into rec.r */
+	char	**rcpt;
+	size_t	 n;
+	struct relay_rcpt_result *res;
+	int	 kind;			/* ROUTE_SMARTHOST or ROUTE_LOCAL */
+	int	 finished;
+};
+
+/* One message in flight. */
+struct rmsg {
+	struct rmsg *prev, *next;	/* in-flight list */
+	struct spool_msg msg;
+	struct qrec rec;
+	char	*tried;			/* per recipient: changed this attempt */
+	char	**note;			/* per recipient: "local mx=..." */
+	struct rjob *jobs;
+	size_t	 njobs, jobs_left;
+};
+
+struct runner {
+	const struct conf *conf;
+	unsigned char key[SPOOL_KEYLEN];
+	int	 queuefd;
+	int	 spoolfd;
+	uid_t	 uid;
+	struct qstate *qs;
+	struct bucket_db *bdb;
+	struct route_ctx *route;
+	struct relay_pool *pool;
+	struct relay_route smarthost, local;
+	const char **sh_urls;
+	const char *local_urls[1];
+	struct runner_secret *secrets;
+	size_t	 nsecrets;
+	struct runner_site *sites;
+	size_t	 nsites;
+	char	(*due)[SPOOL_QIDLEN + 1];
+	size_t	 ndue, capdue, duepos;
+	time_t	 next_due;
+	struct rmsg *inflight;
+	unsigned ninflight;
+	struct rjob *subq, *subq_tail;
+	int	 stopping;
+	struct runner_stats stats;
+};
+
+static void msg_done_job(struct relay_job *);
+
+/* runner_now - the time as a double. */
+static double
+runner_now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* runner_routes - the relay routes of the smarthost and the local
+ * transport, from the configuration. */
+static int
+runner_routes(struct runner *r)
+{
+	const struct conf *c = r->conf;
+	size_t	 i, n = 0;
+
+	free(r->sh_urls);
+	r->sh_urls = calloc(c->smarthost_fallback.n + 1, sizeof(char *));
+	if (r->sh_urls == NULL)
+		return err_set(EX_TEMPFAIL, "runner: out of memory");
+	if (c->smarthost_url && *c->smarthost_url)
+		r->sh_urls[n++] = c->smarthost_url;
+	for (i = 0; i < c->smarthost_fallback.n; i++)
+		if (*c->smarthost_fallback.v[i])
+			r->sh_urls[n++] = c->smarthost_fallback.v[i];
+	memset(&r->smarthost, 0, sizeof(r->smarthost));
+	r->smarthost.urls = r->sh_urls;
+	r->smarthost.nurls = n;
+	r->smarthost.require_tls = 1;
+	r->smarthost.tls_verify = c->tls_verify;
+	r->smarthost.ca_file = c->ca_file && *c->ca_file ? c->ca_file : NULL;
+	r->smarthost.allow_plaintext = c->allow_plaintext;
+	r->smarthost.helo = c->hostname;
+	/* The local transport is this host's own MTA: opportunistic TLS. */
+	memset(&r->local, 0, sizeof(r->local));
+	r->local_urls[0] = c->local_transport;
+	r->local.urls = r->local_urls;
+	r->local.nurls = c->local_transport && *c->local_transport ? 1 : 0;
+	r->local.allow_plaintext = 1;
+	r->local.helo = c->hostname;
+	return 0;
+}
+
+/* runner_secrets_clear - forget every cached password. */
+static void
+runner_secrets_clear(struct runner *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nsecrets; i++) {
+		free(r->secrets[i].path);
+		if (r->secrets[i].password) {
+			explicit_bzero(r->secrets[i].password,
+			    strlen(r->secrets[i].password));
+			free(r->secrets[i].password);
+		}
+	}
+	free(r->secrets);
+	r->secrets = NULL;
+	r->nsecrets = 0;
+}
+
+/* runner_sites_clear - forget the cached frozen flags. */
+static void
+runner_sites_clear(struct runner *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nsites; i++)
+		free(r->sites[i].name);
+	free(r->sites);
+	r->sites = NULL;
+	r->nsites = 0;
+}
+
+/* runner_open_dirs - descriptors for spool_dir and queue/. */
+static int
+runner_open_dirs(struct runner *r)
+{
+	const char *dir = r->conf->spool_dir;
+
+	if (r->queuefd >= 0)
+		close(r->queuefd);
+	if (r->spoolfd >= 0)
+		close(r->spoolfd);
+	r->queuefd = -1;
+	if ((r->spoolfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return err_set(EX_TEMPFAIL, "cannot open spool directory %s: "
+		    "%s", dir, strerror(errno));
+	r->queuefd = openat(r->spoolfd, "queue", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (r->queuefd < 0)
+		return err_set(EX_TEMPFAIL, "cannot open %s/queue: %s", dir,
+		    strerror(errno));
+	return 0;
+}
+
+/* runner_open_parts - everything that depends on the configuration. */
+static int
+runner_open_parts(struct runner *r)
+{
+	int	 rc;
+
+	if ((rc = runner_open_dirs(r)) != 0 ||
+	    (rc = qstate_open(&r->qs, r->conf->spool_dir)) != 0 ||
+	    (rc = bucket_open(&r->bdb, r->conf->spool_dir)) != 0 ||
+	    (rc = route_open(&r->route, r->conf)) != 0 ||
+	    (rc = relay_pool_new(&r->pool, r->conf->connections)) != 0)
+		return rc;
+	return runner_routes(r);
+}
+
+/* runner_close_parts - the reverse of runner_open_parts. */
+static void
+runner_close_parts(struct runner *r)
+{
+	relay_pool_free(r->pool);
+	r->pool = NULL;
+	route_close(r->route);
+	r->route = NULL;
+	bucket_close(r->bdb);
+	r->bdb = NULL;
+	qstate_close(r->qs);
+	r->qs = NULL;
+	runner_secrets_clear(r);
+	runner_sites_clear(r);
+}
+
+/* runner_open - set up a runner for conf. */
+int
+runner_open(struct runner **rp, const struct conf *conf,
+    const unsigned char key[SPOOL_KEYLEN])
+{
+	struct runner *r;
+	int	 rc;
+
+	*rp = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return err_set(EX_TEMPFAIL, "runner: out of memory");
+	r->conf = conf;
+	memcpy(r->key, key, SPOOL_KEYLEN);
+	r->queuefd = r->spoolfd = -1;
+	r->uid = geteuid();
+	if ((rc = relay_global_init()) != 0 ||
+	    (rc = runner_open_parts(r)) != 0) {
+		runner_close(r);
+		return rc;
+	}
+	*rp = r;
+	return 0;
+}
+
+/* rmsg_free - release a message in flight (closing its spool file, which
+ * drops the delivery lock). */
+static void
+rmsg_free(struct rmsg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->njobs; i++) {
+		free(m->jobs[i].idx);
+		free(m->jobs[i].rcpt);
+		free(m->jobs[i].res);
+	}
+	free(m->jobs);
+	for (i = 0; m->note && i < m->rec.nr; i++)
+		free(m->note[i]);
+	free(m->note);
+	free(m->tried);
+	qrec_free(&m->rec);
+	spool_close(&m->msg);
+	free(m);
+}
+
+/* runner_unlink - take m off the in-flight list. */
+static void
+runner_unlink(struct runner *r, struct rmsg *m)
+{
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		r->inflight = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	m->prev = m->next = NULL;
+	r->ninflight--;
+}
+
+/* runner_abandon - drop every message in flight without a record
+ * update: they stay queued as they were. */
+static void
+runner_abandon(struct runner *r)
+{
+	struct rmsg *m;
+
+	relay_pool_free(r->pool);
+	r->pool = NULL;
+	while ((m = r->inflight) != NULL) {
+		runner_unlink(r, m);
+		rmsg_free(m);
+	}
+	r->subq = r->subq_tail = NULL;
+}
+
+/* runner_close - abandon what is in flight and release everything. */
+void
+runner_close(struct runner *r)
+{
+	if (r == NULL)
+		return;
+	if (r->ninflight)
+		log_info("runner: abandoning %u message(s) in flight; they "
+		    "stay queued", r->ninflight);
+	runner_abandon(r);
+	runner_close_parts(r);
+	if (r->queuefd >= 0)
+		close(r->queuefd);
+	if (r->spoolfd >= 0)
+		close(r->spoolfd);
+	free(r->sh_urls);
+	free(r->due);
+	explicit_bzero(r->key, sizeof(r->key));
+	free(r);
+}
+
+/* runner_reload - switch to a new configuration while idle. */
+int
+runner_reload(struct runner *r, const struct conf *conf,
+    const unsigned char key[SPOOL_KEYLEN])
+{
+	if (r->ninflight)
+		return err_set(EX_TEMPFAIL, "runner: cannot reload with %u "
+		    "message(s) in flight", r->ninflight);
+	runner_close_parts(r);
+	r->conf = conf;
+	memcpy(r->key, key, SPOOL_KEYLEN);
+	r->ndue = r->duepos = 0;
+	return runner_open_parts(r);
+}
+
+/* Accessors. */
+
+/* runner_inflight - messages being delivered now. */
+unsigned
+runner_inflight(const struct runner *r)
+{
+	return r->ninflight;
+}
+
+/* runner_waiting - messages on the due list not started yet. */
+size_t
+runner_waiting(const struct runner *r)
+{
+	return r->ndue - r->duepos;
+}
+
+/* runner_next_due - earliest future due time seen by the last scan. */
+time_t
+runner_next_due(const struct runner *r)
+{
+	return r->next_due;
+}
+
+/* runner_stop - start no more messages (or again, with stop = 0). */
+void
+runner_stop(struct runner *r, int stop)
+{
+	r->stopping = stop;
+}
+
+/* runner_get_stats - counters since runner_open. */
+const struct runner_stats *
+runner_get_stats(const struct runner *r)
+{
+	return &r->stats;
+}
+
+/* Sites and credentials. */
+
+/* runner_site_frozen - 1 if the site is frozen in bucket.tdb (cached for
+ * a second). */
+static int
+runner_site_frozen(struct runner *r, const char *site)
+{
+	struct conf_limits lim;
+	struct bucket_rec br;
+	struct runner_site *s = NULL, *v;
+	time_t	 now = time(NULL);
+	size_t	 i;
+
+	for (i = 0; i < r->nsites && s == NULL; i++)
+		if (strcmp(r->sites[i].name, site) == 0)
+			s = &r->sites[i];
+	if (s == NULL) {
+		v = realloc(r->sites, (r->nsites + 1) * sizeof(*v));
+		if (v == NULL)
+			return 1;	/* cannot tell: do not deliver */
+		r->sites = v;
+		s = &r->sites[r->nsites];
+		if ((s->name = strdup(site)) == NULL)
+			return 1;
+		r->nsites++;
+		s->checked = 0;
+	}
+	if (s->checked == 0 || now - s->checked >= RUNNER_SITE_TTL) {
+		site_limits(r->conf, site, &lim);
+		if (bucket_get(r->bdb, site, &lim, (double)now, &br) != 0) {
+			log_warn("runner: cannot read the bucket of site %s: "
+			    "%s", site, err_str());
+			return 1;
+		}
+		s->frozen = (br.flags & BUCKET_FROZEN) != 0;
+		s->checked = now;
+	}
+	return s->frozen;
+}
+
+/* runner_secret_read - (re)read one password file into s. */
+static void
+runner_secret_read(struct runner_secret *s, const struct stat *st)
+{
+	char	 buf[RUNNER_SECRET_MAX + 1];
+	ssize_t	 n;
+	int	 fd;
+
+	if (s->password) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+		s->password = NULL;
+	}
+	s->mtime = st->st_mtim;
+	if ((fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
+	    (n = read(fd, buf, sizeof(buf))) < 0) {
+		snprintf(s->why, sizeof(s->why), "cannot read password file "
+		    "%s: %s", s->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	if (n > RUNNER_SECRET_MAX) {
+		snprintf(s->why, sizeof(s->why), "password file %s is too "
+		    "long", s->path);
+		explicit_bzero(buf, sizeof(buf));
+		return;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	if (memchr(buf, '\0', (size_t)n) != NULL)
+		snprintf(s->why, sizeof(s->why), "password file %s holds a "
+		    "NUL byte", s->path);
+	else if ((s->password = strdup(buf)) == NULL)
+		snprintf(s->why, sizeof(s->why), "out of memory");
+	explicit_bzero(buf, sizeof(buf));
+}
+
+/* runner_secret - the password in path (cached, re-read when the file
+ * changes); NULL with err_str() set when it cannot be read. */
+static const char *
+runner_secret(struct runner *r, const char *path)
+{
+	struct runner_secret *s = NULL, *v;
+	struct stat st;
+	time_t	 now = time(NULL);
+	size_t	 i;
+
+	for (i = 0; i < r->nsecrets && s == NULL; i++)
+		if (strcmp(r->secrets[i].path, path) == 0)
+			s = &r->secrets[i];
+	if (s == NULL) {
+		if ((v = realloc(r->secrets, (r->nsecrets + 1) *
+		    sizeof(*v))) == NULL)
+			return err_set(EX_TEMPFAIL, "out of memory"), NULL;
+		r->secrets = v;
+		s = &v[r->nsecrets];
+		memset(s, 0, sizeof(*s));
+		if ((s->path = strdup(path)) == NULL)
+			return err_set(EX_TEMPFAIL, "out of memory"), NULL;
+		r->nsecrets++;
+	}
+	if (s->checked == 0 || now - s->checked >= RUNNER_SECRET_TTL ||
+	    s->password == NULL) {
+		s->checked = now;
+		if (stat(path, &st) < 0) {
+			snprintf(s->why, sizeof(s->why), "cannot read "
+			    "password file %s: %s", path, strerror(errno));
+			if (s->password) {
+				explicit_bzero(s->password,
+				    strlen(s->password));
+				free(s->password);
+				s->password = NULL;
+			}
+		} else if (s->password == NULL ||
+		    st.st_mtim.tv_sec != s->mtime.tv_sec ||
+		    st.st_mtim.tv_nsec != s->mtime.tv_nsec)
+			runner_secret_read(s, &st);
+	}
+	if (s->password == NULL)
+		err_set(EX_CONFIG, "%s", s->why);
+	return s->password;
+}
+
+/* runner_auth - the smarthost credentials of a site: its own
+ * smarthost_username/password_file, else the global ones. */
+static int
+runner_auth(struct runner *r, const char *site, struct relay_auth *auth)
+{
+	const struct conf_site *cs = conf_site_find(r->conf, site);
+	const char *user = r->conf->smarthost_username;
+	const char *pwfile = r->conf->smarthost_password_file;
+
+	if (cs && cs->smarthost_username && *cs->smarthost_username) {
+		user = cs->smarthost_username;
+		pwfile = cs->smarthost_password_file;
+	}
+	auth->username = user && *user ? user : NULL;
+	auth->password = NULL;
+	if (auth->username == NULL)
+		return 0;
+	if (pwfile == NULL || *pwfile == '\0') {
+		auth->password = "";
+		return 0;
+	}
+	if ((auth->password = runner_secret(r, pwfile)) == NULL)
+		return EX_CONFIG;
+	return 0;
+}
+
+/* The due list. */
+
+/* runner_due_add - append a queue ID to the due list. */
+static int
+runner_due_add(struct runner *r, const char *qid)
+{
+	if (r->ndue == r->capdue) {
+		size_t	 ncap = r->capdue ? r->capdue * 2 : 256;
+		void	*p = realloc(r->due, ncap * sizeof(*r->due));
+
+		if (p == NULL)
+			return err_set(EX_TEMPFAIL, "runner: out of memory");
+		r->due = p;
+		r->capdue = ncap;
+	}
+	memcpy(r->due[r->ndue++], qid, SPOOL_QIDLEN + 1);
+	return 0;
+}
+
+/* runner_enqueue - consider queue/name soon (a new file). */
+void
+runner_enqueue(struct runner *r, const char *name)
+{
+	if (spool_qid_valid(name))
+		(void)runner_due_add(r, name);
+}
+
+/* rec_rcpt_due - 1 if recipient i is to be tried at time now. */
+static int
+rec_rcpt_due(const struct qrcpt *q, time_t now)
+{
+	return (q->status == QR_PENDING || q->status == QR_DEFERRED) &&
+	    q->next_try <= now;
+}
+
+/* rec_expired - 1 once a message has outlived queue_lifetime. */
+static int
+rec_expired(const struct runner *r, const struct qrec *rec, time_t now)
+{
+	return r->conf->queue_lifetime > 0 &&
+	    rec->arrival + r->conf->queue_lifetime <= now;
+}
+
+/* rec_due - 1 if the message is due now; else *next gets the earliest
+ * future time it becomes due (unchanged if never, e.g. frozen). */
+static int
+rec_due(struct runner *r, const struct qrec *rec, time_t now, time_t *next)
+{
+	time_t	 t = 0;
+	size_t	 i;
+
+	if (rec->frozen || runner_site_frozen(r, rec->site))
+		return 0;
+	if (rec->qflags & QREC_UNCHARGED)
+		return 1;		/* to be charged (thawed) */
+	if (rec->hold > now) {
+		t = rec->hold;
+		goto later;
+	}
+	if (qrec_final(rec) || rec_expired(r, rec, now))
+		return 1;
+	for (i = 0; i < rec->nr; i++) {
+		if (rec_rcpt_due(&rec->r[i], now))
+			return 1;
+		if ((rec->r[i].status == QR_PENDING ||
+		    rec->r[i].status == QR_DEFERRED) &&
+		    (t == 0 || rec->r[i].next_try < t))
+			t = rec->r[i].next_try;
+	}
+	if (t == 0)
+		return 0;
+later:
+	if (*next == 0 || t < *next)
+		*next = t;
+	return 0;
+}
+
+/* A scan in progress. */
+struct runner_scan_ctx {
+	struct runner *r;
+	time_t	 now;
+	time_t	 next;
+};
+
+/* runner_scan_one - traverse callback: keep a due message. */
+static int
+runner_scan_one(void *arg, const struct qrec *rec)
+{
+	struct runner_scan_ctx *sc = arg;
+
+	if (rec_due(sc->r, rec, sc->now, &sc->next))
+		return runner_due_add(sc->r, rec->qid);
+	return 0;
+}
+
+/* runner_due_cmp - queue IDs sort by arrival. */
+static int
+runner_due_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* runner_scan - rebuild the due list from the queue state. */
+int
+runner_scan(struct runner *r)
+{
+	struct runner_scan_ctx sc;
+	int	 rc;
+
+	sc.r = r;
+	sc.now = time(NULL);
+	sc.next = 0;
+	r->ndue = r->duepos = 0;
+	/* Fresh frozen flags for every scan. */
+	runner_sites_clear(r);
+	rc = qstate_traverse(r->qs, runner_scan_one, &sc);
+	qsort(r->due, r->ndue, sizeof(*r->due), runner_due_cmp);
+	r->next_due = sc.next;
+	return rc;
+}
+
+/* Results. */
+
+/* runner_backoff - the wait before try number attempts + 1. */
+static time_t
+runner_backoff(const struct runner *r, unsigned attempts)
+{
+	long	 d = r->conf->retry_min > 0 ? r->conf->retry_min : 1;
+	long	 max = r->conf->retry_max > d ? r->conf->retry_max : d;
+	unsigned i;
+
+	for (i = 1; i < attempts && d < max; i++)
+		d *= 2;
+	return d < max ? d : max;
+}
+
+/* runner_clean - a copy of text fit for a record and a log line. */
+static char *
+runner_clean(const char *text)
+{
+	char	*s = strdup(text ? text : "");
+
+	if (s != NULL)
+		relay_sanitize(s);
+	return s;
+}
+
+/* runner_set_str - replace *dst with a cleaned copy of src. */
+static void
+runner_set_str(char **dst, const char *src)
+{
+	char	*s = runner_clean(src);
+
+	if (s != NULL) {
+		free(*dst);
+		*dst = s;
+	}
+}
+
+/* runner_dsn_ok - 1 for an enhanced status code "D.D.D". */
+static int
+runner_dsn_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n >= 5 && n < 16 && strspn(s, "0123456789.") == n &&
+	    (s[0] == '2' || s[0] == '4' || s[0] == '5') && s[1] == '.';
+}
+
+/* rcpt_result - record one attempt's outcome for recipient i and log it.
+ * status is QR_SENT, QR_DEFERRED or QR_BOUNCED. */
+static void
+rcpt_result(struct runner *r, struct rmsg *m, size_t i, int status,
+    const char *dsn, const char *text, const char *relay)
+{
+	struct qrcpt *q = &m->rec.r[i];
+	const char *word;
+	char	 dbuf[16];
+	double	 delay;
+
+	if (dsn == NULL || !runner_dsn_ok(dsn)) {
+		snprintf(dbuf, sizeof(dbuf), "%c.0.0", status == QR_SENT ? '2' :
+		    status == QR_BOUNCED ? '5' : '4');
+		dsn = dbuf;
+	}
+	q->status = (char)status;
+	q->attempts++;
+	q->next_try = status == QR_DEFERRED ?
+	    time(NULL) + runner_backoff(r, q->attempts) : 0;
+	runner_set_str(&q->dsn, dsn);
+	runner_set_str(&q->reason, text);
+	m->tried[i] = 1;
+	delay = runner_now() - ((double)m->rec.arrival +
+	    (double)m->rec.arrival_usec / 1e6);
+	if (delay < 0)
+		delay = 0;
+	switch (status) {
+	case QR_SENT:
+		word = "sent";
+		r->stats.sent++;
+		break;
+	case QR_BOUNCED:
+		word = "bounced";
+		r->stats.bounced++;
+		break;
+	default:
+		word = "deferred";
+		r->stats.deferred++;
+	}
+	log_info("%s: to=<%s>, relay=%s, route=%s, delay=%.1f, dsn=%s, "
+	    "status=%s (%s)", m->rec.qid, q->addr, relay ? relay : "none",
+	    m->note[i] ? m->note[i] : "none", delay, q->dsn, word,
+	    q->reason ? q->reason : "");
+}
+
+/* rcpt_code - the status for an SMTP reply code. */
+static int
+rcpt_code(int code)
+{
+	if (code >= 200 && code < 300)
+		return QR_SENT;
+	if (code >= 500 && code < 600)
+		return QR_BOUNCED;
+	return QR_DEFERRED;
+}
+
+/* Finishing a message. */
+
+/* runner_index_new - add the record of a file the runner wrote itself
+ * (a DSN) and put it on the due list. */
+static void
+runner_index_new(struct runner *r, const char *qid)
+{
+	struct spool_msg msg;
+
+	if (spool_open(&msg, r->queuefd, qid, r->key) != 0) {
+		log_warn("%s: cannot index: %s", qid, err_str());
+		return;
+	}
+	if (qstate_add(r->qs, &msg.env, msg.content_len) != 0)
+		log_warn("%s: cannot index: %s", qid, err_str());
+	spool_close(&msg);
+	(void)runner_due_add(r, qid);
+}
+
+/* msg_bounce - the DSN for the bounced recipients of a final record.
+ * Returns 0 when the message may go (DSN queued or none needed). */
+static int
+msg_bounce(struct runner *r, struct rmsg *m, struct qrec *rec)
+{
+	struct bounce_rcpt *b;
+	char	 dsnqid[SPOOL_QIDLEN + 1];
+	size_t	 i, n = 0;
+	int	 rc;
+
+	if (rec->qflags & QREC_DSN_QUEUED)
+		return 0;
+	if ((b = calloc(rec->nr, sizeof(*b))) == NULL)
+		return err_set(EX_TEMPFAIL, "out of memory");
+	for (i = 0; i < rec->nr; i++) {
+		if (rec->r[i].status != QR_BOUNCED)
+			continue;
+		b[n].address = rec->r[i].addr;
+		b[n].status = rec->r[i].dsn;
+		b[n].diagnostic = rec->r[i].reason;
+		b[n].remote_mta = NULL;
+		n++;
+	}
+	rc = n == 0 ? 0 : bounce_create(r->conf->spool_dir, r->key,
+	    r->conf->hostname, &m->msg, b, n, dsnqid);
+	free(b);
+	if (n == 0)
+		return 0;
+	if (rc == BOUNCE_DROPPED) {
+		log_info("%s: sender is null, no bounce: dropped", rec->qid);
+		return 0;
+	}
+	if (rc != 0) {
+		log_error("%s: cannot create a non-delivery notification: %s",
+		    rec->qid, err_str());
+		return rc;
+	}
+	r->stats.dsns++;
+	log_info("%s: sender non-delivery notification: %s", rec->qid,
+	    dsnqid);
+	runner_index_new(r, dsnqid);
+	/* Remember it, so a crash before the unlink makes no second DSN. */
+	rec->qflags |= QREC_DSN_QUEUED;
+	if (qstate_lock(r->qs, rec->qid) == 0) {
+		(void)qstate_put(r->qs, rec);
+		qstate_unlock(r->qs, rec->qid);
+	}
+	return 0;
+}
+
+/* msg_finish - every recipient is final: DSN, unlink, forget. */
+static void
+msg_finish(struct runner *r, struct rmsg *m, struct qrec *rec)
+{
+	if (msg_bounce(r, m, rec) != 0)
+		return;			/* tried again on a later pass */
+	if (unlinkat(r->queuefd, rec->qid, 0) < 0 && errno != ENOENT) {
+		log_error("%s: cannot remove the queue file: %s", rec->qid,
+		    strerror(errno));
+		return;
+	}
+	if (qstate_delete(r->qs, rec->qid) != 0)
+		log_warn("%s: %s", rec->qid, err_str());
+	r->stats.removed++;
+	log_info("%s: removed", rec->qid);
+}
+
+/* msg_file_gone - 1 if the open spool file was unlinked meanwhile. */
+static int
+msg_file_gone(struct rmsg *m)
+{
+	struct stat st;
+
+	return fstat(m->msg.fd, &st) < 0 || st.st_nlink == 0;
+}
+
+/* msg_merge - copy the recipients tried now into the current record. */
+static void
+msg_merge(struct rmsg *m, struct qrec *cur)
+{
+	struct qrcpt *a, *b;
+	size_t	 i;
+
+	for (i = 0; i < m->rec.nr && i < cur->nr; i++) {
+		if (!m->tried[i])
+			continue;
+		a = &m->rec.r[i];
+		b = &cur->r[i];
+		if (strcmp(a->addr, b->addr) != 0)
+			continue;
+		b->status = a->status;
+		b->attempts = a->attempts;
+		b->next_try = a->next_try;
+		runner_set_str(&b->dsn, a->dsn);
+		runner_set_str(&b->reason, a->reason);
+	}
+	cur->qflags = (cur->qflags & ~QREC_UNCHARGED) |
+	    (m->rec.qflags & QREC_UNCHARGED);
+	cur->hold = m->rec.hold;
+}
+
+/* msg_store - write this attempt's results; finish a final message. */
+static void
+msg_store(struct runner *r, struct rmsg *m)
+{
+	struct qrec cur;
+	int	 rc, final = 0;
+
+	if (msg_file_gone(m))
+		return;			/* deleted meanwhile (admin) */
+	if ((rc = qstate_lock(r->qs, m->rec.qid)) != 0) {
+		log_error("%s: %s", m->rec.qid, err_str());
+		return;
+	}
+	rc = qstate_get(r->qs, m->rec.qid, &cur);
+	if (rc == 0) {
+		msg_merge(m, &cur);
+		rc = qstate_put(r->qs, &cur);
+		final = rc == 0 && qrec_final(&cur);
+	} else if (rc == EX_NOINPUT) {
+		/* No record: it was lost; ours is the best there is. */
+		rc = qstate_put(r->qs, &m->rec);
+		final = rc == 0 && qrec_final(&m->rec);
+	}
+	qstate_unlock(r->qs, m->rec.qid);
+	if (rc != 0)
+		log_error("%s: cannot update the queue state: %s", m->rec.qid,
+		    err_str());
+	else if (final)
+		msg_finish(r, m, cur.r ? &cur : &m->rec);
+	if (cur.r)
+		qrec_free(&cur);
+}
+
+/* msg_complete - every job of m finished: apply results, store, free. */
+static void
+msg_complete(struct runner *r, struct rmsg *m)
+{
+	struct rjob *j;
+	size_t	 k, n;
+
+	for (n = 0; n < m->njobs; n++) {
+		j = &m->jobs[n];
+		for (k = 0; k < j->n; k++)
+			rcpt_result(r, m, j->idx[k], rcpt_code(j->res[k].code),
+			    j->res[k].dsn, j->res[k].text[0] ? j->res[k].text :
+			    j->job.session_text, j->job.relay_name[0] ?
+			    j->job.relay_name : NULL);
+	}
+	msg_store(r, m);
+	runner_unlink(r, m);
+	rmsg_free(m);
+}
+
+/* msg_done_job - relay callback: one job finished (runner_collect
+ * completes the message once all of its jobs have). */
+static void
+msg_done_job(struct relay_job *job)
+{
+	struct rjob *j = job->ctx;
+
+	j->finished = 1;
+	j->m->jobs_left--;
+}
+
+/* Starting a message. */
+
+/* msg_quarantine - a file that failed verification: never delivered. */
+static void
+msg_quarantine(struct runner *r, const char *qid, const char *why)
+{
+	struct stat st;
+	char	 reason[512];
+
+	/* Gone meanwhile (finished by another runner): nothing to do. */
+	if (fstatat(r->queuefd, qid, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			(void)qstate_delete(r->qs, qid);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "%s", why);
+	if (spool_quarantine(r->conf->spool_dir, qid, reason) != 0) {
+		log_error("%s: cannot quarantine: %s", qid, err_str());
+		return;
+	}
+	r->stats.quarantined++;
+	(void)qstate_delete(r->qs, qid);
+}
+
+/* msg_open - open, verify and lock queue/qid; 1 when it is ours. */
+static int
+msg_open(struct runner *r, const char *qid, struct rmsg *m)
+{
+	int	 rc;
+
+	rc = spool_open(&m->msg, r->queuefd, qid, r->key);
+	if (rc == EX_DATAERR) {
+		char	 why[512];
+
+		snprintf(why, sizeof(why), "%s", err_str());
+		msg_quarantine(r, qid, why);
+		return 0;
+	}
+	if (rc != 0) {
+		struct stat st;
+
+		if (fstatat(r->queuefd, qid, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT) {
+			/* Removed meanwhile: a stale record, if any. */
+			if (qstate_lock(r->qs, qid) == 0) {
+				if (fstatat(r->queuefd, qid, &st,
+				    AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+					(void)qstate_delete(r->qs, qid);
+				qstate_unlock(r->qs, qid);
+			}
+		} else
+			log_warn("%s: cannot open: %s", qid, err_str());
+		return 0;
+	}
+	if (flock(m->msg.fd, LOCK_EX | LOCK_NB) < 0 || msg_file_gone(m))
+		return 0;		/* another runner has it, or had it */
+	return 1;
+}
+
+/* msg_record - the current record (indexing the file if there is none). */
+static int
+msg_record(struct runner *r, struct rmsg *m)
+{
+	int	 rc;
+
+	rc = qstate_get(r->qs, m->msg.env.qid, &m->rec);
+	if (rc == EX_NOINPUT) {
+		if ((rc = qstate_rec_from_env(&m->rec, &m->msg.env,
+		    m->msg.content_len)) == 0)
+			rc = qstate_add(r->qs, &m->msg.env,
+			    m->msg.content_len);
+	} else if (rc == EX_DATAERR) {
+		/* A damaged record: start again from the spool file. */
+		log_warn("%s: %s; rebuilt from the spool file",
+		    m->msg.env.qid, err_str());
+		if ((rc = qstate_rec_from_env(&m->rec, &m->msg.env,
+		    m->msg.content_len)) == 0)
+			rc = qstate_put(r->qs, &m->rec);
+	}
+	if (rc != 0)
+		log_error("%s: cannot read the queue state: %s",
+		    m->msg.env.qid, err_str());
+	return rc;
+}
+
+/* Release of a thawed message. */
+struct runner_release {
+	struct runner *r;
+	int	 charged;
+	time_t	 hold;
+};
+
+/* msg_release_fn - charge an uncharged message now that its site is
+ * thawed (under the record lock). */
+static int
+msg_release_fn(void *arg, struct qrec *rec)
+{
+	struct runner_release *rl = arg;
+	struct conf_limits lim;
+	struct bucket_result br;
+	double	 cost = 0;
+	size_t	 i;
+
+	if (!(rec->qflags & QREC_UNCHARGED))
+		return QSTATE_KEEP;
+	for (i = 0; i < rec->nr; i++)
+		if (rec->r[i].status == QR_PENDING ||
+		    rec->r[i].status == QR_DEFERRED)
+			cost++;
+	site_limits(rl->r->conf, rec->site, &lim);
+	if (bucket_charge_release(rl->r->bdb, rec->site, &lim, cost,
+	    runner_now(), &br) != 0)
+		return EX_TEMPFAIL;
+	if (br.verdict == BUCKET_FROZEN_HOLD) {
+		/* Frozen again: it stays uncharged, and was counted in
+		 * frozen_waiting at intake already. */
+		(void)bucket_refund(rl->r->bdb, rec->site, &lim,
+		    BUCKET_FROZEN_HOLD, cost, runner_now());
+		return QSTATE_KEEP;
+	}
+	rec->qflags &= ~QREC_UNCHARGED;
+	rec->hold = br.verdict == BUCKET_HOLD ? (time_t)br.hold + 1 : 0;
+	rl->charged = 1;
+	rl->hold = rec->hold;
+	return 0;
+}
+
+/* msg_release - charge a thawed message; 0 if it may go now. */
+static int
+msg_release(struct runner *r, struct rmsg *m)
+{
+	struct runner_release rl = { r, 0, 0 };
+
+	if (qstate_update(r->qs, m->rec.qid, msg_release_fn, &rl) != 0 ||
+	    !rl.charged)
+		return -1;
+	log_info("%s: released: site=%s %s", m->rec.qid, m->rec.site,
+	    rl.hold ? "status=held" : "status=ready");
+	m->rec.qflags &= ~QREC_UNCHARGED;
+	m->rec.hold = rl.hold;
+	return rl.hold > time(NULL) ? -1 : 0;
+}
+
+/* msg_expire - bounce every recipient still to go (queue_lifetime). */
+static void
+msg_expire(struct runner *r, struct rmsg *m)
+{
+	char	 why[RELAY_TEXT_MAX + 128];
+	size_t	 i;
+
+	for (i = 0; i < m->rec.nr; i++) {
+		struct qrcpt *q = &m->rec.r[i];
+
+		if (q->status != QR_PENDING && q->status != QR_DEFERRED)
+			continue;
+		snprintf(why, sizeof(why), "message expired after %ld "
+		    "seconds in the queue%s%s%s", r->conf->queue_lifetime,
+		    q->reason && *q->reason ? " (last reason: " : "",
+		    q->reason && *q->reason ? q->reason : "",
+		    q->reason && *q->reason ? ")" : "");
+		rcpt_result(r, m, i, QR_BOUNCED, RUNNER_EXPIRED_DSN, why,
+		    NULL);
+	}
+}
+
+/* msg_job - the job of m for (kind, auth), made when missing. */
+static struct rjob *
+msg_job(struct rmsg *m, int kind, const struct relay_auth *auth)
+{
+	struct rjob *j;
+	size_t	 i;
+
+	for (i = 0; i < m->njobs; i++) {
+		j = &m->jobs[i];
+		if (j->kind == kind && j->job.auth.username == auth->username &&
+		    j->job.auth.password == auth->password)
+			return j;
+	}
+	j = &m->jobs[m->njobs++];
+	memset(j, 0, sizeof(*j));
+	j->kind = kind;
+	j->m = m;
+	j->job.auth = *auth;
+	if ((j->idx = calloc(m->rec.nr, sizeof(*j->idx))) == NULL ||
+	    (j->rcpt = calloc(m->rec.nr, sizeof(*j->rcpt))) == NULL ||
+	    (j->res = calloc(m->rec.nr, sizeof(*j->res))) == NULL)
+		return NULL;
+	return j;
+}
+
+/* msg_note - "smarthost" or "local mx=HOST" for recipient i's log line. */
+static void
+msg_note(struct rmsg *m, size_t i, const struct route_decision *d)
+{
+	struct buf b;
+
+	buf_init(&b, 600);
+	(void)buf_addstr(&b, route_kind_name(d->kind));
+	if (d->kind == ROUTE_LOCAL && d->mx_host)
+		(void)buf_printf(&b, " mx=%s", d->mx_host);
+	free(m->note[i]);
+	m->note[i] = runner_clean(buf_str(&b));
+	buf_free(&b);
+}
+
+/* msg_route_one - route recipient i: a job, or a result right away. */
+static int
+msg_route_one(struct runner *r, struct rmsg *m, size_t i,
+    const struct relay_auth *auth, int auth_rc, const char *auth_why)
+{
+	struct route_decision d;
+	struct rjob *j;
+	int	 rc;
+
+	memset(&d, 0, sizeof(d));
+	if ((rc = route_address(r->route, m->rec.r[i].addr, &d)) != 0) {
+		char	 why[600];
+
+		snprintf(why, sizeof(why), "routing failed: %s", err_str());
+		route_decision_free(&d);
+		rcpt_result(r, m, i, QR_DEFERRED, "4.3.0", why, NULL);
+		return 0;
+	}
+	msg_note(m, i, &d);
+	switch (d.kind) {
+	case ROUTE_BOUNCE:
+		rcpt_result(r, m, i, QR_BOUNCED, d.dsn, d.reason, NULL);
+		break;
+	case ROUTE_DEFER:
+		rcpt_result(r, m, i, QR_DEFERRED, d.dsn, d.reason, NULL);
+		break;
+	case ROUTE_LOCAL:
+		if (r->local.nurls == 0) {
+			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", "mail for "
+			    "this host, but no [local] transport is configured",
+			    NULL);
+			break;
+		}
+		if ((j = msg_job(m, ROUTE_LOCAL, &(struct relay_auth){ NULL,
+		    NULL })) == NULL) {
+			route_decision_free(&d);
+			return err_set(EX_TEMPFAIL, "out of memory");
+		}
+		j->idx[j->n] = i;
+		j->rcpt[j->n++] = m->rec.r[i].addr;
+		break;
+	default:
+		if (r->smarthost.nurls == 0) {
+			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", "no "
+			    "[smarthost] url is configured", NULL);
+			break;
+		}
+		if (auth_rc != 0) {
+			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", auth_why,
+			    NULL);
+			break;
+		}
+		if ((j = msg_job(m, ROUTE_SMARTHOST, auth)) == NULL) {
+			route_decision_free(&d);
+			return err_set(EX_TEMPFAIL, "out of memory");
+		}
+		j->idx[j->n] = i;
+		j->rcpt[j->n++] = m->rec.r[i].addr;
+	}
+	route_decision_free(&d);
+	return 0;
+}
+
+/* msg_route - route every due recipient of m into jobs. */
+static int
+msg_route(struct runner *r, struct rmsg *m)
+{
+	struct relay_auth auth;
+	char	 auth_why[300] = "";
+	time_t	 now = time(NULL);
+	size_t	 i;
+	int	 auth_rc, rc;
+
+	/* At most one job per route kind and credentials: two kinds. */
+	if ((m->jobs = calloc(2, sizeof(*m->jobs))) == NULL)
+		return err_set(EX_TEMPFAIL, "out of memory");
+	auth_rc = runner_auth(r, m->rec.site, &auth);
+	if (auth_rc != 0) {
+		snprintf(auth_why, sizeof(auth_why), "%s", err_str());
+		log_error("%s: site %s: %s", m->rec.qid, m->rec.site,
+		    auth_why);
+	}
+	for (i = 0; i < m->rec.nr; i++) {
+		if (!rec_rcpt_due(&m->rec.r[i], now))
+			continue;
+		if ((rc = msg_route_one(r, m, i, &auth, auth_rc,
+		    auth_why)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* runner_subq_push - put a job on the submit queue. */
+static void
+runner_subq_push(struct runner *r, struct rjob *j)
+{
+	j->next_sub = NULL;
+	if (r->subq_tail)
+		r->subq_tail->next_sub = j;
+	else
+		r->subq = j;
+	r->subq_tail = j;
+}
+
+/* msg_jobs - fill in and queue every job of m. */
+static void
+msg_jobs(struct runner *r, struct rmsg *m)
+{
+	struct rjob *j;
+	size_t	 i;
+
+	m->jobs_left = m->njobs;
+	for (i = 0; i < m->njobs; i++) {
+		j = &m->jobs[i];
+		j->job.msg = &m->msg;
+		j->job.sender = m->rec.sender;
+		j->job.rcpt = j->rcpt;
+		j->job.nrcpt = j->n;
+		j->job.route = j->kind == ROUTE_LOCAL ? &r->local :
+		    &r->smarthost;
+		j->job.done = msg_done_job;
+		j->job.ctx = j;
+		j->job.result = j->res;
+		runner_subq_push(r, j);
+	}
+}
+
+/* runner_is_inflight - 1 if qid is being delivered by this runner. */
+static int
+runner_is_inflight(const struct runner *r, const char *qid)
+{
+	const struct rmsg *m;
+
+	for (m = r->inflight; m != NULL; m = m->next)
+		if (strcmp(m->rec.qid, qid) == 0)
+			return 1;
+	return 0;
+}
+
+/* msg_prepare - under the delivery lock: release, expire or route. */
+static int
+msg_prepare(struct runner *r, struct rmsg *m)
+{
+	time_t	 next = 0, now = time(NULL);
+
+	if (!rec_due(r, &m->rec, now, &next))
+		return -1;
+	if ((m->rec.qflags & QREC_UNCHARGED) && msg_release(r, m) != 0)
+		return -1;
+	if ((m->tried = calloc(m->rec.nr, 1)) == NULL ||
+	    (m->note = calloc(m->rec.nr, sizeof(*m->note))) == NULL)
+		return -1;
+	if (qrec_final(&m->rec))
+		return 0;
+	if (rec_expired(r, &m->rec, now)) {
+		msg_expire(r, m);
+		return 0;
+	}
+	if (msg_route(r, m) != 0) {
+		log_error("%s: %s", m->rec.qid, err_str());
+		return -1;
+	}
+	return 0;
+}
+
+/* msg_start - open, lock, check and route one due message. */
+static void
+msg_start(struct runner *r, const char *qid)
+{
+	struct rmsg *m;
+
+	if (runner_is_inflight(r, qid))
+		return;
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_error("%s: out of memory", qid);
+		return;
+	}
+	m->msg.fd = -1;
+	if (msg_open(r, qid, m) != 1 || msg_record(r, m) != 0 ||
+	    msg_prepare(r, m) != 0) {
+		rmsg_free(m);
+		return;
+	}
+	m->next = r->inflight;
+	if (r->inflight)
+		r->inflight->prev = m;
+	r->inflight = m;
+	r->ninflight++;
+	if (m->njobs == 0) {
+		msg_complete(r, m);	/* nothing to relay: results known */
+		return;
+	}
+	msg_jobs(r, m);
+}
+
+/* runner_submit - start the job at the head of the submit queue. */
+static void
+runner_submit(struct runner *r)
+{
+	struct rjob *j = r->subq;
+	size_t	 k;
+
+	r->subq = j->next_sub;
+	if (r->subq == NULL)
+		r->subq_tail = NULL;
+	if (relay_pool_submit(r->pool, &j->job) == 0)
+		return;
+	/* Could not even start: a session failure of our own. */
+	log_error("%s: cannot start a relay job: %s", j->m->rec.qid,
+	    err_str());
+	j->job.session_failed = 1;
+	snprintf(j->job.session_text, sizeof(j->job.session_text),
+	    "cannot start delivery: %s", err_str());
+	for (k = 0; k < j->n; k++)
+		j->res[k].code = 451;
+	msg_done_job(&j->job);
+}
+
+/* runner_collect - complete the messages whose jobs have all finished. */
+static void
+runner_collect(struct runner *r)
+{
+	struct rmsg *m, *next;
+
+	for (m = r->inflight; m != NULL; m = next) {
+		next = m->next;
+		if (m->njobs > 0 && m->jobs_left == 0)
+			msg_complete(r, m);
+	}
+}
+
+/* runner_fill - keep every relay slot busy. */
+static void
+runner_fill(struct runner *r)
+{
+	unsigned budget = RUNNER_DISPATCH_BUDGET;
+
+	while (relay_pool_idle(r->pool) > 0) {
+		if (r->subq != NULL)
+			runner_submit(r);
+		else if (!r->stopping && r->duepos < r->ndue && budget-- > 0)
+			msg_start(r, r->due[r->duepos++]);
+		else
+			break;
+	}
+	if (r->duepos == r->ndue)
+		r->ndue = r->duepos = 0;
+}
+
+/* runner_step - start deliveries on free slots and drive them. */
+int
+runner_step(struct runner *r, int timeout_ms)
+{
+	runner_collect(r);
+	runner_fill(r);
+	if (r->pool && r->ninflight > 0) {
+		(void)relay_pool_perform(r->pool, timeout_ms);
+		runner_collect(r);
+		runner_fill(r);
+	}
+	return (int)r->ninflight;
+}
+
+/* Flush requests. */
+
+struct runner_flush_ctx {
+	const struct qflush *q;
+	char	(*ids)[SPOOL_QIDLEN + 1];
+	size_t	 n, cap;
+};
+
+/* runner_flush_pick - traverse callback: remember matching messages. */
+static int
+runner_flush_pick(void *arg, const struct qrec *rec)
+{
+	struct runner_flush_ctx *fc = arg;
+
+	if (!qstate_flush_match(fc->q, rec))
+		return 0;
+	if (fc->n == fc->cap) {
+		size_t	 ncap = fc->cap ? fc->cap * 2 : 64;
+		void	*p = realloc(fc->ids, ncap * sizeof(*fc->ids));
+
+		if (p == NULL)
+			return err_set(EX_TEMPFAIL, "out of memory");
+		fc->ids = p;
+		fc->cap = ncap;
+	}
+	memcpy(fc->ids[fc->n++], rec->qid, SPOOL_QIDLEN + 1);
+	return 0;
+}
+
+/* runner_flush_fn - make the selected deferred recipients due now. */
+static int
+runner_flush_fn(void *arg, struct qrec *rec)
+{
+	const struct qflush *q = arg;
+	size_t	 i;
+	int	 changed = 0;
+
+	for (i = 0; i < rec->nr; i++)
+		if (rec->r[i].status == QR_DEFERRED &&
+		    rec->r[i].next_try != 0 &&
+		    qstate_flush_rcpt(q, &rec->r[i])) {
+			rec->r[i].next_try = 0;
+			changed = 1;
+		}
+	return changed ? 0 : QSTATE_KEEP;
+}
+
+/* runner_flush - apply one flush request, then rescan. */
+int
+runner_flush(struct runner *r, const struct qflush *q)
+{
+	struct runner_flush_ctx fc = { q, NULL, 0, 0 };
+	size_t	 i;
+	int	 rc;
+
+	if ((rc = qstate_traverse(r->qs, runner_flush_pick, &fc)) == 0)
+		for (i = 0; i < fc.n; i++)
+			(void)qstate_update(r->qs, fc.ids[i], runner_flush_fn,
+			    (void *)q);
+	log_info("flush: %s%s%s%s%s%s%s: %zu message(s)", q->all ? "all sites" :
+	    "site=", q->all ? "" : q->site, *q->id ? " id=" : "", q->id,
+	    *q->domain ? " domain=" : "", q->domain, *q->sender ?
+	    " sender" : "", fc.n);
+	free(fc.ids);
+	if (rc == 0)
+		rc = runner_scan(r);
+	return rc;
+}
+
+/* Housekeeping. */
+
+/* runner_clean_dir - remove entries of dir older than max_age seconds
+ * (only names starting with '.' when dots_only). */
+static void
+runner_clean_dir(struct runner *r, const char *dir, time_t max_age,
+    int dots_only)
+{
+	struct dirent *de;
+	struct stat st;
+	time_t	 now = time(NULL);
+	DIR	*d;
+	int	 fd;
+
+	fd = openat(r->spoolfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    (dots_only && de->d_name[0] != '.'))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    S_ISDIR(st.st_mode) || st.st_mtime > now - max_age)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_info("removed stale %s/%s", dir, de->d_name);
+	}
+	closedir(d);
+}
+
+/* runner_housekeeping - rebuild, tmp/ cleanup, DNS cache purge. */
+int
+runner_housekeeping(struct runner *r, time_t min_age)
+{
+	unsigned added = 0, dropped = 0;
+	int	 rc;
+
+	rc = qstate_rebuild(r->qs, r->key, min_age, &added, &dropped);
+	if (rc != 0)
+		log_warn("runner: queue index rebuild: %s", err_str());
+	else if (added || dropped)
+		log_info("runner: queue index: %u file(s) indexed, %u stale "
+		    "record(s) dropped", added, dropped);
+	runner_clean_dir(r, "tmp", RUNNER_TMP_MAX_AGE, 0);
+	runner_clean_dir(r, QSTATE_FLUSH_DIR, RUNNER_FLUSH_STALE, 1);
+	(void)route_cache_purge(r->route);
+	return rc;
+}

@@ -1,0 +1,84 @@
+/*
+ * runner.h - the queue runner's scheduler: which messages are due, their
+ * delivery through the relay pool, and what the results do to the queue.
+ *
+ * The caller (cmd/sitemaild.c) owns the event loop: it calls runner_scan()
+ * to (re)build the list of due messages from state/queue.tdb,
+ * runner_enqueue() for a queue file it was told about (inotify), and
+ * runner_step() to start deliveries on free connection slots and drive
+ * them.  Messages are started oldest first; every slot of the pool is kept
+ * busy across messages.
+ *
+ * A message is due when it is not frozen (its record, or its site in
+ * bucket.tdb), its rate-limit hold has passed, and some recipient is
+ * pending or deferred with its next try due; or when it has expired
+ * (queue_lifetime) or is complete.  It is opened and verified with
+ * spool_open() (EX_DATAERR: quarantine, drop the record, never deliver),
+ * locked with flock(LOCK_EX|LOCK_NB) on the spool file so that no two
+ * runners deliver it at once, and checked again (record re-read, link
+ * count still 1).  Each due recipient is routed (route.h); the smarthost
+ * and local recipients are grouped by route and credentials into relay
+ * jobs.  Results: 2xx sent; 4xx, session failures and DNS deferrals are
+ * deferred (next try retry_min doubling up to retry_max); 5xx and DNS
+ * bounces are bounced.  One log line per recipient and attempt.  When
+ * every recipient is final, one DSN is made for the bounced ones (never
+ * for the null sender), the file is unlinked and the record deleted.
+ */
+#ifndef SM_RUNNER_H
+#define SM_RUNNER_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "queue/qstate.h"
+#include "spool/spool.h"
+#include "util/conf.h"
+
+#define RUNNER_TMP_MAX_AGE	86400	/* tmp/ files older than this go */
+#define RUNNER_EXPIRED_DSN	"4.4.7"
+
+struct runner;
+
+struct runner_stats {
+	unsigned long sent, deferred, bounced, removed, quarantined, dsns;
+};
+
+/* runner_open - open the queue state, buckets, routing and a relay pool
+ * of conf->connections slots.  conf must outlive the runner (or be
+ * replaced with runner_reload). */
+int	runner_open(struct runner **, const struct conf *,
+	    const unsigned char key[SPOOL_KEYLEN]);
+/* runner_close - abandon jobs in flight (their messages stay queued as
+ * they were) and release everything. */
+void	runner_close(struct runner *);
+/* runner_reload - use a new configuration; only while nothing is in
+ * flight (EX_TEMPFAIL otherwise). */
+int	runner_reload(struct runner *, const struct conf *,
+	    const unsigned char key[SPOOL_KEYLEN]);
+/* runner_scan - rebuild the due list from the queue state. */
+int	runner_scan(struct runner *);
+/* runner_enqueue - consider queue/name soon (a new file). */
+void	runner_enqueue(struct runner *, const char *name);
+/* runner_flush - make the deferred recipients in a flush request's
+ * scope due now, then rescan. */
+int	runner_flush(struct runner *, const struct qflush *);
+/* runner_step - start due deliveries on free slots and drive the relay
+ * pool for up to timeout_ms (returns early when a job finishes). */
+int	runner_step(struct runner *, int timeout_ms);
+/* runner_inflight - messages being delivered now. */
+unsigned runner_inflight(const struct runner *);
+/* runner_waiting - messages on the due list not started yet. */
+size_t	runner_waiting(const struct runner *);
+/* runner_next_due - earliest future retry or hold end seen by the last
+ * scan (0 = none). */
+time_t	runner_next_due(const struct runner *);
+/* runner_stop - start no more messages (shutdown or reload). */
+void	runner_stop(struct runner *, int stop);
+/* runner_housekeeping - index unknown queue files older than min_age and
+ * drop stale records, remove tmp/ leftovers older than a day, purge the
+ * DNS cache. */
+int	runner_housekeeping(struct runner *, time_t min_age);
+/* runner_get_stats - counters since runner_open. */
+const struct runner_stats *runner_get_stats(const struct runner *);
+
+#endif
