@@ -245,13 +245,14 @@ job_write_header(struct job *j)
 }
 
 /* job_body - stream the body into the spool file, enforcing the limits.
- * The input is always read to its end, so a -bs session stays in step. */
+ * The input is always read to its end, so a -bs session stays in step;
+ * with rc already set (an earlier failure) the body is only drained. */
 static int
-job_body(struct intake *in, struct job *j, struct linein *src)
+job_body(struct intake *in, struct job *j, struct linein *src, int rc)
 {
 	const char *p;
 	size_t	 n;
-	int	 eol, r, rc = 0;
+	int	 eol, r;
 
 	while ((r = linein_get(src, &p, &n, &eol)) == 1) {
 		if (rc)
@@ -266,10 +267,12 @@ job_body(struct intake *in, struct job *j, struct linein *src)
 			    "limit of %zu bytes (max_message_size)",
 			    in->conf.max_message_size);
 	}
-	if (r < 0 && rc == 0)
-		rc = err_set(EX_TEMPFAIL, "error reading the message: %s",
+	if (rc)
+		return rc;
+	if (r < 0)
+		return err_set(EX_TEMPFAIL, "error reading the message: %s",
 		    strerror(errno));
-	if (rc == 0 && src->dot == DOT_SMTP && !src->done)
+	if (src->dot == DOT_SMTP && !src->done)
 		rc = err_set(EX_DATAERR, "connection ended inside DATA");
 	return rc;
 }
@@ -429,12 +432,8 @@ intake_message(struct intake *in, const char *sender, char **rcpt,
 		rc = job_header(in, &j, sender);
 	if (rc == 0)
 		rc = job_write_header(&j);
-	if (rc == 0 || src->dot == DOT_SMTP) {
-		int brc = job_body(in, &j, src);
-
-		if (rc == 0)
-			rc = brc;
-	}
+	if (rc == 0 || src->dot == DOT_SMTP)
+		rc = job_body(in, &j, src, rc);
 	if (rc == 0)
 		rc = job_commit(in, &j, qid, qidlen);
 	job_free(&j);

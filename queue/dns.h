@@ -9,8 +9,11 @@
  * server.  Queries are built with res_nmkquery() plus an EDNS0 OPT record
  * (UDP payload 1232) and sent with res_nsend() with RES_IGNTC: the stub
  * never falls back to TCP (glibc's TCP path has no timeout), so a
- * truncated answer is used as far as it parses.  res_nsend() hides
- * SERVFAIL and REFUSED behind a timeout-like -1; both are temporary.
+ * truncated answer is used as far as it parses.  A server that answers
+ * FORMERR to EDNS0 is asked again without it.  res_nsend() hides SERVFAIL
+ * and REFUSED behind the same -1 as a timeout; all are temporary.  One
+ * query takes at most DNS_TRIES x timeout per server (glibc shortens the
+ * wait for the second and third server).
  *
  * Answers: the CNAME chain from the question name is followed inside the
  * answer section (at most DNS_CNAME_MAX links, and re-queried when a
@@ -24,13 +27,14 @@
  *
  * Cache (dns.tdb): key "MX/<name>", "A/<name>" or "AAAA/<name>" (name in
  * lower case, no trailing dot).  Value, all integers big-endian:
- *	u32 version (DNS_CACHE_VERSION) | u32 status | i64 stored | i64 expires
- *	| u32 ttl | u16 cname length | cname bytes | u32 count | records
+ *	u32 version (DNS_CACHE_VERSION) | u16 qtype | u16 status
+ *	| i64 stored | i64 expires | u32 ttl | u16 cname length | cname bytes
+ *	| u16 count | records
  * where an MX record is u16 preference | u16 length | host bytes, and an
- * address record is u8 family (4 or 6) | 4 or 16 address bytes.  Only
- * DNS_OK, DNS_NXDOMAIN and DNS_NODATA answers with a TTL above zero are
- * stored; writes run under the record's chain lock.  An expired record is
- * a miss; dns_cache_purge() deletes them.
+ * address record is u8 family (4 or 6) | 4 or 16 address bytes (details
+ * in dns_cache.c).  Only DNS_OK, DNS_NXDOMAIN and DNS_NODATA answers with
+ * a TTL above zero are stored; writes run under the record's chain lock.
+ * An expired record is a miss; dns_cache_purge() deletes them.
  */
 #ifndef SM_DNS_H
 #define SM_DNS_H

@@ -488,7 +488,7 @@ route_domain_check(const char *dom)
 	const unsigned char *p;
 	int	 utf8 = 0;
 
-	if (n == 0 || n > 253 || dom[0] == '.')
+	if (n == 0 || n > 253 || dom[0] == '.' || dom[n - 1] == '.')
 		return -1;
 	for (p = (const unsigned char *)dom; *p; p++) {
 		if (*p == '.') {
@@ -626,6 +626,7 @@ route_account(struct route_decision *d)
 {
 	const struct dns_answer *used[1 + 2 * DNS_RECORDS_MAX];
 	size_t	 i, n = 0;
+	int	 seen = 0;
 
 	if (d->mxq.qname != NULL)
 		used[n++] = &d->mxq;
@@ -634,15 +635,15 @@ route_account(struct route_decision *d)
 			used[n++] = &d->mx[i].a;
 			used[n++] = &d->mx[i].aaaa;
 		}
-	d->ttl = n ? (long)used[0]->ttl : -1;
+	d->ttl = n ? 0 : -1;
 	d->from_cache = n > 0;
 	for (i = 0; i < n; i++) {
-		if (used[i]->status == DNS_TEMPFAIL)
-			continue;
-		if ((long)used[i]->ttl < d->ttl)
-			d->ttl = (long)used[i]->ttl;
 		if (!used[i]->from_cache)
 			d->from_cache = 0;
+		if (used[i]->status == DNS_TEMPFAIL)
+			continue;
+		if (!seen++ || (long)used[i]->ttl < d->ttl)
+			d->ttl = (long)used[i]->ttl;
 	}
 }
 

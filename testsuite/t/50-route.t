@@ -228,6 +228,9 @@ golden down contact@shop.test down
 json contact@shop.test defer 4.4.3 down
 like "$(line contact@shop.test reason down)" "connection refused" \
     "down: the reason says connection refused"
+is "$(field contact@shop.test .from_cache down)" false \
+    "down: nothing came from the cache"
+is "$(field contact@shop.test .ttl down)" 0 "down: ttl 0"
 tdbtool "$T/down/spool/state/dns.tdb" keys >"$T/keys" 2>&1
 is "$(grep -c 'key' "$T/keys")" 0 "down: nothing was cached"
 

@@ -9,8 +9,9 @@
  * Writes N signed spool files through the real spool code (spool_create,
  * spool_write, spool_commit) and adds their queue.tdb records
  * (qstate_add), round-robin over S sites named P000.test, P001.test, ...
- * (uid U + site number; each file is chowned to that uid, as intake would
- * leave it).  Durability does not matter here, so this program defines
+ * (uid U + site number; each file is chowned to that uid and the group
+ * of queue/, as intake would leave it).  Run it as the runner user, or
+ * chown state/queue.tdb to it afterwards.  Durability does not matter here, so this program defines
  * fsync() as a no-op: the library's calls land here instead of in libc
  * (that alone makes 100,000 messages take seconds instead of minutes).
  * Unless --plain is given, the queue gets the variety of a real one:
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -39,6 +41,7 @@ struct fill {
 	unsigned char key[SPOOL_KEYLEN];
 	struct qstate *qs;
 	int	 queuefd;
+	gid_t	 gid;			/* of queue/: the sitemail group */
 };
 
 /* fsync - a no-op for this program only (see the top of the file). */
@@ -219,7 +222,7 @@ fill_one(struct fill *f, unsigned long i)
 	    content.len)) == 0) {
 		rc = spool_commit(w, &env);
 		w = NULL;
-		if (rc == 0 && fchownat(f->queuefd, env.qid, env.uid, env.uid,
+		if (rc == 0 && fchownat(f->queuefd, env.qid, env.uid, f->gid,
 		    AT_SYMLINK_NOFOLLOW) < 0)
 			rc = err_set(EX_TEMPFAIL, "chown %s: %s", env.qid,
 			    strerror(errno));
@@ -243,6 +246,7 @@ main(int argc, char **argv)
 {
 	static struct fill f;
 	char	 path[PATH_MAX];
+	struct stat st;
 	unsigned long i;
 	int	 rc;
 
@@ -258,6 +262,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "queue_fill: %s: %s\n", path, strerror(errno));
 		return EX_NOINPUT;
 	}
+	if (fstat(f.queuefd, &st) < 0) {
+		fprintf(stderr, "queue_fill: %s: %s\n", path, strerror(errno));
+		return EX_NOINPUT;
+	}
+	f.gid = st.st_gid;
 	for (i = 0; i < f.n; i++)
 		if ((rc = fill_one(&f, i)) != 0) {
 			fprintf(stderr, "queue_fill: message %lu: %s\n", i,

@@ -630,6 +630,10 @@ test_route_nodns(const char *dir)
 	    "empty label: bounce");
 	is_int(decide(ctx, "u@a b.test", dsn, sizeof(dsn)), ROUTE_BOUNCE,
 	    "space in domain: bounce");
+	is_int(decide(ctx, "u@x.test..", dsn, sizeof(dsn)), ROUTE_BOUNCE,
+	    "two trailing dots: bounce");
+	is_int(decide(ctx, "u@.x.test", dsn, sizeof(dsn)), ROUTE_BOUNCE,
+	    "leading dot: bounce");
 	is_int(decide(ctx, "u@bücher.test", dsn, sizeof(dsn)), ROUTE_SMARTHOST,
 	    "non-ASCII domain: smarthost, unresolved");
 
