@@ -150,6 +150,26 @@ job_add_rcpt(struct job *j, const char *addr)
 	return 0;
 }
 
+/* job_add_words - one argv recipient word: byte-exact, unless it is an
+ * address list ("Joe <joe@x>", "a@x, b@y"), as Postfix also accepts. */
+static int
+job_add_words(struct job *j, const char *word)
+{
+	struct addrlist l = { NULL, 0 };
+	size_t	 i;
+	int	 rc = 0;
+
+	if (strpbrk(word, "<,") == NULL)
+		return job_add_rcpt(j, word);
+	(void)addr_parse_list(word, &l);
+	if (l.n == 0)
+		rc = job_add_rcpt(j, word);
+	for (i = 0; i < l.n && rc == 0; i++)
+		rc = job_add_rcpt(j, l.v[i]);
+	addr_free(&l);
+	return rc;
+}
+
 /* job_recipients - argv (or RCPT) recipients plus, with -t, the header's. */
 static int
 job_recipients(struct intake *in, struct job *j, char **rcpt, size_t n,
@@ -160,7 +180,7 @@ job_recipients(struct intake *in, struct job *j, char **rcpt, size_t n,
 	int	 rc = 0;
 
 	for (i = 0; i < n && rc == 0; i++)
-		rc = job_add_rcpt(j, rcpt[i]);
+		rc = job_add_words(j, rcpt[i]);
 	if (rc == 0 && extract && (rc = msgfix_extract(&j->hdr, &hdr)) == 0)
 		for (i = 0; i < hdr.n && rc == 0; i++)
 			rc = job_add_rcpt(j, hdr.v[i]);

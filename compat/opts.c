@@ -206,6 +206,20 @@ opts_linebreak(const char *s)
 	return s != NULL && strpbrk(s, "\r\n") != NULL;
 }
 
+/* opts_trim - s without leading and trailing blanks (in place). */
+static char *
+opts_trim(char *s)
+{
+	size_t	 n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
 /* opts_sender - normalise -f/-r: trim, "<>" and "" = null sender, strip
  * one pair of angle brackets, take the address out of "Name <a@b>". */
 static int
@@ -214,15 +228,12 @@ opts_sender(struct opts *o, char *s)
 	struct addrlist al = { NULL, 0 };
 	size_t	 n;
 
-	while (*s == ' ' || *s == '\t')
-		s++;
+	s = opts_trim(s);
 	n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
 	if (n >= 2 && s[0] == '<' && s[n - 1] == '>' &&
 	    memchr(s + 1, '<', n - 2) == NULL) {
 		s[n - 1] = '\0';
-		s++;
+		s = opts_trim(s + 1);
 	} else if (strchr(s, '<') != NULL) {
 		(void)addr_parse_list(s, &al);
 		if (al.n == 0) {

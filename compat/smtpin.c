@@ -82,11 +82,10 @@ smtpin_flush(struct smtpin *s)
 	s->olen = 0;
 }
 
-/* smtpin_reply - queue one reply line; control bytes in it become '?'. */
-static void
-smtpin_reply(struct smtpin *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void	smtpin_reply(struct smtpin *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
+/* smtpin_reply - queue one reply line; control bytes in it become '?'. */
 static void
 smtpin_reply(struct smtpin *s, const char *fmt, ...)
 {
@@ -167,7 +166,7 @@ smtpin_path(const char **pp, char *out, size_t outlen)
 		else if (!quoted && (angle ? *p == '>' : *p == ' '))
 			break;
 	}
-	if (quoted || (angle && *p != '>'))
+	if (quoted || (angle && *p != '>') || (!angle && p == start))
 		return -1;
 	end = p;
 	*pp = p + (angle && *p == '>');

@@ -138,7 +138,9 @@ int	admin_site_known(struct admin *, const char *name);
 /* Queue IDs given by people and pipes. */
 /* admin_qid_parse - a queue ID from a word or a line: surrounding white
  * space, a trailing mailq mark ('*', '!') and upper case are forgiven; a
- * JSON object's "queue_id" is taken.  0, or -1 when it is not one. */
+ * JSON object's "queue_id" and show's "queue_id:" line are understood;
+ * the rest of a line after the ID is ignored (mailq's lines).  0, or -1
+ * when it is not one. */
 int	admin_qid_parse(const char *in, char out[SPOOL_QIDLEN + 1]);
 /* admin_ids_read - queue IDs from fp, one per line (empty lines and lines
  * starting with '#' or "-Queue ID" skipped); a malloc'd array in *ids. */

@@ -81,6 +81,7 @@ qids_add(struct admin_walk *w, const struct qrec *rec, uint32_t flags)
 {
 	struct admin_qids *q = w->ctx;
 
+	(void)flags;
 	if (q->uncharged_only && !(rec->qflags & QREC_UNCHARGED))
 		return 0;
 	if (q->n == q->cap) {
@@ -117,7 +118,7 @@ qids_collect(struct admin *a, const struct admin_filter *f, int final,
 	w.include_final = final;
 	w.fn = qids_add;
 	w.ctx = q;
-	if ((rc = admin_walk(&w)) == 0)
+	if ((rc = admin_walk(&w)) == 0 && q->n > 1)
 		qsort(q->v, q->n, sizeof(*q->v), qids_cmp);
 	return rc;
 }
@@ -432,8 +433,8 @@ delete_refund(struct admin *a, const struct qrec *rec)
 
 /* delete_locked - unlink the file and drop the record (lock held). */
 static int
-delete_locked(struct admin *a, struct qstate *qs, int qfd, const char *qid,
-    struct qrec *rec, int *have)
+delete_locked(struct qstate *qs, int qfd, const char *qid, struct qrec *rec,
+    int *have)
 {
 	int	 rc, gone = 0;
 
@@ -463,7 +464,7 @@ delete_one(struct admin *a, struct qstate *qs, int qfd, const char *qid)
 		return err_set(EX_NOINPUT, "%s: no such message", qid);
 	if ((rc = qstate_lock(qs, qid)) != 0)
 		return rc;
-	rc = delete_locked(a, qs, qfd, qid, &rec, &have);
+	rc = delete_locked(qs, qfd, qid, &rec, &have);
 	qstate_unlock(qs, qid);
 	if (rc == 0) {
 		log_info("%s: removed by admin uid=%lu site=%s", qid,

@@ -124,30 +124,39 @@ show_envelope(struct buf *b, const struct spool_msg *m)
 	return bad;
 }
 
-/* show_state_word - the "state:" line's value. */
+/* show_state_word - the "state:" line's value: frozen (and by what),
+ * then held (and until when), else queued or deferred. */
 static void
 show_state_word(const struct admin_shown *s, time_t now, char *out,
     size_t len)
 {
 	const struct qrec *r = &s->rec;
-	char	 when[64];
+	char	 when[64], fzbuf[SITE_NAME_MAX + 64];
+	const char *fz = NULL, *sep;
 
-	if (!s->indexed)
+	if (!s->indexed) {
 		snprintf(out, len, "not indexed yet (the runner will pick it "
 		    "up)");
-	else if (r->frozen)
-		snprintf(out, len, "frozen (this message)");
-	else if (s->site_flags & BUCKET_AUTO)
-		snprintf(out, len, "frozen (site %s, auto-frozen)", r->site);
-	else if (s->site_flags & BUCKET_FROZEN)
-		snprintf(out, len, "frozen (site %s)", r->site);
-	else if (r->qflags & QREC_UNCHARGED)
-		snprintf(out, len, "held (accepted while the site was frozen)");
+		return;
+	}
+	if (r->frozen)
+		fz = "frozen (this message)";
+	else if (s->site_flags & BUCKET_FROZEN) {
+		snprintf(fzbuf, sizeof(fzbuf), "frozen (site %s%s)", r->site,
+		    s->site_flags & BUCKET_AUTO ? ", auto-frozen" : "");
+		fz = fzbuf;
+	}
+	sep = fz ? ", " : "";
+	if (r->qflags & QREC_UNCHARGED)
+		snprintf(out, len, "%s%sheld (accepted while the site was "
+		    "frozen)", fz ? fz : "", sep);
 	else if (r->hold > now) {
 		admin_time(r->hold, when, sizeof(when));
-		snprintf(out, len, "held until %s (rate limit)", when);
+		snprintf(out, len, "%s%sheld until %s (rate limit)",
+		    fz ? fz : "", sep, when);
 	} else
-		snprintf(out, len, "%s", admin_rec_state(r, 0, now));
+		snprintf(out, len, "%s", fz ? fz :
+		    admin_rec_state(r, 0, now));
 }
 
 /* show_state - "state:" and one "status:" line per recipient. */
@@ -155,7 +164,7 @@ static int
 show_state(struct buf *b, const struct admin_shown *s, time_t now)
 {
 	const struct qrcpt *r;
-	char	 word[SITE_NAME_MAX + 128], when[64];
+	char	 word[2 * SITE_NAME_MAX + 256], when[64];
 	size_t	 i;
 	int	 bad;
 

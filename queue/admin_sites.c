@@ -463,7 +463,8 @@ admin_sites(struct admin *a, int json, FILE *fp)
 		return rc;
 	if ((rc = sites_collect(a, bdb, st, &t)) != 0)
 		goto out;
-	qsort(t.v, t.n, sizeof(*t.v), sitetab_cmp);
+	if (t.n > 1)
+		qsort(t.v, t.n, sizeof(*t.v), sitetab_cmp);
 	buf_init(&b, ADMIN_OUT_MAX);
 	if (!json)
 		bad |= buf_printf(&b, "%-24s %9s %6s %8s %15s %6s %7s  %-11s "

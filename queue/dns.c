@@ -271,7 +271,7 @@ dns_rcode_name(int rcode)
 	return rcode >= 0 && rcode < 6 ? names[rcode] : "error rcode";
 }
 
-/* dns_follow_chain - the end of the CNAME chain from qname; NULL if too long. */
+/* dns_follow_chain - the end of the CNAME chain from qname; -1 if too long. */
 static int
 dns_follow_chain(ns_msg *msg, const char *qname, char *cur, size_t len,
     uint32_t *ttl)

@@ -160,6 +160,49 @@ qstate_open_readonly(struct qstate **qsp, const char *spool_dir)
 	return qs_open(qsp, spool_dir, O_RDONLY);
 }
 
+/* qstate_check - EX_DATAERR when the database is damaged. */
+int
+qstate_check(struct qstate *qs)
+{
+	if (tdb_check(qs->tdb, NULL, NULL) != 0)
+		return err_set(EX_DATAERR, "qstate: %s/%s is damaged: %s",
+		    qs->spool_dir, QSTATE_FILE, tdb_errorstr(qs->tdb));
+	return 0;
+}
+
+/* qstate_discard - move a damaged database aside and start afresh. */
+int
+qstate_discard(struct qstate **qsp)
+{
+	struct qstate *qs = *qsp;
+	struct buf from, to;
+	int	 rc = 0;
+
+	buf_init(&from, PATH_MAX);
+	buf_init(&to, PATH_MAX);
+	if (buf_printf(&from, "%s/%s", qs->spool_dir, QSTATE_FILE) < 0 ||
+	    buf_printf(&to, "%s.bad-%lld", buf_str(&from),
+	    (long long)time(NULL)) < 0)
+		rc = err_set(EX_CONFIG, "spool_dir too long");
+	else if (rename(buf_str(&from), buf_str(&to)) < 0)
+		rc = err_set(EX_TEMPFAIL, "cannot move %s aside: %s",
+		    buf_str(&from), strerror(errno));
+	else {
+		char	*dir = strdup(qs->spool_dir);
+
+		log_warn("qstate: moved the damaged %s to %s", buf_str(&from),
+		    buf_str(&to));
+		qstate_close(qs);
+		*qsp = NULL;
+		rc = dir ? qstate_open(qsp, dir) :
+		    err_set(EX_TEMPFAIL, "out of memory");
+		free(dir);
+	}
+	buf_free(&from);
+	buf_free(&to);
+	return rc;
+}
+
 /* qstate_close - close the database. */
 void
 qstate_close(struct qstate *qs)

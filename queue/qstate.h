@@ -99,6 +99,12 @@ int	qstate_open(struct qstate **, const char *spool_dir);
 /* qstate_open_readonly - open an existing database read-only (mailq);
  * EX_NOINPUT when there is none yet. */
 int	qstate_open_readonly(struct qstate **, const char *spool_dir);
+/* qstate_check - EX_DATAERR when the database is damaged (tdb_check). */
+int	qstate_check(struct qstate *);
+/* qstate_discard - move a damaged database aside (queue.tdb.bad-TIME) and
+ * open a fresh one in its place; qstate_rebuild then re-indexes the
+ * spool (recipients already sent may be sent again). */
+int	qstate_discard(struct qstate **);
 /* qstate_close - close the database (NULL is fine). */
 void	qstate_close(struct qstate *);
 /* qstate_add - a new record from a committed envelope (all pending); a

@@ -1,13 +1,49 @@
 /*
  * relay.c - SMTP delivery through libcurl; see relay.h.
  *
- * One CURLM drives up to "connections" slots.  Each slot owns one easy
- * handle that is reset and reused for every job it runs; the connections
- * themselves live in the multi handle's connection cache, so the next job
- * to the same URL with the same credentials and TLS settings reuses the
- * open SMTP session (MAIL FROM follows the previous transaction's "250"
- * directly).  libcurl closes a connection that ended a transfer with an
- * error, so a broken session is never reused.
+ * Threads.  Each of the "connections" slots is a worker thread that runs
+ * its jobs with curl_easy_perform on its own easy handle, reset and reused
+ * for every job.  The connection stays in that handle's connection cache
+ * (at most one, CURLOPT_MAXCONNECTS 1), so the slot's next job to the same
+ * URL with the same credentials and TLS settings reuses the open SMTP
+ * session (MAIL FROM follows the previous transaction's "250" directly).
+ * libcurl closes a connection whose transfer failed before the end of
+ * data; one that got no reply to the end of data (timeout, abort) it
+ * keeps, so the worker shuts that socket down (relay_slot_perform) and a
+ * session out of step is never reused.  libcurl 7.88 waits for the reply
+ * to the end of data, and for the reply to QUIT, in a blocking loop; under
+ * one multi handle that stalled every other connection, in a worker it
+ * blocks only that slot.
+ *
+ * Hand-over.  The main thread (the caller of relay_pool_submit and
+ * relay_pool_perform) prepares a job on an idle slot while its worker is
+ * parked (URL, options, state), sets the slot's "queued" flag and signals
+ * the slot's condition variable.  The worker runs the transfer, and any
+ * fallback URLs, to the end, appends the slot to the pool's done list and
+ * signals the pool's condition variable, on which relay_pool_perform
+ * waits; perform then calls done() from the main thread.  The pool mutex
+ * guards "queued", the done list and the table of open sockets; the rest
+ * of a slot belongs to the side that holds its job, and passing the job
+ * through the mutex orders every access.
+ *
+ * Workers call nothing that is not thread-safe: no err_set() (one static
+ * buffer) and no log_*() (the main thread may reopen the log meanwhile).
+ * What a worker has to report (fallbacks, spool read errors) is kept in
+ * the slot's notes and logged by the main thread before done().  The
+ * content is read with pread(2) on the open spool file, not with
+ * spool_read_content(), which reports errors through err_set().  Workers
+ * start with every signal blocked, so the process's signals (SIGTERM,
+ * SIGHUP, a signalfd) go to the main thread only.
+ *
+ * Shutdown: relay_pool_free sets the stop flag, wakes every worker and
+ * joins them.  A transfer in progress sees the flag in its progress
+ * callback, which libcurl calls at least once a second, also inside its
+ * blocking waits, and is aborted (the connection is closed without QUIT).
+ * Each worker then frees its easy handle, which sends QUIT on its idle
+ * connection, all slots at once.  A server that does not answer QUIT gets
+ * RELAY_STOP_GRACE seconds; then every socket libcurl opened (tracked
+ * through CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION) is shut down,
+ * so relay_pool_free never waits for a peer much longer than that.
  *
  * Per-recipient replies: libcurl reports one error for the whole
  * transaction, so the verbose debug stream is used instead.  Every command
@@ -18,25 +54,26 @@
  * reply (multi-line replies joined) under that phase.  Credentials sent in
  * AUTH are never stored or logged.
  *
- * The end-of-data reply: libcurl 7.88 waits for it in a blocking loop
- * inside its "done" phase, so a slow final reply stalls the other slots
- * for up to the reply timeout (a libcurl limitation, not fixable here).
- *
  * Content is the spool's CRLF text, not dot-stuffed; libcurl dot-stuffs
  * an SMTP upload itself (tested with lines that begin with ".").
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "queue/relay.h"
+#include "util/buf.h"
 #include "util/msg.h"
 
 #ifdef CURLOPT_MAIL_RCPT_ALLOWFAILS
@@ -48,6 +85,10 @@
 #define RELAY_TIMEOUT_DEFAULT	300L	/* seconds, when the route gives 0 */
 #define RELAY_LINE_MAX		2048	/* one reply line kept for parsing */
 #define RELAY_SESSION_CODE	421	/* result code after a session failure */
+#define RELAY_NOTES_MAX		8192	/* a worker's log lines for one job */
+#define RELAY_SOCKS		4	/* sockets tracked per slot */
+#define RELAY_STOP_GRACE	5	/* seconds for QUIT before sockets are
+					 * shut down in relay_pool_free */
 
 /* Where the SMTP dialogue is, as seen from the commands libcurl sent. */
 enum relay_phase {
@@ -72,9 +113,20 @@ struct relay_reply {
 
 struct relay_slot {
 	struct relay_pool *pool;
-	CURL	*easy;
+	CURL	*easy;			/* freed by the worker as it exits */
+	pthread_t thread;
+	int	 thread_ok;		/* the worker runs */
+	pthread_cond_t wake;		/* queued was set, or stop */
+	int	 wake_ok;
+	/* Under pool->lock. */
+	int	 queued;		/* a job waits for the worker */
+	struct relay_slot *next_done;	/* on the pool's done list */
+	curl_socket_t socks[RELAY_SOCKS]; /* libcurl's open sockets, or -1 */
+	/* The job's side: main thread while idle or done, worker meanwhile. */
 	struct relay_job *job;		/* NULL when idle */
 	int	 result_owned;		/* job->result was allocated here */
+	struct buf notes;		/* log lines for the main thread */
+	char	 from[1024];		/* "<sender>" */
 	struct curl_slist *rcpts;
 	char	*url;			/* current URL with the HELO path */
 	char	*host;			/* its host part, for relay_name */
@@ -96,11 +148,16 @@ struct relay_slot {
 };
 
 struct relay_pool {
-	CURLM	*multi;
+	pthread_mutex_t lock;
+	int	 lock_ok;
+	pthread_cond_t done_cv;		/* a slot joined the done list */
+	int	 done_cv_ok;
+	atomic_int stop;		/* relay_pool_free: workers exit */
+	struct relay_slot *done_head;	/* finished, in order; under lock */
+	struct relay_slot *done_tail;
 	struct relay_slot *slots;
 	unsigned nslots;
-	unsigned busy;
-	unsigned finished;		/* jobs finished in this perform call */
+	unsigned busy;			/* slots with a job; main thread only */
 };
 
 /* relay_textf - format display text into a fixed field; server text may
@@ -148,34 +205,36 @@ relay_sanitize(char *s)
 	}
 }
 
-/* relay_pool_new - a pool of up to connections parallel sessions. */
-int
-relay_pool_new(struct relay_pool **pp, unsigned connections)
+/* relay_note - keep one log line for the main thread (level 'W' warning,
+ * 'E' error); workers must not log themselves.  Dropped when full. */
+static void __attribute__((format(printf, 3, 4)))
+relay_note(struct relay_slot *slot, int level, const char *fmt, ...)
 {
-	struct relay_pool *pool;
-	unsigned i;
+	char	 line[RELAY_TEXT_MAX * 2];
+	va_list	 ap;
 
-	*pp = NULL;
-	if (connections == 0)
-		connections = 1;
-	if ((pool = calloc(1, sizeof(*pool))) == NULL ||
-	    (pool->slots = calloc(connections, sizeof(*pool->slots))) == NULL)
-		goto nomem;
-	pool->nslots = connections;
-	if ((pool->multi = curl_multi_init()) == NULL)
-		goto nomem;
-	curl_multi_setopt(pool->multi, CURLMOPT_MAXCONNECTS, (long)connections);
-	for (i = 0; i < connections; i++) {
-		pool->slots[i].pool = pool;
-		if ((pool->slots[i].easy = curl_easy_init()) == NULL)
-			goto nomem;
+	line[0] = (char)level;
+	va_start(ap, fmt);
+	vsnprintf(line + 1, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	(void)buf_add(&slot->notes, line, strlen(line) + 1);
+}
+
+/* relay_notes_log - log a slot's notes (main thread) and forget them. */
+static void
+relay_notes_log(struct relay_slot *slot)
+{
+	const char *p = slot->notes.ptr, *end;
+
+	if (p == NULL)
+		return;
+	for (end = p + slot->notes.len; p < end; p += strlen(p) + 1) {
+		if (*p == 'E')
+			log_error("%s", p + 1);
+		else
+			log_warn("%s", p + 1);
 	}
-	*pp = pool;
-	return 0;
-nomem:
-	relay_pool_free(pool);
-	return err_set(EX_TEMPFAIL, "relay: cannot create a connection pool: "
-	    "out of memory");
+	buf_reset(&slot->notes);
 }
 
 /* relay_slot_clear - forget the per-job state of a slot. */
@@ -192,7 +251,182 @@ relay_slot_clear(struct relay_slot *slot)
 	slot->result_owned = 0;
 }
 
-/* relay_pool_free - close every connection. */
+static void relay_slot_run(struct relay_slot *);
+
+/* relay_worker - a slot's thread: run each queued job, hand it back. */
+static void *
+relay_worker(void *arg)
+{
+	struct relay_slot *slot = arg;
+	struct relay_pool *pool = slot->pool;
+
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		while (!slot->queued && !atomic_load(&pool->stop))
+			pthread_cond_wait(&slot->wake, &pool->lock);
+		if (atomic_load(&pool->stop))
+			break;
+		slot->queued = 0;
+		pthread_mutex_unlock(&pool->lock);
+		relay_slot_run(slot);
+		pthread_mutex_lock(&pool->lock);
+		slot->next_done = NULL;
+		if (pool->done_tail != NULL)
+			pool->done_tail->next_done = slot;
+		else
+			pool->done_head = slot;
+		pool->done_tail = slot;
+		pthread_cond_signal(&pool->done_cv);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	/* QUIT on the idle connection, if any, in parallel with the others. */
+	curl_easy_setopt(slot->easy, CURLOPT_VERBOSE, 0L);
+	curl_easy_cleanup(slot->easy);
+	slot->easy = NULL;
+	return NULL;
+}
+
+/* relay_pool_locks - the pool's mutex and condition variables. */
+static int
+relay_pool_locks(struct relay_pool *pool)
+{
+	pthread_condattr_t ca;
+	unsigned i;
+	int	 rc;
+
+	if (pthread_mutex_init(&pool->lock, NULL) != 0)
+		return -1;
+	pool->lock_ok = 1;
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0 && (rc = pthread_cond_init(&pool->done_cv, &ca)) == 0)
+		pool->done_cv_ok = 1;
+	pthread_condattr_destroy(&ca);
+	for (i = 0; rc == 0 && i < pool->nslots; i++)
+		if ((rc = pthread_cond_init(&pool->slots[i].wake, NULL)) == 0)
+			pool->slots[i].wake_ok = 1;
+	return rc == 0 ? 0 : -1;
+}
+
+/* relay_pool_start - start the workers with every signal blocked. */
+static int
+relay_pool_start(struct relay_pool *pool)
+{
+	sigset_t all, old;
+	unsigned i;
+	int	 rc = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; rc == 0 && i < pool->nslots; i++)
+		if ((rc = pthread_create(&pool->slots[i].thread, NULL,
+		    relay_worker, &pool->slots[i])) == 0)
+			pool->slots[i].thread_ok = 1;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return err_set(EX_TEMPFAIL, "relay: cannot start a connection "
+		    "thread: %s", strerror(rc));
+	return 0;
+}
+
+/* relay_pool_new - a pool of up to connections parallel sessions. */
+int
+relay_pool_new(struct relay_pool **pp, unsigned connections)
+{
+	struct relay_pool *pool;
+	unsigned i, j;
+	int	 status;
+
+	*pp = NULL;
+	if ((status = relay_global_init()) != 0)
+		return status;
+	if (connections == 0)
+		connections = 1;
+	if ((pool = calloc(1, sizeof(*pool))) == NULL)
+		goto nomem;
+	atomic_init(&pool->stop, 0);
+	if ((pool->slots = calloc(connections, sizeof(*pool->slots))) == NULL)
+		goto nomem;
+	pool->nslots = connections;
+	for (i = 0; i < connections; i++) {
+		pool->slots[i].pool = pool;
+		for (j = 0; j < RELAY_SOCKS; j++)
+			pool->slots[i].socks[j] = CURL_SOCKET_BAD;
+		buf_init(&pool->slots[i].notes, RELAY_NOTES_MAX);
+		if ((pool->slots[i].easy = curl_easy_init()) == NULL)
+			goto nomem;
+	}
+	if (relay_pool_locks(pool) != 0) {
+		status = err_set(EX_TEMPFAIL, "relay: cannot create the pool's "
+		    "locks");
+		goto fail;
+	}
+	if ((status = relay_pool_start(pool)) != 0)
+		goto fail;
+	*pp = pool;
+	return 0;
+nomem:
+	status = err_set(EX_TEMPFAIL, "relay: cannot create a connection "
+	    "pool: out of memory");
+fail:
+	relay_pool_free(pool);
+	return status;
+}
+
+/* relay_pool_shutdown - shut down every socket libcurl has open, so that
+ * whatever a worker waits for fails at once. */
+static void
+relay_pool_shutdown(struct relay_pool *pool)
+{
+	unsigned i, j;
+
+	pthread_mutex_lock(&pool->lock);
+	for (i = 0; i < pool->nslots; i++)
+		for (j = 0; j < RELAY_SOCKS; j++)
+			if (pool->slots[i].socks[j] != CURL_SOCKET_BAD)
+				(void)shutdown(pool->slots[i].socks[j],
+				    SHUT_RDWR);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+/* relay_pool_stop - stop and join every worker.  Running transfers abort
+ * (progress callback); idle connections get RELAY_STOP_GRACE seconds for
+ * their QUIT before every socket is shut down. */
+static void
+relay_pool_stop(struct relay_pool *pool)
+{
+	struct timespec deadline;
+	unsigned i;
+	int	 late = 0;
+
+	if (!pool->lock_ok)
+		return;
+	pthread_mutex_lock(&pool->lock);
+	atomic_store(&pool->stop, 1);
+	for (i = 0; i < pool->nslots; i++)
+		if (pool->slots[i].wake_ok)
+			pthread_cond_signal(&pool->slots[i].wake);
+	pthread_mutex_unlock(&pool->lock);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += RELAY_STOP_GRACE;
+	for (i = 0; i < pool->nslots; i++) {
+		if (!pool->slots[i].thread_ok)
+			continue;
+		if (!late && pthread_timedjoin_np(pool->slots[i].thread, NULL,
+		    &deadline) == 0) {
+			pool->slots[i].thread_ok = 0;
+			continue;
+		}
+		if (!late)
+			relay_pool_shutdown(pool);
+		late = 1;
+		pthread_join(pool->slots[i].thread, NULL);
+		pool->slots[i].thread_ok = 0;
+	}
+}
+
+/* relay_pool_free - stop the workers and close every connection. */
 void
 relay_pool_free(struct relay_pool *pool)
 {
@@ -200,23 +434,26 @@ relay_pool_free(struct relay_pool *pool)
 
 	if (pool == NULL)
 		return;
+	relay_pool_stop(pool);
 	for (i = 0; pool->slots && i < pool->nslots; i++) {
 		struct relay_slot *slot = &pool->slots[i];
 
-		if (slot->easy == NULL)
-			continue;
-		if (slot->job != NULL) {
-			curl_multi_remove_handle(pool->multi, slot->easy);
-			if (slot->result_owned) {
-				free(slot->job->result);
-				slot->job->result = NULL;
-			}
+		if (slot->job != NULL && slot->result_owned) {
+			free(slot->job->result);
+			slot->job->result = NULL;
 		}
+		relay_notes_log(slot);
 		relay_slot_clear(slot);
-		curl_easy_cleanup(slot->easy);
+		buf_free(&slot->notes);
+		if (slot->easy != NULL)		/* its worker never ran */
+			curl_easy_cleanup(slot->easy);
+		if (slot->wake_ok)
+			pthread_cond_destroy(&slot->wake);
 	}
-	if (pool->multi)
-		curl_multi_cleanup(pool->multi);	/* QUIT on idle ones */
+	if (pool->done_cv_ok)
+		pthread_cond_destroy(&pool->done_cv);
+	if (pool->lock_ok)
+		pthread_mutex_destroy(&pool->lock);
 	free(pool->slots);
 	free(pool);
 }
@@ -384,7 +621,8 @@ relay_debug(CURL *easy, curl_infotype type, char *data, size_t size,
 	return 0;
 }
 
-/* relay_read - CURLOPT_READFUNCTION: the content, straight from the spool. */
+/* relay_read - CURLOPT_READFUNCTION: the content, straight from the spool
+ * (pread on the verified file; spool_read_content would call err_set). */
 static size_t
 relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 {
@@ -393,25 +631,85 @@ relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 	uint64_t left = msg->content_len - slot->off;
 	size_t	 n = size * nitems;
 	ssize_t	 got;
+	char	 ebuf[128];
 
 	if (left == 0)
 		return 0;
 	if (n > left)
 		n = (size_t)left;
-	got = spool_read_content(msg, slot->off, ptr, n);
+	do
+		got = pread(msg->fd, ptr, n,
+		    (off_t)(msg->content_off + slot->off));
+	while (got < 0 && errno == EINTR);
 	if (got <= 0) {
-		log_error("%s: relay: cannot read spool content at %llu: %s",
-		    msg->env.qid, (unsigned long long)slot->off,
-		    got < 0 ? err_str() : "unexpected end of file");
+		relay_note(slot, 'E', "%s: relay: cannot read spool content at "
+		    "%llu: %s", msg->env.qid, (unsigned long long)slot->off,
+		    got < 0 ? strerror_r(errno, ebuf, sizeof(ebuf)) :
+		    "spool file truncated");
 		return CURL_READFUNC_ABORT;
 	}
 	slot->off += (uint64_t)got;
 	return (size_t)got;
 }
 
-/* relay_url_build - the route's URL with our HELO name as its path. */
+/* relay_progress - CURLOPT_XFERINFOFUNCTION: abort once the pool stops. */
 static int
-relay_url_build(struct relay_slot *slot, const char *url, const char *helo)
+relay_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct relay_slot *slot = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(&slot->pool->stop) ? 1 : 0;
+}
+
+/* relay_opensocket - CURLOPT_OPENSOCKETFUNCTION: a close-on-exec socket,
+ * remembered so that relay_pool_stop can shut it down. */
+static curl_socket_t
+relay_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct relay_slot *slot = arg;
+	curl_socket_t s;
+	unsigned i;
+
+	(void)purpose;
+	s = socket(addr->family, addr->socktype | SOCK_CLOEXEC,
+	    addr->protocol);
+	if (s < 0)
+		return CURL_SOCKET_BAD;
+	pthread_mutex_lock(&slot->pool->lock);
+	for (i = 0; i < RELAY_SOCKS; i++)
+		if (slot->socks[i] == CURL_SOCKET_BAD) {
+			slot->socks[i] = s;
+			break;
+		}
+	pthread_mutex_unlock(&slot->pool->lock);
+	return s;
+}
+
+/* relay_closesocket - CURLOPT_CLOSESOCKETFUNCTION: forget, then close. */
+static int
+relay_closesocket(void *arg, curl_socket_t s)
+{
+	struct relay_slot *slot = arg;
+	unsigned i;
+
+	pthread_mutex_lock(&slot->pool->lock);
+	for (i = 0; i < RELAY_SOCKS; i++)
+		if (slot->socks[i] == s)
+			slot->socks[i] = CURL_SOCKET_BAD;
+	pthread_mutex_unlock(&slot->pool->lock);
+	return close(s);
+}
+
+/* relay_url_build - the route's URL with our HELO name as its path; on
+ * failure why says what is wrong (workers call this: no err_set). */
+static int
+relay_url_build(struct relay_slot *slot, const char *url, const char *helo,
+    char *why, size_t len)
 {
 	CURLU	*u;
 	CURLUcode uc;
@@ -422,31 +720,37 @@ relay_url_build(struct relay_slot *slot, const char *url, const char *helo)
 	free(slot->url);
 	free(slot->host);
 	slot->url = slot->host = NULL;
-	if ((u = curl_url()) == NULL)
-		return err_set(EX_TEMPFAIL, "relay: out of memory");
+	if ((u = curl_url()) == NULL) {
+		relay_textf(why, len, "relay: out of memory");
+		return EX_TEMPFAIL;
+	}
 	if ((uc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
-		status = err_set(EX_CONFIG, "relay: bad URL \"%s\": %s", url,
+		relay_textf(why, len, "relay: bad URL \"%s\": %s", url,
 		    curl_url_strerror(uc));
+		status = EX_CONFIG;
 		goto out;
 	}
 	if (helo && *helo && (curl_url_get(u, CURLUPART_PATH, &path, 0) !=
 	    CURLUE_OK || strcmp(path, "") == 0 || strcmp(path, "/") == 0)) {
 		n = strlen(helo) + 2;
 		if ((hpath = malloc(n)) == NULL) {
-			status = err_set(EX_TEMPFAIL, "relay: out of memory");
+			relay_textf(why, len, "relay: out of memory");
+			status = EX_TEMPFAIL;
 			goto out;
 		}
 		snprintf(hpath, n, "/%s", helo);
 		if (curl_url_set(u, CURLUPART_PATH, hpath, CURLU_URLENCODE) !=
 		    CURLUE_OK) {
-			status = err_set(EX_CONFIG, "relay: bad HELO name "
-			    "\"%s\"", helo);
+			relay_textf(why, len, "relay: bad HELO name \"%s\"",
+			    helo);
+			status = EX_CONFIG;
 			goto out;
 		}
 	}
 	if (curl_url_get(u, CURLUPART_URL, &slot->url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &slot->host, 0) != CURLUE_OK) {
-		status = err_set(EX_CONFIG, "relay: bad URL \"%s\"", url);
+		relay_textf(why, len, "relay: bad URL \"%s\"", url);
+		status = EX_CONFIG;
 		goto out;
 	}
 	slot->url_port = 0;
@@ -483,36 +787,39 @@ relay_slot_rewind(struct relay_slot *slot)
 }
 
 /* relay_slot_setopt - every option for one job on a freshly reset handle. */
-static int
+static CURLcode
 relay_slot_setopt(struct relay_slot *slot)
 {
 	const struct relay_job *job = slot->job;
 	const struct relay_route *route = job->route;
 	long	 timeout = route->timeout > 0 ? route->timeout :
 		    RELAY_TIMEOUT_DEFAULT;
-	char	 from[1024];
 	CURL	*e = slot->easy;
 	CURLcode rc = CURLE_OK;
 
-	if (snprintf(from, sizeof(from), "<%s>", job->sender) >=
-	    (int)sizeof(from))
-		return err_set(EX_DATAERR, "relay: sender address too long");
 	curl_easy_reset(e);
 #define SET(opt, val) do { if (rc == CURLE_OK) \
 	rc = curl_easy_setopt(e, opt, val); } while (0)
-	SET(CURLOPT_PRIVATE, slot);
 	SET(CURLOPT_URL, slot->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 #else
 	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
 #endif
-	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_NOSIGNAL, 1L);		/* threads: no alarm() */
+	SET(CURLOPT_MAXCONNECTS, 1L);		/* one cached connection */
+	SET(CURLOPT_NOPROGRESS, 0L);
+	SET(CURLOPT_XFERINFOFUNCTION, relay_progress);
+	SET(CURLOPT_XFERINFODATA, slot);
+	SET(CURLOPT_OPENSOCKETFUNCTION, relay_opensocket);
+	SET(CURLOPT_OPENSOCKETDATA, slot);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, relay_closesocket);
+	SET(CURLOPT_CLOSESOCKETDATA, slot);
 	SET(CURLOPT_ERRORBUFFER, slot->errbuf);
 	SET(CURLOPT_VERBOSE, 1L);
 	SET(CURLOPT_DEBUGFUNCTION, relay_debug);
 	SET(CURLOPT_DEBUGDATA, slot);
-	SET(CURLOPT_MAIL_FROM, from);
+	SET(CURLOPT_MAIL_FROM, slot->from);
 	SET(CURLOPT_MAIL_RCPT, slot->rcpts);
 	SET(RELAY_OPT_ALLOWFAILS, 1L);
 	SET(CURLOPT_UPLOAD, 1L);
@@ -535,28 +842,27 @@ relay_slot_setopt(struct relay_slot *slot)
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
 	SET(CURLOPT_LOW_SPEED_TIME, timeout);
 #undef SET
-	if (rc != CURLE_OK)
-		return err_set(EX_SOFTWARE, "relay: curl_easy_setopt: %s",
-		    curl_easy_strerror(rc));
-	return 0;
+	return rc;
 }
 
-/* relay_slot_start - point the slot at its current URL and add it. */
+/* relay_slot_prepare - fresh state, URL and options for the slot's current
+ * URL; on failure why says what is wrong (workers call this). */
 static int
-relay_slot_start(struct relay_slot *slot)
+relay_slot_prepare(struct relay_slot *slot, char *why, size_t len)
 {
 	const struct relay_route *route = slot->job->route;
-	CURLMcode mc;
+	CURLcode rc;
 	int	 status;
 
-	if ((status = relay_url_build(slot, route->urls[slot->urlidx],
-	    route->helo)) != 0 || (status = relay_slot_setopt(slot)) != 0)
-		return status;
 	relay_slot_rewind(slot);
-	if ((mc = curl_multi_add_handle(slot->pool->multi, slot->easy)) !=
-	    CURLM_OK)
-		return err_set(EX_SOFTWARE, "relay: curl_multi_add_handle: %s",
-		    curl_multi_strerror(mc));
+	if ((status = relay_url_build(slot, route->urls[slot->urlidx],
+	    route->helo, why, len)) != 0)
+		return status;
+	if ((rc = relay_slot_setopt(slot)) != CURLE_OK) {
+		relay_textf(why, len, "relay: curl_easy_setopt: %s",
+		    curl_easy_strerror(rc));
+		return EX_SOFTWARE;
+	}
 	return 0;
 }
 
@@ -586,6 +892,7 @@ int
 relay_pool_submit(struct relay_pool *pool, struct relay_job *job)
 {
 	struct relay_slot *slot = NULL;
+	char	 why[RELAY_TEXT_MAX];
 	unsigned i;
 	int	 status;
 
@@ -595,8 +902,11 @@ relay_pool_submit(struct relay_pool *pool, struct relay_job *job)
 	if (slot == NULL)
 		return err_set(EX_TEMPFAIL, "relay: no free connection slot");
 	if (job->nrcpt == 0 || job->route == NULL || job->route->nurls == 0 ||
-	    job->msg == NULL || job->sender == NULL)
+	    job->msg == NULL || job->sender == NULL || job->done == NULL)
 		return err_set(EX_SOFTWARE, "relay: incomplete job");
+	if (snprintf(slot->from, sizeof(slot->from), "<%s>", job->sender) >=
+	    (int)sizeof(slot->from))
+		return err_set(EX_DATAERR, "relay: sender address too long");
 	job->session_failed = 0;
 	job->session_text[0] = job->relay_name[0] = '\0';
 	job->elapsed = 0;
@@ -611,8 +921,10 @@ relay_pool_submit(struct relay_pool *pool, struct relay_job *job)
 	}
 	slot->urlidx = 0;
 	clock_gettime(CLOCK_MONOTONIC, &slot->start);
-	if ((status = relay_rcpt_list(slot)) != 0 ||
-	    (status = relay_slot_start(slot)) != 0) {
+	if ((status = relay_rcpt_list(slot)) == 0 &&
+	    (status = relay_slot_prepare(slot, why, sizeof(why))) != 0)
+		err_set(status, "%s", why);
+	if (status != 0) {
 		if (slot->result_owned) {
 			free(job->result);
 			job->result = NULL;
@@ -620,6 +932,11 @@ relay_pool_submit(struct relay_pool *pool, struct relay_job *job)
 		relay_slot_clear(slot);
 		return status;
 	}
+	/* The worker owns the job (and the slot's state) from here on. */
+	pthread_mutex_lock(&pool->lock);
+	slot->queued = 1;
+	pthread_cond_signal(&slot->wake);
+	pthread_mutex_unlock(&pool->lock);
 	pool->busy++;
 	return 0;
 }
@@ -805,92 +1122,108 @@ relay_classify(struct relay_slot *slot, CURLcode rc)
 	return 0;
 }
 
-/* relay_slot_finish - a transfer ended: fall back, or report the job. */
-static void
-relay_slot_finish(struct relay_slot *slot, CURLcode rc)
+/* relay_slot_perform - worker: one transfer.  libcurl 7.88 keeps the
+ * connection of a transfer that failed in its done phase, also when the
+ * end of data got no reply (timeout, abort): such a connection, out of
+ * step, has its socket shut down, so it is never reused and is closed
+ * without QUIT.  (A final 4xx/5xx reply leaves it in step and reusable.) */
+static CURLcode
+relay_slot_perform(struct relay_slot *slot)
 {
-	struct relay_pool *pool = slot->pool;
-	struct relay_job *job = slot->job;
-	struct relay_rcpt_result *owned = NULL;
-	struct timespec now;
-	char	 why[RELAY_TEXT_MAX];
+	curl_socket_t s = CURL_SOCKET_BAD;
+	CURLcode rc;
 
-	curl_multi_remove_handle(pool->multi, slot->easy);
+	rc = curl_easy_perform(slot->easy);
 	relay_relay_name(slot);
-	while (relay_classify(slot, rc)) {
+	if (rc != CURLE_OK && !relay_answered(slot) &&
+	    curl_easy_getinfo(slot->easy, CURLINFO_ACTIVESOCKET, &s) ==
+	    CURLE_OK && s != CURL_SOCKET_BAD)
+		(void)shutdown(s, SHUT_RD);
+	return rc;
+}
+
+/* relay_slot_run - worker: run the job, falling back along the route's
+ * URLs while nothing was started; fills the job's results. */
+static void
+relay_slot_run(struct relay_slot *slot)
+{
+	struct relay_job *job = slot->job;
+	char	 why[RELAY_TEXT_MAX];
+	struct timespec now;
+	CURLcode rc;
+
+	rc = relay_slot_perform(slot);
+	while (!atomic_load(&slot->pool->stop) && relay_classify(slot, rc)) {
 		relay_session_why(slot, rc, why, sizeof(why));
-		log_warn("%s: relay %s: %s; trying %s", job->msg->env.qid,
-		    job->relay_name, why, job->route->urls[slot->urlidx + 1]);
+		relay_note(slot, 'W', "%s: relay %s: %s; trying %s",
+		    job->msg->env.qid, job->relay_name, why,
+		    job->route->urls[slot->urlidx + 1]);
 		slot->urlidx++;
-		if (relay_slot_start(slot) == 0)
-			return;
-		relay_slot_rewind(slot);
-		relay_textf(slot->errbuf, sizeof(slot->errbuf), "%s", err_str());
-		rc = CURLE_FAILED_INIT;
+		if (relay_slot_prepare(slot, why, sizeof(why)) != 0) {
+			relay_textf(slot->errbuf, sizeof(slot->errbuf), "%s",
+			    why);
+			rc = CURLE_FAILED_INIT;
+		} else
+			rc = relay_slot_perform(slot);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	job->elapsed = (double)(now.tv_sec - slot->start.tv_sec) +
 	    (double)(now.tv_nsec - slot->start.tv_nsec) / 1e9;
+}
+
+/* relay_slot_finish - main thread: report a finished job, free its slot. */
+static void
+relay_slot_finish(struct relay_slot *slot)
+{
+	struct relay_job *job = slot->job;
+	struct relay_rcpt_result *owned = NULL;
+
+	relay_notes_log(slot);
 	if (slot->result_owned)
 		owned = job->result;
 	relay_slot_clear(slot);
-	pool->busy--;
-	pool->finished++;
+	slot->pool->busy--;
 	job->done(job);				/* may submit or free job */
 	free(owned);
 }
 
-/* relay_pool_collect - finish every transfer libcurl reports as done. */
+/* relay_deadline - CLOCK_MONOTONIC now plus ms. */
 static void
-relay_pool_collect(struct relay_pool *pool)
+relay_deadline(struct timespec *ts, int ms)
 {
-	struct relay_slot *slot;
-	char	*priv;
-	CURLMsg	*m;
-	int	 left;
-
-	while ((m = curl_multi_info_read(pool->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		priv = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-		slot = (struct relay_slot *)(void *)priv;
-		if (slot == NULL || slot->job == NULL)
-			continue;
-		relay_slot_finish(slot, m->data.result);
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
 	}
 }
 
-/* relay_ms_since - milliseconds elapsed since t0. */
-static long
-relay_ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(now.tv_sec - t0->tv_sec) * 1000 +
-	    (long)(now.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-/* relay_pool_perform - drive transfers for up to timeout_ms; returns early
- * once at least one job finished.  Returns the number still running. */
+/* relay_pool_perform - wait up to timeout_ms for jobs to finish and call
+ * done() for each finished one; returns as soon as at least one finished.
+ * Returns the number still running. */
 int
 relay_pool_perform(struct relay_pool *pool, int timeout_ms)
 {
-	struct timespec t0;
-	int	 running, left;
+	struct relay_slot *list, *next;
+	struct timespec deadline;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pool->finished = 0;
-	for (;;) {
-		curl_multi_perform(pool->multi, &running);
-		relay_pool_collect(pool);
-		if (pool->finished || pool->busy == 0)
-			break;
-		left = timeout_ms - (int)relay_ms_since(&t0);
-		if (left <= 0)
-			break;
-		curl_multi_poll(pool->multi, NULL, 0, left, NULL);
+	if (pool->busy == 0)
+		return 0;
+	if (timeout_ms > 0)
+		relay_deadline(&deadline, timeout_ms);
+	pthread_mutex_lock(&pool->lock);
+	while (pool->done_head == NULL && timeout_ms > 0)
+		if (pthread_cond_timedwait(&pool->done_cv, &pool->lock,
+		    &deadline) != 0)
+			break;			/* ETIMEDOUT */
+	list = pool->done_head;
+	pool->done_head = pool->done_tail = NULL;
+	pthread_mutex_unlock(&pool->lock);
+	for (; list != NULL; list = next) {
+		next = list->next_done;
+		relay_slot_finish(list);
 	}
 	return (int)pool->busy;
 }

@@ -1,6 +1,7 @@
 /*
  * relay.h - SMTP delivery through libcurl: a pool of reusable connections
- * that relays spooled messages in parallel (curl multi interface).
+ * that relays spooled messages in parallel (one worker thread per
+ * connection slot).
  *
  * A job is one SMTP transaction: one open, verified spool message, one
  * envelope sender and the recipients still to be tried.  The body streams
@@ -14,6 +15,16 @@
  * (fallback smarthosts).  Easy handles are kept per connection slot so
  * libcurl reuses the SMTP connection for the next message to the same
  * target with the same credentials.
+ *
+ * Threads: each slot is a worker thread that runs its job's whole SMTP
+ * dialogue, so a server slow to answer one slot never delays the others.
+ * The pool itself is not thread-safe: one thread (the "main" thread) calls
+ * every relay_pool_* function, and done() is only ever called from its
+ * relay_pool_perform(), never from a worker.  Workers block every signal
+ * and never call err_set() or log_*(); their log lines (fallbacks, spool
+ * read errors) are written by relay_pool_perform() before done().  While
+ * a job runs, its msg, sender, rcpt, route and auth must stay unchanged
+ * (the worker reads them); one msg may be in several jobs at once.
  *
  * Results (job->result[i], one per recipient, filled before done()):
  *  - the RCPT reply when the server refused the recipient (4xx defer,
@@ -36,7 +47,8 @@
  * when it is NULL at submit, the relay allocates it and frees it (and
  * does not touch the job) after done() returns.  done() is called from
  * relay_pool_perform() with the slot already free, so it may submit the
- * next job or free this one.
+ * next job or free this one.  The other fields of relay_job may be read
+ * only after done().
  *
  * Fallback: route->urls are tried in order while a transfer fails before
  * MAIL FROM was sent (unreachable, greeting, TLS or AUTH failure); each
@@ -46,11 +58,11 @@
  * not allow_plaintext; otherwise CURLUSESSL_TRY (STARTTLS when offered).
  * smtps:// is implicit TLS either way.
  *
- * Limitation (libcurl 7.88): the wait for the reply to the end of data is
- * a blocking loop inside libcurl, so a server slow to answer it stalls the
- * other slots for up to route->timeout.  On a failed session libcurl also
- * sends QUIT and may wait for its reply, so a job's elapsed time can reach
- * twice the timeout.
+ * Timing (libcurl 7.88): the wait for the reply to the end of data is a
+ * blocking loop inside libcurl; it blocks only its own slot's thread.  On
+ * a failed session libcurl also sends QUIT and may wait for its reply, so
+ * a job's elapsed time can reach twice the timeout.  A connection whose
+ * end of data got no reply is never reused.
  */
 #ifndef SM_RELAY_H
 #define SM_RELAY_H
@@ -107,20 +119,25 @@ struct relay_job {
 struct relay_pool;
 
 /* relay_global_init - curl_global_init once per process; also sets SIGPIPE
- * to SIG_IGN so a peer closing mid-write cannot kill the process. */
+ * to SIG_IGN so a peer closing mid-write cannot kill the process.  Call it
+ * before any thread is started (relay_pool_new calls it too). */
 int	relay_global_init(void);
-/* relay_pool_new - a pool of up to connections parallel sessions. */
+/* relay_pool_new - a pool of up to connections parallel sessions: starts
+ * one worker thread per slot (EX_TEMPFAIL if it cannot). */
 int	relay_pool_new(struct relay_pool **, unsigned connections);
-/* relay_pool_free - close every connection (QUIT).  Jobs still running
- * are dropped without done(). */
+/* relay_pool_free - close every connection (QUIT) and join the workers.
+ * Jobs still running are aborted (within about a second) and dropped
+ * without done(); a server that does not answer QUIT is cut off after a
+ * few seconds. */
 void	relay_pool_free(struct relay_pool *);
 /* relay_pool_idle - how many more jobs can start now. */
 unsigned relay_pool_idle(const struct relay_pool *);
 /* relay_pool_submit - start job on a free slot (EX_TEMPFAIL if none;
  * EX_CONFIG for a bad URL; EX_DATAERR for an over-long address). */
 int	relay_pool_submit(struct relay_pool *, struct relay_job *);
-/* relay_pool_perform - drive transfers for up to timeout_ms, calling done()
- * for finished jobs; returns early once at least one job finished.
+/* relay_pool_perform - wait up to timeout_ms for transfers, calling done()
+ * for finished jobs; returns early once at least one job finished (at
+ * once, without waiting, when none is running or timeout_ms <= 0).
  * Returns the number of jobs still running. */
 int	relay_pool_perform(struct relay_pool *, int timeout_ms);
 /* relay_sanitize - in place: CR, LF and TAB become spaces; other control

@@ -57,8 +57,6 @@
 #define RUNNER_DISPATCH_BUDGET	512	/* messages started per fill */
 #define RUNNER_SITE_TTL		1	/* seconds a site's frozen flag is
 					 * trusted */
-#define RUNNER_SECRET_TTL	1	/* seconds before a password file is
-					 * looked at (stat) again */
 #define RUNNER_SECRET_MAX	1024
 #define RUNNER_FLUSH_STALE	3600	/* stale ".tmp" flush files */
 
@@ -67,7 +65,6 @@ struct runner_secret {
 	char	*path;
 	char	*password;		/* NULL: could not be read */
 	char	 why[256];
-	time_t	 checked;
 	struct timespec mtime;
 };
 
@@ -132,6 +129,7 @@ struct runner {
 };
 
 static void msg_done_job(struct relay_job *);
+static void runner_secret_forget(struct runner_secret *);
 
 /* runner_now - the time as a double. */
 static double
@@ -186,11 +184,7 @@ runner_secrets_clear(struct runner *r)
 
 	for (i = 0; i < r->nsecrets; i++) {
 		free(r->secrets[i].path);
-		if (r->secrets[i].password) {
-			explicit_bzero(r->secrets[i].password,
-			    strlen(r->secrets[i].password));
-			free(r->secrets[i].password);
-		}
+		runner_secret_forget(&r->secrets[i]);
 	}
 	free(r->secrets);
 	r->secrets = NULL;
@@ -239,8 +233,15 @@ runner_open_parts(struct runner *r)
 	int	 rc;
 
 	if ((rc = runner_open_dirs(r)) != 0 ||
-	    (rc = qstate_open(&r->qs, r->conf->spool_dir)) != 0 ||
-	    (rc = bucket_open(&r->bdb, r->conf->spool_dir)) != 0 ||
+	    (rc = qstate_open(&r->qs, r->conf->spool_dir)) != 0)
+		return rc;
+	if (qstate_check(r->qs) != 0) {
+		/* Rebuilt from the spool by the next housekeeping. */
+		log_error("%s", err_str());
+		if ((rc = qstate_discard(&r->qs)) != 0)
+			return rc;
+	}
+	if ((rc = bucket_open(&r->bdb, r->conf->spool_dir)) != 0 ||
 	    (rc = route_open(&r->route, r->conf)) != 0 ||
 	    (rc = relay_pool_new(&r->pool, r->conf->connections)) != 0)
 		return rc;
@@ -452,6 +453,17 @@ runner_site_frozen(struct runner *r, const char *site)
 	return s->frozen;
 }
 
+/* runner_secret_forget - wipe and drop a cached password. */
+static void
+runner_secret_forget(struct runner_secret *s)
+{
+	if (s->password) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+		s->password = NULL;
+	}
+}
+
 /* runner_secret_read - (re)read one password file into s. */
 static void
 runner_secret_read(struct runner_secret *s, const struct stat *st)
@@ -460,11 +472,7 @@ runner_secret_read(struct runner_secret *s, const struct stat *st)
 	ssize_t	 n;
 	int	 fd;
 
-	if (s->password) {
-		explicit_bzero(s->password, strlen(s->password));
-		free(s->password);
-		s->password = NULL;
-	}
+	runner_secret_forget(s);
 	s->mtime = st->st_mtim;
 	if ((fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
 	    (n = read(fd, buf, sizeof(buf))) < 0) {
@@ -492,14 +500,13 @@ runner_secret_read(struct runner_secret *s, const struct stat *st)
 	explicit_bzero(buf, sizeof(buf));
 }
 
-/* runner_secret - the password in path (cached, re-read when the file
- * changes); NULL with err_str() set when it cannot be read. */
+/* runner_secret - the password in path (cached, re-read when the file's
+ * mtime changes); NULL with err_str() set when it cannot be read. */
 static const char *
 runner_secret(struct runner *r, const char *path)
 {
 	struct runner_secret *s = NULL, *v;
 	struct stat st;
-	time_t	 now = time(NULL);
 	size_t	 i;
 
 	for (i = 0; i < r->nsecrets && s == NULL; i++)
@@ -516,23 +523,15 @@ runner_secret(struct runner *r, const char *path)
 			return err_set(EX_TEMPFAIL, "out of memory"), NULL;
 		r->nsecrets++;
 	}
-	if (s->checked == 0 || now - s->checked >= RUNNER_SECRET_TTL ||
-	    s->password == NULL) {
-		s->checked = now;
-		if (stat(path, &st) < 0) {
-			snprintf(s->why, sizeof(s->why), "cannot read "
-			    "password file %s: %s", path, strerror(errno));
-			if (s->password) {
-				explicit_bzero(s->password,
-				    strlen(s->password));
-				free(s->password);
-				s->password = NULL;
-			}
-		} else if (s->password == NULL ||
-		    st.st_mtim.tv_sec != s->mtime.tv_sec ||
-		    st.st_mtim.tv_nsec != s->mtime.tv_nsec)
-			runner_secret_read(s, &st);
-	}
+	/* One stat per use: a changed password is seen by the next job. */
+	if (stat(path, &st) < 0) {
+		snprintf(s->why, sizeof(s->why), "cannot read password file "
+		    "%s: %s", path, strerror(errno));
+		runner_secret_forget(s);
+	} else if (s->password == NULL ||
+	    st.st_mtim.tv_sec != s->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != s->mtime.tv_nsec)
+		runner_secret_read(s, &st);
 	if (s->password == NULL)
 		err_set(EX_CONFIG, "%s", s->why);
 	return s->password;
@@ -733,6 +732,14 @@ runner_dsn_ok(const char *s)
 	    (s[0] == '2' || s[0] == '4' || s[0] == '5') && s[1] == '.';
 }
 
+/* runner_due_at - remember that something becomes due at time t. */
+static void
+runner_due_at(struct runner *r, time_t t)
+{
+	if (t > 0 && (r->next_due == 0 || t < r->next_due))
+		r->next_due = t;
+}
+
 /* rcpt_result - record one attempt's outcome for recipient i and log it.
  * status is QR_SENT, QR_DEFERRED or QR_BOUNCED. */
 static void
@@ -753,6 +760,7 @@ rcpt_result(struct runner *r, struct rmsg *m, size_t i, int status,
 	q->attempts++;
 	q->next_try = status == QR_DEFERRED ?
 	    time(NULL) + runner_backoff(r, q->attempts) : 0;
+	runner_due_at(r, q->next_try);
 	runner_set_str(&q->dsn, dsn);
 	runner_set_str(&q->reason, text);
 	m->tried[i] = 1;
@@ -1114,6 +1122,7 @@ msg_release(struct runner *r, struct rmsg *m)
 	    rl.hold ? "status=held" : "status=ready");
 	m->rec.qflags &= ~QREC_UNCHARGED;
 	m->rec.hold = rl.hold;
+	runner_due_at(r, rl.hold);
 	return rl.hold > time(NULL) ? -1 : 0;
 }
 

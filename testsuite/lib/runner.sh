@@ -76,27 +76,34 @@ sh_stop() {
 	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 	rm -f "$T/$1.ppid"
 }
-# sh_restart NAME ARGS... - start NAME again on the same port.
+# sh_restart NAME ARGS... - start NAME again on the same port (a new
+# process numbers its messages from 1 again: it gets a spool of its own,
+# NAME.spool.rN, which the counting helpers include).
 sh_restart() {
-	local name=$1 port; shift
+	local name=$1 port k=1; shift
 	port=$(cat "$T/$name.port")
+	while [ -e "$T/$name.spool.r$k" ]; do k=$((k + 1)); done
+	mv "$T/$name.spool" "$T/$name.spool.r$k"
 	sh_start "$name" --port "$port" "$@"
 }
 # sh_ctl NAME JSON - replace the smarthost's fault-injection file.
 sh_ctl() { printf '%s\n' "$2" >"$T/$1.ctl.tmp" && mv "$T/$1.ctl.tmp" "$T/$1.ctl"; }
 # sh_count NAME - messages NAME has accepted.
-sh_count() { find "$T/$1.spool" -name '*.json' 2>/dev/null | wc -l | tr -d ' '; }
+sh_count() { find "$T/$1.spool"* -name '*.json' 2>/dev/null | wc -l | tr -d ' '; }
 # sh_rcpt_count NAME ADDR - accepted messages that were for ADDR.
 sh_rcpt_count() {
 	$PY - "$T/$1.spool" "$2" <<-'EOF'
 	import glob, json, sys
 	n = 0
-	for f in glob.glob(sys.argv[1] + "/*.json"):
+	for f in glob.glob(sys.argv[1] + "*/*.json"):
 	    d = json.load(open(f))
 	    n += d["rcpt_tos"].count(sys.argv[2])
 	print(n)
 	EOF
 }
+# sh_has NAME N, rcpt_has NAME ADDR N - at least N messages (for wait_for).
+sh_has() { [ "$(sh_count "$1")" -ge "$2" ]; }
+rcpt_has() { [ "$(sh_rcpt_count "$1" "$2")" -ge "$3" ]; }
 # sh_field NAME N EXPR - a field of message N's JSON (Python expression on d).
 sh_field() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$T/$1.spool/$2.json" "$3"; }
 
@@ -163,7 +170,8 @@ rd_kill9() {
 # rd_once [ARGS...] - one pass in the foreground.
 rd_once() { "$SITEMAILD" -C "$ETC" --once "$@" 2>>"$T/sitemaild.err"; }
 
-# wait_for SECS CMD... - poll CMD every 0.1 s until it succeeds; 1 on timeout.
+# wait_for SECS CMD... - poll CMD every 0.1 s until it succeeds; 1 on
+# timeout.  CMD is run again each time: pass a function, not "$(...)".
 wait_for() {
 	local n=$(($1 * 10)) i; shift
 	for i in $(seq "$n"); do

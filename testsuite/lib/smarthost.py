@@ -26,7 +26,10 @@ after the .eml) with:
    "helo": "name", "size": bytes}
 The null sender is recorded as "<>".  Connections are numbered from 1 in
 the order they arrive; the log has one "connect N peer=..." line each, so a
-test can count TCP connections (grep -c '^connect ').
+test can count TCP connections (grep -c '^connect ').  Every reply sent is
+logged as "conn N << reply", and the end of a message's content as
+"conn N end of data received size=B" (before any "data" delay), so a test
+can see which transactions overlapped.
 
 Fault injection: --control FILE is a JSON object re-read for every
 connection and command, so a running test can change it (write a new file
@@ -190,6 +193,8 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         ctl = self.state.control
+        log.info("conn %d end of data received size=%d", server.conn_no,
+                 len(envelope.original_content or b""))
         await asyncio.sleep(ctl.delay("data"))
         reply = ctl.fault("data")
         if reply:

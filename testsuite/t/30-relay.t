@@ -2,8 +2,10 @@
 # 30-relay.t - queue/relay.c against the real test smarthost (aiosmtpd on
 # loopback, testsuite/lib/smarthost.py): STARTTLS + AUTH delivery,
 # per-recipient replies, session failures (never bounces), fallback URLs,
-# per-job credentials, connection reuse, dot-stuffing and a 20 MB body
-# streamed from the spool.  Driven by $SM_SAN/tools/relay_send.
+# per-job credentials, connection reuse, dot-stuffing, a 20 MB body
+# streamed from the spool, slots that wait for slow replies in parallel,
+# no reuse of a session whose end of data went unanswered, and
+# relay_pool_free aborting running jobs.  Driven by $SM_SAN/tools/relay_send.
 . "$SM_SRC/testsuite/lib/tap.sh"
 : "${SM_SAN:?run through make check}"
 
@@ -291,6 +293,47 @@ small=$(ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 \
 diag "peak RSS relaying 20 MB: ${rss} kB; a tiny message: ${small} kB (ASan build)"
 [ -n "$rss" ] && [ -n "$small" ] && [ $((rss - small)) -lt 8192 ]
 ok $? "20 MB: streamed, not held in memory (peak RSS within 8 MB of a tiny message)"
+
+# 11. Slots wait in parallel: with a 2 s delay before the reply to the end
+# of DATA, two slots must both have sent their end of data before the
+# server's first final reply (one blocking libcurl wait would serialise
+# them: the second end of data would follow the first reply).
+start_smarthost slow --certdir "$T/certs" --users alice:secret
+SLOW=smtp://127.0.0.1:$(cat "$T/slow.port")
+ctl slow '{"delay": {"data": 2}}'
+send "${AUTH[@]}" --rcpt a@dest.test --count 2 --connections 2 "$SLOW"
+is "$(grep -c 'code=250' "$T/out")" 2 "parallel waits: both messages sent"
+is "$(nconn slow)" 2 "parallel waits: on two connections"
+is "$(awk '/end of data received/ { n++ }
+    / << 250 2\.0\.0 OK queued/ { print n + 0; exit }' "$T/slow.log")" 2 \
+    "parallel waits: both ends of data reached the server before its first final reply"
+diag "two messages with a 2 s end-of-data delay on 2 slots:" \
+    "$(sed -n 's/^job=\([0-9]*\) session=.*elapsed=\([0-9.]*\).*/job \1 \2 s/p' "$T/out" | tr '\n' ' ')"
+is "$(grep -c ' << 221' "$T/slow.log")" 2 \
+    "relay_pool_free: QUIT on both idle connections"
+
+# 12. A session whose end of data got no reply in time is not reused
+# (libcurl 7.88 would keep it; the next MAIL FROM would read the late 250).
+ctl slow '{"delay": {"data": 3}}'
+c0=$(nconn slow)
+send "${AUTH[@]}" --rcpt a@dest.test --count 2 --timeout 1 "$SLOW"
+like "$(sline 1)" 'session=failed .*while sending message data: .*timeout' \
+    "no reply to the end of data in time: session failure"
+like "$(sline 2)" 'session=failed .*while sending message data' \
+    "the next job on the slot ran its own transaction up to the end of data"
+is "$(( $(nconn slow) - c0 ))" 2 \
+    "a session with an unanswered end of data is not reused"
+
+# 13. relay_pool_free with jobs running: they are aborted and dropped
+# without done(), instead of waiting 30 s for the replies.
+ctl slow '{"delay": {"data": 30}}'
+l0=$(wc -l <"$T/slow.log")
+send "${AUTH[@]}" --rcpt a@dest.test --count 2 --connections 2 --abandon 2000 "$SLOW"
+is "$(grep -c '^job=' "$T/out") $(grep '^abandoned=' "$T/out")" "0 abandoned=2" \
+    "pool freed with two jobs running: both dropped without done()"
+is "$(tail -n +"$((l0 + 1))" "$T/slow.log" | grep -c ' << 250 2\.0\.0')" 0 \
+    "pool freed: relay_send returned before any final reply was due"
+ctl slow '{}'
 
 is "$SEND_FAILS" 0 "relay_send always exited 0, sanitizer-clean"
 

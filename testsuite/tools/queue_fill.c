@@ -9,9 +9,9 @@
  * Writes N signed spool files through the real spool code (spool_create,
  * spool_write, spool_commit) and adds their queue.tdb records
  * (qstate_add), round-robin over S sites named P000.test, P001.test, ...
- * (uid U + site number; each file is chowned to that uid and the group
- * of queue/, as intake would leave it).  Run it as the runner user, or
- * chown state/queue.tdb to it afterwards.  Durability does not matter here, so this program defines
+ * (uid U + site number).  Run by root, it chowns each file to that uid
+ * and the group of queue/, as intake would leave it, and queue.tdb to the
+ * owner of queue/ (the runner user).  Durability does not matter here, so this program defines
  * fsync() as a no-op: the library's calls land here instead of in libc
  * (that alone makes 100,000 messages take seconds instead of minutes).
  * Unless --plain is given, the queue gets the variety of a real one:
@@ -222,8 +222,8 @@ fill_one(struct fill *f, unsigned long i)
 	    content.len)) == 0) {
 		rc = spool_commit(w, &env);
 		w = NULL;
-		if (rc == 0 && fchownat(f->queuefd, env.qid, env.uid, f->gid,
-		    AT_SYMLINK_NOFOLLOW) < 0)
+		if (rc == 0 && geteuid() == 0 && fchownat(f->queuefd, env.qid,
+		    env.uid, f->gid, AT_SYMLINK_NOFOLLOW) < 0)
 			rc = err_set(EX_TEMPFAIL, "chown %s: %s", env.qid,
 			    strerror(errno));
 	}
@@ -275,6 +275,12 @@ main(int argc, char **argv)
 		}
 	qstate_close(f.qs);
 	close(f.queuefd);
+	snprintf(path, sizeof(path), "%s/%s", f.spool, QSTATE_FILE);
+	if (geteuid() == 0 && chown(path, st.st_uid, st.st_gid) < 0) {
+		fprintf(stderr, "queue_fill: chown %s: %s\n", path,
+		    strerror(errno));
+		return EX_NOPERM;
+	}
 	printf("filled %lu messages\n", f.n);
 	return 0;
 }

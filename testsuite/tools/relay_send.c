@@ -5,7 +5,8 @@
  * Usage: relay_send --spool DIR --content FILE [--from ADDR] --rcpt ADDR...
  *	      [--count N] [--connections N] [--auth USER:PASS]...
  *	      [--ca FILE] [--no-verify] [--plaintext] [--local]
- *	      [--helo NAME] [--timeout SECS] [--crlf] URL [FALLBACK-URL...]
+ *	      [--helo NAME] [--timeout SECS] [--crlf] [--abandon MS]
+ *	      URL [FALLBACK-URL...]
  *
  * It makes DIR a scratch spool (tmp/ queue/ ...), writes FILE's bytes as
  * the content of a new message with the spool writer (--crlf turns bare
@@ -14,11 +15,16 @@
  * file), and relays it --count times (default 1) on one relay pool of
  * --connections slots (default 1), so connection reuse can be observed.
  * Job i uses the i-th --auth pair, cycling; none means no AUTH.
+ * --abandon MS frees the pool MS milliseconds after the first submit,
+ * whatever is still running (relay_pool_free drops those jobs), and
+ * reports how many were dropped.
  *
  * Output, per job, in completion order:
  *	job=N session=ok|failed relay=host[ip]:port elapsed=S[ text=...]
  *	job=N rcpt=<ADDR> code=250 dsn=2.0.0 text=250 2.0.0 OK ...
- * Exit status 0 when every job completed (whatever the SMTP results).
+ *	abandoned=N		(--abandon: jobs dropped by relay_pool_free)
+ * Exit status 0 when every job completed (whatever the SMTP results) or,
+ * with --abandon, when the pool was freed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +59,7 @@ struct rs_opts {
 	const char *helo;
 	long	 timeout;
 	int	 crlf;
+	long	 abandon_ms;		/* 0: wait for every job */
 };
 
 static unsigned rs_done;
@@ -64,7 +71,8 @@ rs_usage(void)
 	fprintf(stderr, "usage: relay_send --spool DIR --content FILE "
 	    "[--from ADDR] --rcpt ADDR... [--count N] [--connections N] "
 	    "[--auth USER:PASS]... [--ca FILE] [--no-verify] [--plaintext] "
-	    "[--local] [--helo NAME] [--timeout S] [--crlf] URL...\n");
+	    "[--local] [--helo NAME] [--timeout S] [--crlf] [--abandon MS] "
+	    "URL...\n");
 	exit(64);
 }
 
@@ -87,6 +95,7 @@ rs_parse(int argc, char **argv, struct rs_opts *o)
 		{ "helo", required_argument, NULL, 'H' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "crlf", no_argument, NULL, 'X' },
+		{ "abandon", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	 c;
@@ -123,6 +132,7 @@ rs_parse(int argc, char **argv, struct rs_opts *o)
 		case 'H': o->helo = optarg; break;
 		case 't': o->timeout = strtol(optarg, NULL, 10); break;
 		case 'X': o->crlf = 1; break;
+		case 'B': o->abandon_ms = strtol(optarg, NULL, 10); break;
 		default: rs_usage();
 		}
 	}
@@ -222,6 +232,17 @@ rs_auth(const struct rs_opts *o, unsigned i, struct relay_job *job)
 		job->auth.password = "";
 }
 
+/* rs_ms_since - milliseconds since t0 (CLOCK_MONOTONIC). */
+static long
+rs_ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t0->tv_sec) * 1000 +
+	    (long)(now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 /* rs_run - relay msg count times on one pool. */
 static int
 rs_run(const struct rs_opts *o, struct spool_msg *msg,
@@ -229,8 +250,10 @@ rs_run(const struct rs_opts *o, struct spool_msg *msg,
 {
 	struct relay_pool *pool;
 	struct relay_job *jobs;
+	struct timespec t0;
 	unsigned i, next = 0;
 	int	 status;
+	long	 left;
 
 	if ((jobs = calloc(o->count, sizeof(*jobs))) == NULL)
 		return err_set(EX_OSERR, "out of memory");
@@ -244,6 +267,7 @@ rs_run(const struct rs_opts *o, struct spool_msg *msg,
 		free(jobs);
 		return status;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (rs_done < o->count) {
 		while (next < o->count && relay_pool_idle(pool) > 0) {
 			struct relay_job *job = &jobs[next];
@@ -259,8 +283,13 @@ rs_run(const struct rs_opts *o, struct spool_msg *msg,
 				goto out;
 			next++;
 		}
-		relay_pool_perform(pool, 1000);
+		left = o->abandon_ms ? o->abandon_ms - rs_ms_since(&t0) : 1000;
+		if (left <= 0)
+			break;
+		relay_pool_perform(pool, left < 1000 ? (int)left : 1000);
 	}
+	if (o->abandon_ms)
+		printf("abandoned=%u\n", next - rs_done);
 out:
 	relay_pool_free(pool);
 	free(jobs);

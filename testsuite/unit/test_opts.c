@@ -263,6 +263,10 @@ t_sender(void)
 	is_int(parse(&o, "sendmail", "-f", "<>", "a@b", NULL), 0, "-f <>");
 	is_str(o.sender, "", "-f <>: null sender");
 	opts_free(&o);
+	is_int(parse(&o, "sendmail", "-f", " < a@b > ", "c@d", NULL), 0,
+	    "-f ' < a@b > '");
+	is_str(o.sender, "a@b", "blanks trimmed inside and outside <>");
+	opts_free(&o);
 	is_int(parse(&o, "sendmail", "-f<>", "a@b", NULL), 0, "-f<>");
 	is_str(o.sender, "", "-f<>: null sender");
 	opts_free(&o);

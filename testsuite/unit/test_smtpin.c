@@ -371,10 +371,11 @@ t_errors(void)
 	    "501 5.5.4 Syntax: DATA\r\n221 2.0.0 Bye\r\n", "");
 	expect("addresses", 100,
 	    "MAIL FROM:<a\001b@x>\r\nMAIL FROM:<a\rb@x>\r\nMAIL FROM:<a b@x>\r\n"
-	    "MAIL FROM:<a@x\r\nMAIL FROM: <@relay:src@x>\r\n"
+	    "MAIL FROM:<a@x\r\nMAIL FROM:\r\nMAIL FROM: <@relay:src@x>\r\n"
 	    "RCPT TO:<>\r\nRCPT TO:<a\tb@x>\r\nRCPT TO:<\"a b\"@x>\r\n"
 	    "RCPT TO:bare@x\r\nDATA\r\nm\r\n.\r\nQUIT\r\n",
 	    GREET "501 5.1.7 Bad sender address syntax\r\n"
+	    "501 5.1.7 Bad sender address syntax\r\n"
 	    "501 5.1.7 Bad sender address syntax\r\n"
 	    "501 5.1.7 Bad sender address syntax\r\n"
 	    "501 5.1.7 Bad sender address syntax\r\n"
