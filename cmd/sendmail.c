@@ -22,6 +22,7 @@
 
 #include "compat/compat.h"
 #include "compat/msgfix.h"
+#include "queue/admin.h"
 #include "queue/bucket.h"
 #include "queue/policy.h"
 #include "queue/qstate.h"
@@ -380,6 +381,10 @@ job_charge(struct intake *in, struct job *j, struct envelope *env,
 	case BUCKET_HOLD:
 		env->hold = (time_t)br.hold + 1;
 		break;
+	case BUCKET_FROZEN_HOLD:
+		env->hold = 0;
+		env->flags |= SPOOL_F_UNCHARGED;
+		break;
 	default:
 		env->hold = 0;
 	}
@@ -544,10 +549,12 @@ main(int argc, char **argv)
 		rc = sm_smtp(&in);
 		break;
 	case MODE_LIST:
-		rc = qstate_mailq(&in.conf, &in.site, getuid() == 0, stdout);
+		rc = admin_mailq(&in.conf, &in.site,
+		    priv_is_admin(getuid(), in.conf.user), stdout);
 		break;
 	case MODE_FLUSH:
-		rc = qstate_flush_request(&in.conf, &in.site, getuid() == 0,
+		rc = qstate_flush_request(&in.conf, &in.site,
+		    priv_is_admin(getuid(), in.conf.user),
 		    in.opts.q_id, in.opts.q_domain, in.opts.q_sender);
 		break;
 	case MODE_NEWALIASES:

@@ -15,7 +15,8 @@
  * user; it can then read only what that user can read (the spool is group
  * sitemail, mode 0770/0640).  It never delivers as root.
  *
- * Events: inotify on queue/ (IN_MOVED_TO: a committed message) wakes it
+ * Events: inotify on queue/ (IN_MOVED_TO: a committed message; IN_CREATE
+ * for file systems where the commit is a link) wakes it
  * within a second of new mail; inotify on state/flush/ picks up flush
  * requests (sendmail -q, sitemail flush); a timer rescans the queue when
  * the next retry or hold is due, and at least every RUNNERD_RESCAN seconds
@@ -63,6 +64,7 @@
 #define RUNNERD_GRACE		10	/* seconds for jobs at shutdown */
 #define RUNNERD_BUSY_MS		200	/* relay wait while busy */
 #define RUNNERD_IDLE_MAX	60	/* longest idle sleep, seconds */
+#define RUNNERD_FLUSH_BATCH	256	/* flush requests per queue walk */
 
 struct runnerd {
 	struct conf confs[2];
@@ -164,7 +166,7 @@ rd_watch(struct runnerd *d)
 	buf_init(&path, PATH_MAX);
 	if (buf_printf(&path, "%s/queue", rd_conf(d)->spool_dir) == 0)
 		d->wd_queue = inotify_add_watch(d->inofd, buf_str(&path),
-		    IN_MOVED_TO | IN_ONLYDIR);
+		    IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
 	if (d->wd_queue < 0)
 		log_warn("cannot watch %s: %s; polling instead",
 		    buf_str(&path), strerror(errno));
@@ -203,13 +205,15 @@ rd_events(struct runnerd *d)
 	rd_watch(d);
 }
 
-/* rd_flush_requests - read and apply every request in state/flush/. */
+/* rd_flush_requests - read and apply the requests in state/flush/, in
+ * batches of RUNNERD_FLUSH_BATCH (one walk over the queue per batch). */
 static void
 rd_flush_requests(struct runnerd *d)
 {
-	struct qflush q;
+	static struct qflush q[RUNNERD_FLUSH_BATCH];
 	struct dirent *de;
 	struct buf path;
+	size_t	 n = 0;
 	DIR	*dir;
 	int	 fd;
 
@@ -230,15 +234,20 @@ rd_flush_requests(struct runnerd *d)
 		if (de->d_name[0] == '.')
 			continue;
 		if (qstate_flush_read(rd_conf(d), dirfd(dir), de->d_name,
-		    geteuid(), &q) != 0) {
+		    geteuid(), &q[n]) != 0) {
 			if (strstr(err_str(), "is gone") == NULL)
 				log_warn("%s", err_str());
 			continue;
 		}
-		if (runner_flush(d->r, &q) != 0)
-			log_warn("flush: %s", err_str());
+		if (++n == RUNNERD_FLUSH_BATCH) {
+			if (runner_flush(d->r, q, n) != 0)
+				log_warn("flush: %s", err_str());
+			n = 0;
+		}
 	}
 	closedir(dir);
+	if (n > 0 && runner_flush(d->r, q, n) != 0)
+		log_warn("flush: %s", err_str());
 	d->last_scan = time(NULL);
 }
 

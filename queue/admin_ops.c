@@ -10,8 +10,10 @@
  * drains at the site's rate instead of all at once.  Messages that were
  * charged before the freeze keep their hold time.
  *
- * Delete takes the record's lock, unlinks the spool file, deletes the
- * record and logs "QID: removed by admin".  Recipients of a deleted
+ * Delete takes the record's lock and the runner's delivery lock (flock on
+ * the spool file), unlinks the file, deletes the record and logs "QID:
+ * removed by admin"; a message the runner is delivering at that moment is
+ * refused (EX_TEMPFAIL) rather than deleted half-way.  Recipients of a deleted
  * message that were still waiting for tokens are given back to the bucket
  * (a held message: bucket_refund HOLD; one accepted while frozen:
  * FROZEN_HOLD), so deleting a site's spam does not leave the site's
@@ -28,6 +30,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -431,26 +434,55 @@ delete_refund(struct admin *a, const struct qrec *rec)
 		    err_str());
 }
 
-/* delete_locked - unlink the file and drop the record (lock held). */
+/* admin_deliver_lock - take the runner's delivery lock on the spool file
+ * (flock, exclusive, non-blocking): *fdp is -1 when there is no file.
+ * EX_TEMPFAIL while the runner is delivering the message right now. */
+static int
+admin_deliver_lock(int qfd, const char *qid, int *fdp)
+{
+	int	 fd;
+
+	*fdp = -1;
+	fd = openat(qfd, qid, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : err_set(EX_TEMPFAIL, "%s: cannot "
+		    "open the spool file: %s", qid, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return err_set(EX_TEMPFAIL, "%s: being delivered right now; "
+		    "freeze it first, or try again", qid);
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* delete_locked - unlink the file and drop the record (record lock held).
+ * The delivery lock is held across the unlink, so a runner either is
+ * refused or finds the file gone (nlink 0) and delivers nothing. */
 static int
 delete_locked(struct qstate *qs, int qfd, const char *qid, struct qrec *rec,
     int *have)
 {
-	int	 rc, gone = 0;
+	int	 rc, fd;
 
 	rc = qstate_get(qs, qid, rec);
 	*have = rc == 0;
 	if (rc != 0 && rc != EX_NOINPUT && rc != EX_DATAERR)
 		return rc;
-	if (unlinkat(qfd, qid, 0) < 0) {
-		if (errno != ENOENT)
-			return err_set(EX_TEMPFAIL, "%s: cannot remove the "
-			    "spool file: %s", qid, strerror(errno));
-		gone = 1;
-	}
-	if (gone && rc == EX_NOINPUT)
+	if ((rc = admin_deliver_lock(qfd, qid, &fd)) != 0)
+		return rc;
+	if (fd < 0 && !*have)
 		return err_set(EX_NOINPUT, "%s: no such message", qid);
-	return qstate_delete(qs, qid);
+	if (fd >= 0 && unlinkat(qfd, qid, 0) < 0 && errno != ENOENT) {
+		rc = err_set(EX_TEMPFAIL, "%s: cannot remove the spool file: "
+		    "%s", qid, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	rc = qstate_delete(qs, qid);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 /* delete_one - remove one message. */
@@ -623,12 +655,19 @@ bounce_locked(struct admin_bouncing *b, const char *qid, FILE *fp)
 		return err_set(rc, "%s: cannot open the message: %s", qid,
 		    err_str());
 	}
+	/* The runner's delivery lock, held until the file is unlinked. */
+	if (flock(m.fd, LOCK_EX | LOCK_NB) < 0) {
+		spool_close(&m);
+		qrec_free(&rec);
+		return err_set(EX_TEMPFAIL, "%s: being delivered right now; "
+		    "freeze it first, or try again", qid);
+	}
 	if ((rc = bounce_list(&rec, &br, &nbr)) == 0 && nbr > 0)
 		rc = bounce_create(b->a->conf->spool_dir, b->key,
 		    b->a->conf->hostname, &m, br, nbr, dsnqid);
-	spool_close(&m);
 	free(br);
 	if (rc != 0 && rc != BOUNCE_DROPPED) {
+		spool_close(&m);
 		qrec_free(&rec);
 		return rc;
 	}
@@ -652,6 +691,7 @@ bounce_locked(struct admin_bouncing *b, const char *qid, FILE *fp)
 	}
 	if (rc != 0)		/* keep the state: never a second DSN */
 		(void)qstate_put(b->qs, &rec);
+	spool_close(&m);	/* drops the delivery lock */
 	qrec_free(&rec);
 	return rc;
 }

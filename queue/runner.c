@@ -21,6 +21,20 @@
  * crash between a delivery and the record update means that message's
  * recipients are tried again: duplicates only for messages in flight.
  *
+ * Routing.  route_address() answers from the DNS cache (dns.tdb) or asks
+ * the resolver, synchronously, inside the loop: a slow DNS server delays
+ * the other slots too (route.c remembers temporary failures per domain, so
+ * a broken domain costs one timeout per minute, not one per recipient).
+ * Smarthost and local decisions are also remembered here per domain for
+ * up to RUNNER_MEMO_TTL seconds (never longer than the DNS TTL), which
+ * keeps a busy destination at memory speed.
+ *
+ * Thaw.  A message accepted while its site was frozen carries
+ * QREC_UNCHARGED; once the site is thawed it is due, and msg_release()
+ * charges it (bucket_charge_release, under the record lock, so the admin
+ * tool and any number of runners charge it once) in arrival order, then
+ * delivers it now or holds it until its tokens are there.
+ *
  * Log lines (one per recipient and attempt, Postfix style):
  *	QID: to=<a>, relay=host[ip]:port, route=smarthost, delay=0.3,
  *	    dsn=2.0.0, status=sent (250 2.0.0 OK)
@@ -41,8 +55,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "queue/admin.h"
 #include "queue/bounce.h"
 #include "queue/bucket.h"
 #include "queue/qstate.h"
@@ -59,6 +75,8 @@
 					 * trusted */
 #define RUNNER_SECRET_MAX	1024
 #define RUNNER_FLUSH_STALE	3600	/* stale ".tmp" flush files */
+#define RUNNER_MEMO_SLOTS	1024	/* routing memo, direct-mapped */
+#define RUNNER_MEMO_TTL		60	/* longest a decision is reused */
 
 /* One cached password file. */
 struct runner_secret {
@@ -66,6 +84,21 @@ struct runner_secret {
 	char	*password;		/* NULL: could not be read */
 	char	 why[256];
 	struct timespec mtime;
+};
+
+/* One remembered routing decision (smarthost or local) for a domain, so
+ * a busy domain is not looked up in the DNS cache for every recipient. */
+struct runner_memo {
+	char	*domain;
+	int	 kind;			/* ROUTE_SMARTHOST or ROUTE_LOCAL */
+	char	*note;			/* "smarthost" or "local mx=HOST" */
+	time_t	 expires;
+};
+
+/* Results per site not yet added to state/stats.tdb (sitemail sites). */
+struct runner_tally {
+	char	*site;
+	unsigned n[ADMIN_STAT_N];
 };
 
 /* One cached site frozen flag. */
@@ -106,7 +139,6 @@ struct runner {
 	unsigned char key[SPOOL_KEYLEN];
 	int	 queuefd;
 	int	 spoolfd;
-	uid_t	 uid;
 	struct qstate *qs;
 	struct bucket_db *bdb;
 	struct route_ctx *route;
@@ -118,6 +150,11 @@ struct runner {
 	size_t	 nsecrets;
 	struct runner_site *sites;
 	size_t	 nsites;
+	struct runner_memo memo[RUNNER_MEMO_SLOTS];
+	struct admin_stats *counters;	/* state/stats.tdb; NULL: none */
+	struct runner_tally *tally;
+	size_t	 ntally;
+	time_t	 tally_time;
 	char	(*due)[SPOOL_QIDLEN + 1];
 	size_t	 ndue, capdue, duepos;
 	time_t	 next_due;
@@ -130,6 +167,8 @@ struct runner {
 
 static void msg_done_job(struct relay_job *);
 static void runner_secret_forget(struct runner_secret *);
+static void runner_memo_clear(struct runner *);
+static void runner_tally_flush(struct runner *);
 
 /* runner_now - the time as a double. */
 static double
@@ -204,6 +243,68 @@ runner_sites_clear(struct runner *r)
 	r->nsites = 0;
 }
 
+/* runner_tally_flush - add the counted results to state/stats.tdb. */
+static void
+runner_tally_flush(struct runner *r)
+{
+	time_t	 now = time(NULL);
+	size_t	 i;
+	int	 k;
+
+	for (i = 0; i < r->ntally; i++) {
+		for (k = 0; k < ADMIN_STAT_N && r->counters; k++)
+			if (r->tally[i].n[k] && admin_stats_count(r->counters,
+			    r->tally[i].site, (enum admin_stat)k,
+			    r->tally[i].n[k], now) != 0)
+				log_warn("runner: counters of site %s: %s",
+				    r->tally[i].site, err_str());
+		free(r->tally[i].site);
+	}
+	free(r->tally);
+	r->tally = NULL;
+	r->ntally = 0;
+	r->tally_time = now;
+}
+
+/* runner_tally_add - count one recipient result of a site. */
+static void
+runner_tally_add(struct runner *r, const char *site, enum admin_stat k)
+{
+	struct runner_tally *t = NULL, *v;
+	size_t	 i;
+
+	if (r->counters == NULL)
+		return;
+	for (i = 0; i < r->ntally && t == NULL; i++)
+		if (strcmp(r->tally[i].site, site) == 0)
+			t = &r->tally[i];
+	if (t == NULL) {
+		if ((v = realloc(r->tally, (r->ntally + 1) * sizeof(*v))) ==
+		    NULL)
+			return;
+		r->tally = v;
+		t = &v[r->ntally];
+		memset(t, 0, sizeof(*t));
+		if ((t->site = strdup(site)) == NULL)
+			return;
+		r->ntally++;
+	}
+	t->n[k]++;
+}
+
+/* runner_memo_clear - forget every remembered routing decision. */
+static void
+runner_memo_clear(struct runner *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < RUNNER_MEMO_SLOTS; i++) {
+		free(r->memo[i].domain);
+		free(r->memo[i].note);
+		memset(&r->memo[i], 0, sizeof(r->memo[i]));
+	}
+}
+
 /* runner_open_dirs - descriptors for spool_dir and queue/. */
 static int
 runner_open_dirs(struct runner *r)
@@ -241,6 +342,10 @@ runner_open_parts(struct runner *r)
 		if ((rc = qstate_discard(&r->qs)) != 0)
 			return rc;
 	}
+	if (admin_stats_open(&r->counters, r->conf->spool_dir, 0) != 0) {
+		log_warn("runner: no per-site counters: %s", err_str());
+		r->counters = NULL;
+	}
 	if ((rc = bucket_open(&r->bdb, r->conf->spool_dir)) != 0 ||
 	    (rc = route_open(&r->route, r->conf)) != 0 ||
 	    (rc = relay_pool_new(&r->pool, r->conf->connections)) != 0)
@@ -252,6 +357,9 @@ runner_open_parts(struct runner *r)
 static void
 runner_close_parts(struct runner *r)
 {
+	runner_tally_flush(r);
+	admin_stats_close(r->counters);
+	r->counters = NULL;
 	relay_pool_free(r->pool);
 	r->pool = NULL;
 	route_close(r->route);
@@ -262,6 +370,7 @@ runner_close_parts(struct runner *r)
 	r->qs = NULL;
 	runner_secrets_clear(r);
 	runner_sites_clear(r);
+	runner_memo_clear(r);
 }
 
 /* runner_open - set up a runner for conf. */
@@ -278,7 +387,6 @@ runner_open(struct runner **rp, const struct conf *conf,
 	r->conf = conf;
 	memcpy(r->key, key, SPOOL_KEYLEN);
 	r->queuefd = r->spoolfd = -1;
-	r->uid = geteuid();
 	if ((rc = relay_global_init()) != 0 ||
 	    (rc = runner_open_parts(r)) != 0) {
 		runner_close(r);
@@ -634,6 +742,10 @@ rec_due(struct runner *r, const struct qrec *rec, time_t now, time_t *next)
 	}
 	if (t == 0)
 		return 0;
+	/* Expiry may come before the next retry. */
+	if (r->conf->queue_lifetime > 0 &&
+	    rec->arrival + r->conf->queue_lifetime < t)
+		t = rec->arrival + r->conf->queue_lifetime;
 later:
 	if (*next == 0 || t < *next)
 		*next = t;
@@ -679,7 +791,8 @@ runner_scan(struct runner *r)
 	/* Fresh frozen flags for every scan. */
 	runner_sites_clear(r);
 	rc = qstate_traverse(r->qs, runner_scan_one, &sc);
-	qsort(r->due, r->ndue, sizeof(*r->due), runner_due_cmp);
+	if (r->ndue > 1)
+		qsort(r->due, r->ndue, sizeof(*r->due), runner_due_cmp);
 	r->next_due = sc.next;
 	return rc;
 }
@@ -772,14 +885,17 @@ rcpt_result(struct runner *r, struct rmsg *m, size_t i, int status,
 	case QR_SENT:
 		word = "sent";
 		r->stats.sent++;
+		runner_tally_add(r, m->rec.site, ADMIN_STAT_SENT);
 		break;
 	case QR_BOUNCED:
 		word = "bounced";
 		r->stats.bounced++;
+		runner_tally_add(r, m->rec.site, ADMIN_STAT_BOUNCED);
 		break;
 	default:
 		word = "deferred";
 		r->stats.deferred++;
+		runner_tally_add(r, m->rec.site, ADMIN_STAT_DEFERRED);
 	}
 	log_info("%s: to=<%s>, relay=%s, route=%s, delay=%.1f, dsn=%s, "
 	    "status=%s (%s)", m->rec.qid, q->addr, relay ? relay : "none",
@@ -1114,10 +1230,21 @@ static int
 msg_release(struct runner *r, struct rmsg *m)
 {
 	struct runner_release rl = { r, 0, 0 };
+	struct qrec cur;
 
-	if (qstate_update(r->qs, m->rec.qid, msg_release_fn, &rl) != 0 ||
-	    !rl.charged)
+	if (qstate_update(r->qs, m->rec.qid, msg_release_fn, &rl) != 0)
 		return -1;
+	if (!rl.charged) {
+		/* Released by someone else (sitemail thaw), or frozen
+		 * again: go by the record as it is now. */
+		if (qstate_get(r->qs, m->rec.qid, &cur) != 0)
+			return -1;
+		qrec_free(&m->rec);
+		m->rec = cur;
+		runner_due_at(r, m->rec.hold);
+		return (m->rec.qflags & QREC_UNCHARGED) ||
+		    m->rec.hold > time(NULL) ? -1 : 0;
+	}
 	log_info("%s: released: site=%s %s", m->rec.qid, m->rec.site,
 	    rl.hold ? "status=held" : "status=ready");
 	m->rec.qflags &= ~QREC_UNCHARGED;
@@ -1173,19 +1300,124 @@ msg_job(struct rmsg *m, int kind, const struct relay_auth *auth)
 	return j;
 }
 
-/* msg_note - "smarthost" or "local mx=HOST" for recipient i's log line. */
-static void
-msg_note(struct rmsg *m, size_t i, const struct route_decision *d)
+/* route_note - "smarthost" or "local mx=HOST": the route of a log line. */
+static char *
+route_note(const struct route_decision *d)
 {
 	struct buf b;
+	char	*s;
 
 	buf_init(&b, 600);
 	(void)buf_addstr(&b, route_kind_name(d->kind));
 	if (d->kind == ROUTE_LOCAL && d->mx_host)
 		(void)buf_printf(&b, " mx=%s", d->mx_host);
-	free(m->note[i]);
-	m->note[i] = runner_clean(buf_str(&b));
+	s = runner_clean(buf_str(&b));
 	buf_free(&b);
+	return s;
+}
+
+/* memo_domain - the domain of addr when its decision may be remembered
+ * (a plain ASCII domain, no address literal), else NULL. */
+static const char *
+memo_domain(const char *addr)
+{
+	const char *at = strrchr(addr, '@'), *p;
+
+	if (at == NULL || at[1] == '\0' || at[1] == '[')
+		return NULL;
+	for (p = at + 1; *p; p++)
+		if ((unsigned char)*p >= 0x80 || *p == '>')
+			return NULL;
+	return at + 1;
+}
+
+/* memo_slot - the memo slot of a domain (case-insensitive hash). */
+static struct runner_memo *
+memo_slot(struct runner *r, const char *domain)
+{
+	unsigned h = 2166136261u;
+	const char *p;
+
+	for (p = domain; *p; p++) {
+		h ^= (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		h *= 16777619u;
+	}
+	return &r->memo[h % RUNNER_MEMO_SLOTS];
+}
+
+/* memo_get - a remembered decision for domain, or NULL. */
+static const struct runner_memo *
+memo_get(struct runner *r, const char *domain)
+{
+	const struct runner_memo *mm;
+
+	if (domain == NULL)
+		return NULL;
+	mm = memo_slot(r, domain);
+	if (mm->domain == NULL || mm->expires <= time(NULL) ||
+	    strcasecmp(mm->domain, domain) != 0)
+		return NULL;
+	return mm;
+}
+
+/* memo_put - remember a smarthost or local decision for a while. */
+static void
+memo_put(struct runner *r, const char *domain,
+    const struct route_decision *d, const char *note)
+{
+	struct runner_memo *mm;
+	long	 ttl = d->ttl < RUNNER_MEMO_TTL ? d->ttl : RUNNER_MEMO_TTL;
+
+	if (domain == NULL || note == NULL || d->literal || ttl <= 0 ||
+	    (d->kind != ROUTE_SMARTHOST && d->kind != ROUTE_LOCAL))
+		return;
+	mm = memo_slot(r, domain);
+	free(mm->domain);
+	free(mm->note);
+	mm->domain = strdup(domain);
+	mm->note = strdup(note);
+	mm->kind = d->kind;
+	mm->expires = time(NULL) + ttl;
+	if (mm->domain == NULL || mm->note == NULL) {
+		free(mm->domain);
+		free(mm->note);
+		memset(mm, 0, sizeof(*mm));
+	}
+}
+
+/* msg_route_decide - the route of recipient i: kind and note, from the
+ * memo or from route_address(); a bounce or deferral is applied here
+ * (returns -1 then). */
+static int
+msg_route_decide(struct runner *r, struct rmsg *m, size_t i, int *kind)
+{
+	const char *domain = memo_domain(m->rec.r[i].addr);
+	const struct runner_memo *mm;
+	struct route_decision d;
+	char	 why[600];
+
+	if ((mm = memo_get(r, domain)) != NULL) {
+		*kind = mm->kind;
+		m->note[i] = strdup(mm->note);
+		return 0;
+	}
+	memset(&d, 0, sizeof(d));
+	if (route_address(r->route, m->rec.r[i].addr, &d) != 0) {
+		snprintf(why, sizeof(why), "routing failed: %s", err_str());
+		route_decision_free(&d);
+		rcpt_result(r, m, i, QR_DEFERRED, "4.3.0", why, NULL);
+		return -1;
+	}
+	m->note[i] = route_note(&d);
+	*kind = d.kind;
+	if (d.kind == ROUTE_BOUNCE)
+		rcpt_result(r, m, i, QR_BOUNCED, d.dsn, d.reason, NULL);
+	else if (d.kind == ROUTE_DEFER)
+		rcpt_result(r, m, i, QR_DEFERRED, d.dsn, d.reason, NULL);
+	else
+		memo_put(r, domain, &d, m->note[i]);
+	route_decision_free(&d);
+	return *kind == ROUTE_BOUNCE || *kind == ROUTE_DEFER ? -1 : 0;
 }
 
 /* msg_route_one - route recipient i: a job, or a result right away. */
@@ -1193,61 +1425,36 @@ static int
 msg_route_one(struct runner *r, struct rmsg *m, size_t i,
     const struct relay_auth *auth, int auth_rc, const char *auth_why)
 {
-	struct route_decision d;
 	struct rjob *j;
-	int	 rc;
+	int	 kind;
 
-	memset(&d, 0, sizeof(d));
-	if ((rc = route_address(r->route, m->rec.r[i].addr, &d)) != 0) {
-		char	 why[600];
-
-		snprintf(why, sizeof(why), "routing failed: %s", err_str());
-		route_decision_free(&d);
-		rcpt_result(r, m, i, QR_DEFERRED, "4.3.0", why, NULL);
+	if (msg_route_decide(r, m, i, &kind) != 0)
 		return 0;
-	}
-	msg_note(m, i, &d);
-	switch (d.kind) {
-	case ROUTE_BOUNCE:
-		rcpt_result(r, m, i, QR_BOUNCED, d.dsn, d.reason, NULL);
-		break;
-	case ROUTE_DEFER:
-		rcpt_result(r, m, i, QR_DEFERRED, d.dsn, d.reason, NULL);
-		break;
-	case ROUTE_LOCAL:
+	if (kind == ROUTE_LOCAL) {
 		if (r->local.nurls == 0) {
 			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", "mail for "
 			    "this host, but no [local] transport is configured",
 			    NULL);
-			break;
+			return 0;
 		}
-		if ((j = msg_job(m, ROUTE_LOCAL, &(struct relay_auth){ NULL,
-		    NULL })) == NULL) {
-			route_decision_free(&d);
-			return err_set(EX_TEMPFAIL, "out of memory");
-		}
-		j->idx[j->n] = i;
-		j->rcpt[j->n++] = m->rec.r[i].addr;
-		break;
-	default:
+		j = msg_job(m, ROUTE_LOCAL, &(struct relay_auth){ NULL, NULL });
+	} else {
 		if (r->smarthost.nurls == 0) {
 			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", "no "
 			    "[smarthost] url is configured", NULL);
-			break;
+			return 0;
 		}
 		if (auth_rc != 0) {
 			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", auth_why,
 			    NULL);
-			break;
+			return 0;
 		}
-		if ((j = msg_job(m, ROUTE_SMARTHOST, auth)) == NULL) {
-			route_decision_free(&d);
-			return err_set(EX_TEMPFAIL, "out of memory");
-		}
-		j->idx[j->n] = i;
-		j->rcpt[j->n++] = m->rec.r[i].addr;
+		j = msg_job(m, ROUTE_SMARTHOST, auth);
 	}
-	route_decision_free(&d);
+	if (j == NULL)
+		return err_set(EX_TEMPFAIL, "out of memory");
+	j->idx[j->n] = i;
+	j->rcpt[j->n++] = m->rec.r[i].addr;
 	return 0;
 }
 
@@ -1333,10 +1540,18 @@ msg_prepare(struct runner *r, struct rmsg *m)
 {
 	time_t	 next = 0, now = time(NULL);
 
-	if (!rec_due(r, &m->rec, now, &next))
+	if (!rec_due(r, &m->rec, now, &next)) {
+		runner_due_at(r, next);
 		return -1;
-	if ((m->rec.qflags & QREC_UNCHARGED) && msg_release(r, m) != 0)
-		return -1;
+	}
+	if (m->rec.qflags & QREC_UNCHARGED) {
+		if (msg_release(r, m) != 0)
+			return -1;
+		if (!rec_due(r, &m->rec, now, &next)) {
+			runner_due_at(r, next);
+			return -1;
+		}
+	}
 	if ((m->tried = calloc(m->rec.nr, 1)) == NULL ||
 	    (m->note = calloc(m->rec.nr, sizeof(*m->note))) == NULL)
 		return -1;
@@ -1448,6 +1663,8 @@ runner_step(struct runner *r, int timeout_ms)
 		runner_collect(r);
 		runner_fill(r);
 	}
+	if (r->ntally > 0 && (time(NULL) != r->tally_time || r->ninflight == 0))
+		runner_tally_flush(r);
 	return (int)r->ninflight;
 }
 
@@ -1455,9 +1672,22 @@ runner_step(struct runner *r, int timeout_ms)
 
 struct runner_flush_ctx {
 	const struct qflush *q;
+	size_t	 nq;
 	char	(*ids)[SPOOL_QIDLEN + 1];
 	size_t	 n, cap;
 };
+
+/* runner_flush_any - 1 if some request of the batch covers the record. */
+static int
+runner_flush_any(const struct runner_flush_ctx *fc, const struct qrec *rec)
+{
+	size_t	 j;
+
+	for (j = 0; j < fc->nq; j++)
+		if (qstate_flush_match(&fc->q[j], rec))
+			return 1;
+	return 0;
+}
 
 /* runner_flush_pick - traverse callback: remember matching messages. */
 static int
@@ -1465,7 +1695,7 @@ runner_flush_pick(void *arg, const struct qrec *rec)
 {
 	struct runner_flush_ctx *fc = arg;
 
-	if (!qstate_flush_match(fc->q, rec))
+	if (!runner_flush_any(fc, rec))
 		return 0;
 	if (fc->n == fc->cap) {
 		size_t	 ncap = fc->cap ? fc->cap * 2 : 64;
@@ -1484,36 +1714,45 @@ runner_flush_pick(void *arg, const struct qrec *rec)
 static int
 runner_flush_fn(void *arg, struct qrec *rec)
 {
-	const struct qflush *q = arg;
-	size_t	 i;
+	const struct runner_flush_ctx *fc = arg;
+	size_t	 i, j;
 	int	 changed = 0;
 
-	for (i = 0; i < rec->nr; i++)
-		if (rec->r[i].status == QR_DEFERRED &&
-		    rec->r[i].next_try != 0 &&
-		    qstate_flush_rcpt(q, &rec->r[i])) {
-			rec->r[i].next_try = 0;
-			changed = 1;
-		}
+	for (j = 0; j < fc->nq; j++) {
+		if (!qstate_flush_match(&fc->q[j], rec))
+			continue;
+		for (i = 0; i < rec->nr; i++)
+			if (rec->r[i].status == QR_DEFERRED &&
+			    rec->r[i].next_try != 0 &&
+			    qstate_flush_rcpt(&fc->q[j], &rec->r[i])) {
+				rec->r[i].next_try = 0;
+				changed = 1;
+			}
+	}
 	return changed ? 0 : QSTATE_KEEP;
 }
 
-/* runner_flush - apply one flush request, then rescan. */
+/* runner_flush - apply a batch of flush requests (one walk over the
+ * queue for all of them), then rescan. */
 int
-runner_flush(struct runner *r, const struct qflush *q)
+runner_flush(struct runner *r, const struct qflush *q, size_t nq)
 {
-	struct runner_flush_ctx fc = { q, NULL, 0, 0 };
+	struct runner_flush_ctx fc = { q, nq, NULL, 0, 0 };
 	size_t	 i;
 	int	 rc;
 
+	if (nq == 0)
+		return 0;
 	if ((rc = qstate_traverse(r->qs, runner_flush_pick, &fc)) == 0)
 		for (i = 0; i < fc.n; i++)
 			(void)qstate_update(r->qs, fc.ids[i], runner_flush_fn,
-			    (void *)q);
-	log_info("flush: %s%s%s%s%s%s%s: %zu message(s)", q->all ? "all sites" :
-	    "site=", q->all ? "" : q->site, *q->id ? " id=" : "", q->id,
-	    *q->domain ? " domain=" : "", q->domain, *q->sender ?
-	    " sender" : "", fc.n);
+			    &fc);
+	for (i = 0; i < nq; i++)
+		log_info("flush: %s%s%s%s%s%s%s", q[i].all ? "all sites" :
+		    "site=", q[i].all ? "" : q[i].site, *q[i].id ? " id=" : "",
+		    q[i].id, *q[i].domain ? " domain=" : "", q[i].domain,
+		    *q[i].sender ? " sender" : "");
+	log_info("flush: %zu request(s), %zu message(s)", nq, fc.n);
 	free(fc.ids);
 	if (rc == 0)
 		rc = runner_scan(r);

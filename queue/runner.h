@@ -59,9 +59,9 @@ int	runner_reload(struct runner *, const struct conf *,
 int	runner_scan(struct runner *);
 /* runner_enqueue - consider queue/name soon (a new file). */
 void	runner_enqueue(struct runner *, const char *name);
-/* runner_flush - make the deferred recipients in a flush request's
- * scope due now, then rescan. */
-int	runner_flush(struct runner *, const struct qflush *);
+/* runner_flush - make the deferred recipients in the scope of a batch of
+ * flush requests due now (one walk over the queue), then rescan. */
+int	runner_flush(struct runner *, const struct qflush *, size_t);
 /* runner_step - start due deliveries on free slots and drive the relay
  * pool for up to timeout_ms (returns early when a job finishes). */
 int	runner_step(struct runner *, int timeout_ms);

@@ -42,6 +42,7 @@
 /* Envelope flags. */
 #define SPOOL_F_BOUNCE	0x01		/* a DSN: null sender, never bounced */
 #define SPOOL_F_ALERT	0x02		/* an alert written by sitemail itself */
+#define SPOOL_F_UNCHARGED 0x04		/* accepted while frozen: thaw charges it */
 
 struct envelope {
 	unsigned version;

@@ -6,7 +6,8 @@
 # with one retry and one DSN; session faults (wrong password, untrusted
 # certificate, server down, 421 greeting, disconnect in DATA) deferred and
 # then delivered, never bounced; fallback smarthost; per-site credentials;
-# sendmail -q and mailq; the local transport and DNS bounces.
+# sendmail -q and mailq; the local transport and DNS bounces; a frozen
+# site and a frozen message wait until they are thawed.
 . "$SM_SRC/testsuite/lib/tap.sh"
 . "$SM_SRC/testsuite/lib/runner.sh"
 
@@ -205,6 +206,34 @@ rd_once
 DSN=$(msg_for smr-alice@alice.test)
 grep -q 'x@nullmx.test' "$DSN" && grep -q 'y@nxdomain.test' "$DSN"
 ok $? "one DSN lists both DNS bounces"
+ok "$(queue_empty; echo $?)" "queue empty"
+
+# --- 8: a frozen site, a frozen message -------------------------------------
+rn_conf </dev/null
+rd_start
+"$SBIN/sitemail" freeze alice.test >/dev/null
+ok $? "sitemail freeze alice.test"
+msg 8 | submit smr-alice frozen@shop.test
+ok $? "a frozen site still accepts mail (held)"
+msg 8b | submit smr-bob notfrozen@shop.test
+wait_for 15 rcpt_has sh notfrozen@shop.test 1
+ok $? "another site's mail flows"
+is "$(sh_rcpt_count sh frozen@shop.test)" 0 "the frozen site's mail is not delivered"
+like "$(as_user smr-alice "$SBIN/mailq")" '^[0-9a-f]{20}! ' "mailq marks it frozen (!)"
+"$SBIN/sitemail" thaw alice.test >/dev/null && "$SBIN/sitemail" flush --site alice.test >/dev/null
+ok $? "sitemail thaw + flush"
+wait_for 15 rcpt_has sh frozen@shop.test 1
+ok $? "delivered after the thaw"
+rd_stop
+msg 8c | submit smr-bob one@shop.test
+Q=$(sm_queue_files | head -1)
+"$SBIN/sitemail" freeze "$Q" >/dev/null
+ok $? "sitemail freeze ID"
+rd_once
+is "$(sh_rcpt_count sh one@shop.test)" 0 "a frozen message is not delivered"
+"$SBIN/sitemail" thaw "$Q" >/dev/null
+rd_once
+is "$(sh_rcpt_count sh one@shop.test)" 1 "delivered after its thaw"
 ok "$(queue_empty; echo $?)" "queue empty"
 
 ok "$(sanitizer_clean; echo $?)" "no sanitizer reports"

@@ -1,9 +1,9 @@
 #!/bin/bash
 # 41-runner-robust.t - sitemaild when things go wrong: tampered queue files
 # (a flipped byte, truncation, a foreign key, a planted symlink) are
-# quarantined and never delivered; kill -9 of the runner in the middle of
-# deliveries, repeated, loses nothing and duplicates only what was in
-# flight; two runners at once deliver each message exactly once; expired
+# quarantined and never delivered, and day-old tmp/ leftovers go; kill -9
+# of the runner in the middle of deliveries, repeated, loses nothing and
+# duplicates only what was in flight; two runners at once deliver each message exactly once; expired
 # messages bounce, and a failing null-sender message does not.
 . "$SM_SRC/testsuite/lib/tap.sh"
 . "$SM_SRC/testsuite/lib/runner.sh"
@@ -72,7 +72,12 @@ FOREIGN=$(setpriv --reuid=sitemail --regid=sitemail --init-groups -- \
     "$PUT" --spool "$SPOOL" --random-key --uid "$SM_UID" --index \
     --site alice.test --from smr-alice@alice.test --rcpt q4@shop.test)
 ok $? "a file signed with a foreign key"
+# Leftovers of interrupted submissions in tmp/: an old one and a new one.
+install -o sitemail -g sitemail -m 640 /dev/null "$SPOOL/tmp/660f000000000aaaaaaa"
+touch -d '2 days ago' "$SPOOL/tmp/660f000000000aaaaaaa"
+install -o sitemail -g sitemail -m 640 /dev/null "$SPOOL/tmp/660f000000000bbbbbbb"
 rd_once
+is "$(ls "$SPOOL/tmp")" 660f000000000bbbbbbb "tmp/: the day-old leftover removed, the fresh one kept"
 is "$(sh_count sh)" 0 "none of them was delivered"
 is "$(ls "$SPOOL/quarantine" | wc -l | tr -d ' ')" 4 "all four are in quarantine/"
 ok "$(queue_empty; echo $?)" "queue/ is empty"

@@ -175,8 +175,9 @@ for cmd in "freeze $B1" "freeze bob.test" "freeze --site bob.test" \
     "delete --site bob.test --frozen" "delete -" "bounce $B1" "sites" \
     "route x@example.com" "hold $B1" "release bob.test" "rm $B1" \
     "remove $B1" "check-config" "keygen $TMPD/k"; do
-	# shellcheck disable=SC2086
-	RC=0; echo "$B1" | as_user smt-alice "$SM" $cmd >"$TMPD/out" 2>"$TMPD/err" || RC=$?
+	RC=0
+	# shellcheck disable=SC2086  # $cmd is split on purpose
+	echo "$B1" | as_user smt-alice "$SM" $cmd >"$TMPD/out" 2>"$TMPD/err" || RC=$?
 	is "$RC:$(wc -c <"$TMPD/out")" "77:0" "alice: sitemail $cmd -> 77"
 done
 as smt-alice "$SM" freeze "$A1"
@@ -199,7 +200,7 @@ as smt-alice "$SM" flush "$A1"
 is "$RC" 0 "alice: flush her own message"
 n_req=$(find "$SPOOL/state/flush" -type f ! -name '.*' | wc -l)
 is "$n_req" 3 "three flush requests written"
-is "$(find "$SPOOL/state/flush" -type f -user smt-alice | xargs cat | sort | tr '\n' ' ')" "id=$A1 site=alice.test site=alice.test " "alice's requests carry her site (and the runner scopes them by owner)"
+is "$(find "$SPOOL/state/flush" -type f -user smt-alice -exec cat {} + | sort | tr '\n' ' ')" "id=$A1 site=alice.test site=alice.test " "alice's requests carry her site (and the runner scopes them by owner)"
 
 # --- 5: thaw a message; delete by ID, from stdin, by site -----------------
 root "$SM" thaw "$B2"
@@ -230,6 +231,19 @@ send smt-bob one@example.net; send smt-bob two@example.net
 "$MAILQ" | "$SM" delete - >"$TMPD/out" 2>&1
 is "$?:$(grep -c removed "$TMPD/out")" "0:3" "mailq | sitemail delete - (marks and all)"
 is "$(sm_queue_count)" 0 "queue empty"
+
+# a message the runner is delivering (it holds the spool file's flock) is
+# not deleted or bounced half-way
+send smt-bob locked@example.net
+L=$(qid_to locked@example.net)
+RC=0; flock "$SPOOL/queue/$L" "$SM" delete "$L" >"$TMPD/out" 2>"$TMPD/err" || RC=$?
+is "$RC" 75 "delete while the delivery lock is held -> 75"
+like "$(cat "$TMPD/err")" "being delivered right now" "delete: says why"
+RC=0; flock "$SPOOL/queue/$L" "$SM" bounce "$L" >"$TMPD/out" 2>"$TMPD/err" || RC=$?
+is "$RC" 75 "bounce while the delivery lock is held -> 75"
+ok "$(exists "$L"; echo $?)" "the message is untouched"
+root "$SM" delete "$L"
+is "$RC" 0 "delete once the lock is free"
 
 # delete --site S --frozen takes only the frozen ones
 send smt-bob k1@example.net; send smt-bob k2@example.net

@@ -14,6 +14,7 @@ rn_init
 sm_reset
 sh_start sh --certdir "$T/certs" --users alice:secret
 rn_secret "$T/pw" secret
+# shellcheck disable=SC2154  # sh_PORT is set by sh_start
 export SH_URL=smtp://127.0.0.1:$sh_PORT SH_USER=alice SH_PWFILE=$T/pw
 rn_conf </dev/null
 SM=$SBIN/sitemail

