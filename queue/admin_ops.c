@@ -326,6 +326,20 @@ thaw_release(struct admin *a, struct bucket_db *bdb, const char *site,
 	return 0;
 }
 
+/* thaw_wake - ask the runner to look at the thawed site now. */
+static int
+thaw_wake(struct admin *a, const char *site)
+{
+	struct site_id sid;
+
+	memset(&sid, 0, sizeof(sid));
+	snprintf(sid.name, sizeof(sid.name), "%s", site);
+	if (qstate_flush_request(a->conf, &sid, 0, NULL, NULL, NULL) != 0)
+		log_warn("site %s: thawed, but the runner was not woken: %s",
+		    site, err_str());
+	return 0;
+}
+
 /* admin_freeze_site - freeze or thaw a site. */
 int
 admin_freeze_site(struct admin *a, const char *site, int freeze, FILE *fp)
@@ -359,7 +373,9 @@ admin_freeze_site(struct admin *a, const char *site, int freeze, FILE *fp)
 		log_warn("site %s: thawed by admin uid=%lu%s", site,
 		    (unsigned long)a->uid, br.flags & BUCKET_AUTO ?
 		    " (was auto-frozen)" : "");
-	return thaw_release(a, bdb, site, fp);
+	if ((rc = thaw_release(a, bdb, site, fp)) != 0)
+		return rc;
+	return thaw_wake(a, site);
 }
 
 /* freeze_one - qstate_update callback: set the message's freeze. */

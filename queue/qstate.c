@@ -927,7 +927,7 @@ qs_flush_dir(const struct conf *conf, int *fdp)
 {
 	struct passwd *pw;
 	struct buf path;
-	int	 fd, rc = 0;
+	int	 fd, rc = 0, saved;
 
 	buf_init(&path, PATH_MAX);
 	if (buf_printf(&path, "%s/%s", conf->spool_dir, QSTATE_FLUSH_DIR) < 0) {
@@ -936,7 +936,9 @@ qs_flush_dir(const struct conf *conf, int *fdp)
 	}
 	fd = open(buf_str(&path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
+	saved = errno;
 	pw = getpwnam(conf->user);
+	errno = saved;
 	if (fd < 0 && errno == ENOENT && (geteuid() == 0 ||
 	    (pw != NULL && pw->pw_uid == geteuid()))) {
 		/* Root and the runner user may set the folder up. */

@@ -24,7 +24,7 @@ rm -rf "$P"; mkdir -p "$P"; chmod 755 "$P"
 make -s -C "$SRC" BUILD="$BUILD" install PREFIX=$P SYSCONFDIR=$P/etc LOCALSTATEDIR=$P/var >/dev/null || exit 1
 ls -l $P/sbin
 mkdir -p "$W"; chmod 755 "$W"
-cleanup() { for pid in $(cat "$W"/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null; done; }
+cleanup() { for pid in $(cat "$W"/*.pid "$W"/dns/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null; done; }
 trap cleanup EXIT
 
 say "Start a smarthost (STARTTLS + AUTH) and a local MTA on loopback"
@@ -40,9 +40,16 @@ RELAY=$(cat "$W/relay.port"); LOCAL=$(cat "$W/local.port")
 echo "smarthost on 127.0.0.1:$RELAY, local MTA on 127.0.0.1:$LOCAL"
 
 say "Start a DNS server for the .test zone"
+PY=/usr/bin/python3
 . "$SRC/testsuite/lib/dns.sh"
-dns_start "$W/dns"
-echo "dnsmasq on 127.0.0.1:$DNS_PORT: shop.test MX -> an outside host; here.test MX -> this host"
+dns_init "$W/dns"
+dns_zone_test "$W/dns/zone.conf"
+printf 'mx-host=here.test,mx.here.test,10\nhost-record=mx.here.test,198.51.100.7\n' >>"$W/dns/zone.conf"
+dns_start dns "$W/dns/zone.conf" || { echo "dnsmasq did not start"; exit 1; }
+cat "$W/dns/dns.pid" >"$W/dnsmasq.pid"
+DNS_PORT=$dns_PORT
+DNS_LOCAL_ADDR=198.51.100.7
+echo "dnsmasq on 127.0.0.1:$DNS_PORT: shop.test MX -> mx.outside.test (elsewhere); here.test MX -> 198.51.100.7 (this host's NAT address)"
 
 say "Configure: two sites, each its own Unix user"
 for u in demo-shop demo-blog demo-spam; do id "$u" >/dev/null 2>&1 || useradd -m -s /bin/sh "$u"; done

@@ -64,6 +64,7 @@ sm_reset() {
 		rm -rf "${SPOOL:?}/$d"
 		install -d -m 0770 -o sitemail -g sitemail "$SPOOL/$d"
 	done
+	install -d -m 1770 -o sitemail -g sitemail "$SPOOL/state/flush"
 	rm -f "$ETC"/sites.d/*.conf
 	mkdir -p "$(dirname "$SM_LOG")"
 	: >"$SM_LOG"; chown sitemail:sitemail "$SM_LOG"; chmod 660 "$SM_LOG"
