@@ -90,6 +90,8 @@ sh_restart() {
 sh_ctl() { printf '%s\n' "$2" >"$T/$1.ctl.tmp" && mv "$T/$1.ctl.tmp" "$T/$1.ctl"; }
 # sh_count NAME - messages NAME has accepted.
 sh_count() { find "$T/$1.spool"* -name '*.json' 2>/dev/null | wc -l | tr -d ' '; }
+# sh_has NAME N - NAME has accepted at least N messages (for wait_for).
+sh_has() { [ "$(sh_count "$1")" -ge "$2" ]; }
 # sh_rcpt_count NAME ADDR - accepted messages that were for ADDR.
 sh_rcpt_count() {
 	$PY - "$T/$1.spool" "$2" <<-'EOF'

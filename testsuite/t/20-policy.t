@@ -56,12 +56,12 @@ is "$(jq -r 'select(.site == "bob.test") | .tokens | floor' "$T/sites.json")" "-
 # --- 2: burst 5, fast rate: 5 at once, 7 held, all delivered in order -----
 sm_reset
 rn_conf </dev/null
-site_conf alice.test smr-alice alice.test "rate = 2/s" "burst = 5" "backlog = 100"
+site_conf alice.test smr-alice alice.test "rate = 1/s" "burst = 5" "backlog = 100"
 for k in $(seq -w 1 12); do msg "burst $k" | submit smr-alice "b$k@shop.test"; done
 is "$(accepted alice.test)" 5 "burst: 5 released at once"
 is "$(accepted alice.test held)" 7 "burst: 7 held for tokens"
 rd_start
-wait_for 30 test "$(sh_count sh)" -ge 12
+wait_for 30 sh_has sh 12
 ok $? "burst: all 12 delivered as tokens refilled"
 rd_stop
 # The 5 released at once go out in parallel; the held ones come due
@@ -91,7 +91,7 @@ is "$(( $(sh_count sh) - base ))" 1 "freeze: none of the frozen site's mail left
 "$SBIN/sitemail" thaw alice.test >/dev/null
 ok $? "freeze: sitemail thaw"
 rd_start
-wait_for 30 test "$(( $(sh_count sh) - base ))" -ge 6
+wait_for 30 sh_has sh $((base + 6))
 ok $? "freeze: after the thaw everything accepted is delivered"
 rd_stop
 
@@ -116,7 +116,7 @@ for pol in allow rewrite reject; do
 	fi
 	ok $rc "$pol: accepted"
 	rd_once
-	wait_for 10 test "$(sh_count sh)" -gt "$before"
+	wait_for 10 sh_has sh $((before + 1))
 	EML=$(ls -t "$T"/sh.spool/*.eml | head -1)
 	J=${EML%.eml}.json
 	from=$(grep -m1 -i '^From:' "$EML" | tr -d '\r')
