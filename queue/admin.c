@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 #include "queue/bucket.h"
 #include "queue/qstate.h"
 #include "util/buf.h"
+#include "util/db.h"
 #include "util/msg.h"
 
 /* Column where the sender and the recipients start in the text listing. */
@@ -547,26 +547,6 @@ struct admin_raw {
 	int	 rc;
 };
 
-/* admin_raw_log - tdb's own complaints go to the mail log. */
-static void SM_PRINTF(3, 4)
-admin_raw_log(struct tdb_context *tdb, enum tdb_debug_level level,
-    const char *fmt, ...)
-{
-	char	 line[512];
-	va_list	 ap;
-	size_t	 n;
-
-	if (level > TDB_DEBUG_ERROR)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	n = strlen(line);
-	while (n > 0 && line[n - 1] == '\n')
-		line[--n] = '\0';
-	log_warn("admin: tdb %s: %s", tdb_name(tdb), line);
-}
-
 /* admin_raw_one - tdb traverse callback: decode only the records whose
  * text names the site. */
 static int
@@ -596,7 +576,6 @@ admin_raw_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA val, void *arg)
 static int
 admin_walk_site(struct admin_walk *w, const char *site)
 {
-	struct tdb_logging_context logctx = { admin_raw_log, NULL };
 	struct tdb_context *tdb;
 	struct admin_raw r;
 	struct buf path;
@@ -614,8 +593,7 @@ admin_walk_site(struct admin_walk *w, const char *site)
 		return err_set(EX_USAGE, "site name or spool_dir too long");
 	}
 	errno = 0;
-	tdb = tdb_open_ex(buf_str(&path), 0, TDB_DEFAULT, O_RDONLY | O_CLOEXEC,
-	    0, &logctx, NULL);
+	tdb = db_open(buf_str(&path), 0, TDB_DEFAULT, O_RDONLY | O_CLOEXEC, 0);
 	if (tdb == NULL && errno != ENOENT)
 		rc = err_set(EX_TEMPFAIL, "cannot open %s: %s", buf_str(&path),
 		    errno ? strerror(errno) : "not a tdb file");

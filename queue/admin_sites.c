@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,6 +27,7 @@
 #include "queue/qstate.h"
 #include "queue/route.h"
 #include "util/buf.h"
+#include "util/db.h"
 #include "util/msg.h"
 
 struct admin_stats {
@@ -36,32 +36,11 @@ struct admin_stats {
 
 /* Counters. */
 
-/* stats_tdb_log - tdb's own complaints go to the mail log. */
-static void SM_PRINTF(3, 4)
-stats_tdb_log(struct tdb_context *tdb, enum tdb_debug_level level,
-    const char *fmt, ...)
-{
-	char	 line[512];
-	va_list	 ap;
-	size_t	 n;
-
-	if (level > TDB_DEBUG_ERROR)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	n = strlen(line);
-	while (n > 0 && line[n - 1] == '\n')
-		line[--n] = '\0';
-	log_warn("stats: tdb %s: %s", tdb_name(tdb), line);
-}
-
 /* admin_stats_open - open (or create) state/stats.tdb. */
 int
 admin_stats_open(struct admin_stats **stp, const char *spool_dir,
     int readonly)
 {
-	struct tdb_logging_context logctx = { stats_tdb_log, NULL };
 	struct admin_stats *st;
 	struct buf path;
 	struct stat sb;
@@ -77,9 +56,9 @@ admin_stats_open(struct admin_stats **stp, const char *spool_dir,
 		return err_set(EX_CONFIG, "spool_dir too long");
 	}
 	errno = 0;
-	st->tdb = tdb_open_ex(buf_str(&path), 0, TDB_DEFAULT, readonly ?
+	st->tdb = db_open(buf_str(&path), 0, TDB_DEFAULT, readonly ?
 	    O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0660, &logctx, NULL);
+	    0660);
 	saved = errno;
 	if (st->tdb == NULL) {
 		rc = err_set(readonly && saved == ENOENT ? EX_NOINPUT :

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "queue/bucket.h"
 #include "util/buf.h"
+#include "util/db.h"
 #include "util/msg.h"
 
 #define BUCKET_NAME_MAX	255		/* longest site name (SITE_NAME_MAX) */
@@ -44,31 +44,10 @@ struct bucket_op {
 
 typedef void (*bucket_apply_fn)(struct bucket_rec *, struct bucket_op *);
 
-/* bucket_tdb_log - route tdb's own complaints to the mail log. */
-static void SM_PRINTF(3, 4)
-bucket_tdb_log(struct tdb_context *tdb, enum tdb_debug_level level,
-    const char *fmt, ...)
-{
-	char	 line[512];
-	va_list	 ap;
-	size_t	 n;
-
-	if (level > TDB_DEBUG_ERROR)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	n = strlen(line);
-	while (n > 0 && line[n - 1] == '\n')
-		line[--n] = '\0';
-	log_warn("bucket: tdb %s: %s", tdb_name(tdb), line);
-}
-
 /* bucket_open_path - open (creating) the bucket database at path. */
 int
 bucket_open_path(struct bucket_db **dbp, const char *path)
 {
-	struct tdb_logging_context logctx = { bucket_tdb_log, NULL };
 	struct bucket_db *db;
 	struct stat st;
 	int	 fd;
@@ -80,9 +59,8 @@ bucket_open_path(struct bucket_db **dbp, const char *path)
 		return err_set(EX_TEMPFAIL, "bucket: out of memory");
 	}
 	/* tdb serialises concurrent creators with its open lock. */
-	db->tdb = tdb_open_ex(path, 0, TDB_DEFAULT,
-	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660,
-	    &logctx, NULL);
+	db->tdb = db_open(path, 0, TDB_DEFAULT,
+	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660);
 	if (db->tdb == NULL) {
 		int	 saved = errno;
 

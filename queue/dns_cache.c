@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "queue/dns.h"
+#include "util/db.h"
 #include "util/msg.h"
 
 #define DNS_CACHE_REC_MAX	(64 * 1024)
@@ -245,8 +246,8 @@ dns_cache_open(struct dns_cache **cp, const char *spool_dir)
 	}
 	if (buf_addstr(&path, "/dns.tdb") < 0)
 		st = err_set(EX_CONFIG, "spool_dir too long");
-	else if ((c->tdb = tdb_open(buf_str(&path), 0, TDB_DEFAULT,
-	    O_RDWR | O_CREAT, 0660)) == NULL)
+	else if ((c->tdb = db_open(buf_str(&path), 0, TDB_DEFAULT,
+	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660)) == NULL)
 		st = err_set(EX_TEMPFAIL, "cannot open %s: %s", buf_str(&path),
 		    strerror(errno ? errno : EIO));
 	if (st != 0) {

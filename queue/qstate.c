@@ -54,6 +54,7 @@
 
 #include "queue/bucket.h"
 #include "queue/qstate.h"
+#include "util/db.h"
 #include "util/msg.h"
 
 #define QS_MAGIC	"sitemail-qstate 1"
@@ -80,31 +81,10 @@ static const char *const qs_keys[QK_NKEYS] = {
 #define QK_REQUIRED	((1u << QK_QID) | (1u << QK_SITE) | (1u << QK_UID) | \
 			 (1u << QK_ARRIVAL) | (1u << QK_SENDER))
 
-/* qs_tdb_log - route tdb's own complaints to the mail log. */
-static void SM_PRINTF(3, 4)
-qs_tdb_log(struct tdb_context *tdb, enum tdb_debug_level level,
-    const char *fmt, ...)
-{
-	char	 line[512];
-	va_list	 ap;
-	size_t	 n;
-
-	if (level > TDB_DEBUG_ERROR)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	n = strlen(line);
-	while (n > 0 && line[n - 1] == '\n')
-		line[--n] = '\0';
-	log_warn("qstate: tdb %s: %s", tdb_name(tdb), line);
-}
-
 /* qs_open - open spool_dir/state/queue.tdb with the given open flags. */
 static int
 qs_open(struct qstate **qsp, const char *spool_dir, int oflags)
 {
-	struct tdb_logging_context logctx = { qs_tdb_log, NULL };
 	struct qstate *qs;
 	struct buf path;
 	struct stat st;
@@ -123,8 +103,8 @@ qs_open(struct qstate **qsp, const char *spool_dir, int oflags)
 		return err_set(EX_CONFIG, "spool_dir too long: %s", spool_dir);
 	}
 	errno = 0;
-	qs->tdb = tdb_open_ex(buf_str(&path), QS_HASH_SIZE,
-	    TDB_DEFAULT | TDB_INCOMPATIBLE_HASH, oflags, 0660, &logctx, NULL);
+	qs->tdb = db_open(buf_str(&path), QS_HASH_SIZE,
+	    TDB_DEFAULT | TDB_INCOMPATIBLE_HASH, oflags, 0660);
 	saved = errno;
 	if (qs->tdb == NULL) {
 		int rc = (saved == ENOENT && !(oflags & O_CREAT)) ?
