@@ -6,7 +6,6 @@
  * spool writer; the original's headers are copied line by line from its
  * spool file (never read whole), up to BOUNCE_HEADERS_MAX bytes.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -89,19 +88,6 @@ bounce_mta(const char *in, char *out, size_t len)
 	out[strcspn(out, "[ ")] = '\0';
 }
 
-/* bounce_put - append formatted text; all or nothing. */
-static int __attribute__((format(printf, 2, 3)))
-bounce_put(struct buf *b, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 rc;
-
-	va_start(ap, fmt);
-	rc = buf_vprintf(b, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* bounce_flush - write the buffer into the spool message and empty it. */
 static int
 bounce_flush(struct spool_writer *w, struct buf *b, int failed)
@@ -125,7 +111,7 @@ bounce_head(struct buf *b, const char *host, const char *qid,
 	int	 rc = 0;
 
 	bounce_date(time(NULL), date, sizeof(date));
-	rc |= bounce_put(b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
+	rc |= buf_printf(b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
 	    "To: <%s>\r\n"
 	    "Subject: Undelivered Mail Returned to Sender\r\n"
 	    "Date: %s\r\n"
@@ -151,7 +137,7 @@ bounce_notice(struct buf *b, const char *host, const char *boundary,
 	int	 rc = 0;
 
 	bounce_date(orig->time, date, sizeof(date));
-	rc |= bounce_put(b, "--%s\r\n"
+	rc |= buf_printf(b, "--%s\r\n"
 	    "Content-Description: Notification\r\n"
 	    "Content-Type: text/plain; charset=us-ascii\r\n"
 	    "\r\n"
@@ -169,10 +155,10 @@ bounce_notice(struct buf *b, const char *host, const char *boundary,
 		    rcpt[i].diagnostic : "delivery failed", BOUNCE_TEXT_MAX);
 		if (rcpt[i].remote_mta && *rcpt[i].remote_mta) {
 			bounce_mta(rcpt[i].remote_mta, mta, sizeof(mta));
-			rc |= bounce_put(b, "<%s>: host %s said:\r\n    %s\r\n"
+			rc |= buf_printf(b, "<%s>: host %s said:\r\n    %s\r\n"
 			    "\r\n", addr, mta, why);
 		} else
-			rc |= bounce_put(b, "<%s>:\r\n    %s\r\n\r\n", addr,
+			rc |= buf_printf(b, "<%s>:\r\n    %s\r\n\r\n", addr,
 			    why);
 	}
 	return rc;
@@ -189,7 +175,7 @@ bounce_report(struct buf *b, const char *host, const char *boundary,
 	int	 rc = 0;
 
 	bounce_date(orig->time, date, sizeof(date));
-	rc |= bounce_put(b, "--%s\r\n"
+	rc |= buf_printf(b, "--%s\r\n"
 	    "Content-Description: Delivery report\r\n"
 	    "Content-Type: message/delivery-status\r\n"
 	    "\r\n"
@@ -201,18 +187,18 @@ bounce_report(struct buf *b, const char *host, const char *boundary,
 		bounce_clean(why, sizeof(why), rcpt[i].diagnostic ?
 		    rcpt[i].diagnostic : "delivery failed", BOUNCE_TEXT_MAX);
 		bounce_status(rcpt[i].status, status);
-		rc |= bounce_put(b, "\r\n"
+		rc |= buf_printf(b, "\r\n"
 		    "Final-Recipient: rfc822; %s\r\n"
 		    "Action: failed\r\n"
 		    "Status: %s\r\n", addr, status);
 		if (rcpt[i].remote_mta && *rcpt[i].remote_mta) {
 			bounce_mta(rcpt[i].remote_mta, mta, sizeof(mta));
-			rc |= bounce_put(b, "Remote-MTA: dns; %s\r\n", mta);
+			rc |= buf_printf(b, "Remote-MTA: dns; %s\r\n", mta);
 		}
-		rc |= bounce_put(b, "Diagnostic-Code: %s; %s\r\n",
+		rc |= buf_printf(b, "Diagnostic-Code: %s; %s\r\n",
 		    bounce_is_smtp(why) ? "smtp" : "X-Sitemail", why);
 	}
-	rc |= bounce_put(b, "\r\n--%s\r\n"
+	rc |= buf_printf(b, "\r\n--%s\r\n"
 	    "Content-Description: Undelivered Message Headers\r\n"
 	    "Content-Type: text/rfc822-headers\r\n"
 	    "\r\n", boundary);
@@ -297,7 +283,7 @@ bounce_content(struct spool_writer *w, const char *host,
 	    (status = bounce_flush(w, &b, bounce_report(&b, host, boundary,
 	    &orig->env, rcpt, n))) == 0 &&
 	    (status = bounce_headers(w, orig)) == 0)
-		status = bounce_flush(w, &b, bounce_put(&b, "\r\n--%s--\r\n",
+		status = bounce_flush(w, &b, buf_printf(&b, "\r\n--%s--\r\n",
 		    boundary));
 	buf_free(&b);
 	return status;

@@ -972,24 +972,6 @@ qs_flush_text(struct buf *b, const struct site_id *site, int all,
 	return qs_flush_line(b, "sender", sender, sizeof(q.sender));
 }
 
-/* qs_write_all - write n bytes to fd. */
-static int
-qs_write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* qstate_flush_request - write a request file into state/flush/. */
 int
 qstate_flush_request(const struct conf *conf, const struct site_id *site,
@@ -1015,7 +997,7 @@ qstate_flush_request(const struct conf *conf, const struct site_id *site,
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (fd < 0 || fchmod(fd, 0644) < 0 ||
-	    qs_write_all(fd, text.ptr ? text.ptr : "", text.len) < 0 ||
+	    spool_write_all(fd, text.ptr ? text.ptr : "", text.len) < 0 ||
 	    close(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
 		rc = err_set(EX_TEMPFAIL, "cannot write a flush request in "
 		    "%s/%s: %s", conf->spool_dir, QSTATE_FLUSH_DIR,

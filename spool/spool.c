@@ -99,7 +99,7 @@ spool_get_be(const unsigned char *p, int n)
 }
 
 /* spool_write_all - write n bytes, retrying short writes and EINTR. */
-static int
+int
 spool_write_all(int fd, const void *data, size_t n)
 {
 	const unsigned char *p = data;

@@ -77,6 +77,9 @@ void	spool_qid_new(char *out);
 /* spool_qid_valid - 1 if s has the shape of a queue ID. */
 int	spool_qid_valid(const char *s);
 
+/* spool_write_all - write n bytes to fd, retrying short writes; -1 on error. */
+int	spool_write_all(int fd, const void *, size_t n);
+
 /* spool_valid_field - 1 if s holds no CR, LF or NUL (envelope-safe). */
 int	spool_valid_field(const char *s);
 
