@@ -1,0 +1,22 @@
+#!/bin/bash
+# 70-docs.t - the installed man pages render cleanly with man -l, and
+# document what the programs really accept.
+. "$SM_SRC/testsuite/lib/tap.sh"
+MAN=$SM_PREFIX/share/man
+for page in man8/sendmail.8 man8/sitemail.8 man8/sitemaild.8 man5/sitemail.conf.5; do
+	[ -f "$MAN/$page" ]; ok $? "$page installed"
+	warn=$(MANWIDTH=80 man --warnings -l "$MAN/$page" 2>&1 >/dev/null)
+	is "$warn" "" "$page renders without warnings"
+	lines=$(MANWIDTH=80 man -l "$MAN/$page" 2>/dev/null | wc -l)
+	[ "$lines" -gt 40 ]; ok $? "$page has content ($lines lines)"
+done
+# Every verb in sitemail's usage is in its man page.
+for verb in $("$SBIN/sitemail" 2>&1 | awk '$1 == "sitemail" && $2 !~ /^\[/ { print $2 }' | sort -u); do
+	grep -q "$verb" "$SM_SRC/cmd/sitemail.8"; ok $? "sitemail.8 documents '$verb'"
+done
+# Every config key of the example in sitemail.conf.5 is accepted.
+sm_reset
+for key in hostname spool_dir user max_message_size max_recipients queue_lifetime retry_min retry_max log alert_to; do
+	grep -q "^\.It Cm $key\|$key" "$SM_SRC/cmd/sitemail.conf.5"; ok $? "sitemail.conf.5 documents $key"
+done
+done_testing
