@@ -1,6 +1,6 @@
 /*
- * qstate.c - the queue state database (state/queue.tdb), flush requests
- * and the mailq listing; see qstate.h.
+ * qstate.c - the queue state database (state/queue.tdb) and flush
+ * requests; see qstate.h.
  *
  * Database: tdb, created mode 0660 (group sitemail) with a jenkins hash
  * and 10007 hash chains, so lookups stay short with many queued messages.
@@ -52,7 +52,6 @@
 
 #include <tdb.h>
 
-#include "queue/bucket.h"
 #include "queue/qstate.h"
 #include "util/db.h"
 #include "util/msg.h"
@@ -734,7 +733,7 @@ qstate_traverse(struct qstate *qs, int (*fn)(void *, const struct qrec *),
 	return w.rc;
 }
 
-/* A list of queue IDs (rebuild, mailq). */
+/* A list of queue IDs (rebuild). */
 struct qs_ids {
 	char	(*v)[SPOOL_QIDLEN + 1];
 	size_t	 n, cap;
@@ -1134,144 +1133,4 @@ qstate_flush_match(const struct qflush *q, const struct qrec *rec)
 		if (qstate_flush_rcpt(q, &rec->r[i]))
 			return 1;
 	return 0;
-}
-
-/* The mailq listing. */
-
-struct qs_list {
-	const struct site_id *site;
-	int	 all;
-	struct qrec *v;
-	size_t	 n, cap;
-};
-
-/* qs_list_add - traverse callback: keep a copy of a visible record. */
-static int
-qs_list_add(void *ctx, const struct qrec *rec)
-{
-	struct qs_list *l = ctx;
-	struct buf text;
-	int	 rc;
-
-	if (!l->all && strcmp(rec->site, l->site->name) != 0)
-		return 0;
-	if (l->n == l->cap) {
-		size_t	 ncap = l->cap ? l->cap * 2 : 64;
-		void	*p = realloc(l->v, ncap * sizeof(*l->v));
-
-		if (p == NULL)
-			return err_set(EX_TEMPFAIL, "out of memory");
-		l->v = p;
-		l->cap = ncap;
-	}
-	/* A deep copy through the text form keeps ownership simple. */
-	buf_init(&text, QSTATE_REC_MAX);
-	if ((rc = qstate_encode(rec, &text)) == 0 &&
-	    (rc = qstate_decode(text.ptr, text.len, &l->v[l->n])) == 0)
-		l->n++;
-	buf_free(&text);
-	return rc;
-}
-
-/* qs_list_cmp - order by queue ID, that is by arrival. */
-static int
-qs_list_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct qrec *)a)->qid,
-	    ((const struct qrec *)b)->qid);
-}
-
-/* qs_site_frozen - 1 if the message's site is frozen in bucket.tdb. */
-static int
-qs_site_frozen(const struct conf *conf, struct bucket_db *bdb,
-    const char *site)
-{
-	struct conf_limits lim;
-	struct bucket_rec br;
-
-	if (bdb == NULL)
-		return 0;
-	site_limits(conf, site, &lim);
-	if (bucket_get(bdb, site, &lim, (double)time(NULL), &br) != 0)
-		return 0;
-	return (br.flags & BUCKET_FROZEN) != 0;
-}
-
-/* qs_mailq_one - print one message: the header line and its recipients. */
-static void
-qs_mailq_one(const struct conf *conf, struct bucket_db *bdb,
-    const struct qrec *rec, FILE *fp)
-{
-	char	 when[64], id[SPOOL_QIDLEN + 2];
-	struct tm tm;
-	time_t	 now = time(NULL);
-	size_t	 i;
-	int	 mark = ' ';
-
-	if (rec->frozen || qs_site_frozen(conf, bdb, rec->site))
-		mark = '!';
-	else if (rec->hold > now || (rec->qflags & QREC_UNCHARGED))
-		mark = '*';
-	snprintf(id, sizeof(id), "%s%c", rec->qid, mark);
-	if (localtime_r(&rec->arrival, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm) == 0)
-		snprintf(when, sizeof(when), "%lld", (long long)rec->arrival);
-	fprintf(fp, "%-21s %8" PRIu64 " %s  %s\n", id, rec->size, when,
-	    *rec->sender ? rec->sender : "MAILER-DAEMON");
-	for (i = 0; i < rec->nr; i++) {
-		const struct qrcpt *r = &rec->r[i];
-
-		if (r->status == QR_SENT || r->status == QR_BOUNCED)
-			continue;
-		if (r->reason && *r->reason)
-			fprintf(fp, "%*s(%s)\n", 8, "", r->reason);
-		fprintf(fp, "%*s%s\n", 8, "", r->addr);
-	}
-	fputc('\n', fp);
-}
-
-/* qstate_mailq - the Postfix-like listing of sendmail -bp / mailq. */
-int
-qstate_mailq(const struct conf *conf, const struct site_id *site, int all,
-    FILE *fp)
-{
-	struct qs_list l = { site, all, NULL, 0, 0 };
-	struct bucket_db *bdb = NULL;
-	struct qstate *qs;
-	uint64_t total = 0;
-	size_t	 i;
-	int	 rc;
-
-	rc = qstate_open_readonly(&qs, conf->spool_dir);
-	if (rc == EX_NOINPUT) {
-		fprintf(fp, "Mail queue is empty\n");
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	rc = qstate_traverse(qs, qs_list_add, &l);
-	qstate_close(qs);
-	if (rc == 0 && l.n == 0)
-		fprintf(fp, "Mail queue is empty\n");
-	else if (rc == 0) {
-		if (bucket_open(&bdb, conf->spool_dir) != 0)
-			bdb = NULL;
-		qsort(l.v, l.n, sizeof(*l.v), qs_list_cmp);
-		fprintf(fp, "%-21s %8s %-19s  %s\n", "-Queue ID-", "--Size--",
-		    "----Arrival Time---", "-Sender/Recipient-------");
-		for (i = 0; i < l.n; i++) {
-			qs_mailq_one(conf, bdb, &l.v[i], fp);
-			total += l.v[i].size;
-		}
-		fprintf(fp, "-- %" PRIu64 " Kbytes in %zu Request%s.\n",
-		    (total + 1023) / 1024, l.n, l.n == 1 ? "" : "s");
-		bucket_close(bdb);
-	}
-	for (i = 0; i < l.n; i++)
-		qrec_free(&l.v[i]);
-	free(l.v);
-	if (rc == 0 && fflush(fp) != 0)
-		rc = err_set(EX_IOERR, "cannot write the listing: %s",
-		    strerror(errno));
-	return rc;
 }

@@ -171,9 +171,4 @@ int	qstate_flush_match(const struct qflush *, const struct qrec *);
 /* qstate_flush_rcpt - 1 if recipient i is selected (domain selector). */
 int	qstate_flush_rcpt(const struct qflush *, const struct qrcpt *);
 
-/* qstate_mailq - the Postfix-like listing of sendmail -bp / mailq; a site
- * user (all = 0) sees only their own site. */
-int	qstate_mailq(const struct conf *, const struct site_id *, int all,
-	    FILE *);
-
 #endif
