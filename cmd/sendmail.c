@@ -33,7 +33,6 @@
 #include "util/msg.h"
 #include "util/priv.h"
 
-
 struct intake {
 	struct conf conf;
 	struct site_id site;
@@ -57,6 +56,7 @@ struct job {
 	struct spool_writer *w;
 	struct timeval tv;
 	enum bucket_verdict verdict;	/* what the bucket said */
+	unsigned max_rcpt;		/* max_recipients */
 };
 
 /* sm_config - choose the config dir (-C only when unprivileged) and load. */
@@ -140,6 +140,9 @@ job_add_rcpt(struct job *j, const char *addr)
 	for (i = 0; i < j->rcpt.n; i++)
 		if (strcmp(j->rcpt.v[i], addr) == 0)
 			return 0;
+	if (j->rcpt.n >= j->max_rcpt)
+		return err_set(EX_NOPERM, "too many recipients: more than %u "
+		    "(max_recipients)", j->max_rcpt);
 	v = realloc(j->rcpt.v, (j->rcpt.n + 1) * sizeof(*v));
 	if (v == NULL || (v[j->rcpt.n] = strdup(addr)) == NULL) {
 		if (v)
@@ -173,8 +176,7 @@ job_add_words(struct job *j, const char *word)
 
 /* job_recipients - argv (or RCPT) recipients plus, with -t, the header's. */
 static int
-job_recipients(struct intake *in, struct job *j, char **rcpt, size_t n,
-    int extract)
+job_recipients(struct job *j, char **rcpt, size_t n, int extract)
 {
 	struct addrlist hdr = { NULL, 0 };
 	size_t	 i;
@@ -192,10 +194,6 @@ job_recipients(struct intake *in, struct job *j, char **rcpt, size_t n,
 		return err_set(EX_USAGE, extract ?
 		    "No recipient addresses found in message header" :
 		    "no recipients given");
-	if (j->rcpt.n > in->conf.max_recipients)
-		return err_set(EX_NOPERM, "too many recipients: %zu "
-		    "(max_recipients = %u)", j->rcpt.n,
-		    in->conf.max_recipients);
 	return 0;
 }
 
@@ -445,14 +443,15 @@ intake_message(struct intake *in, const char *sender, char **rcpt,
 	int	 rc;
 
 	memset(&j, 0, sizeof(j));
-	buf_init(&j.first, 70000);
+	j.max_rcpt = in->conf.max_recipients;
+	buf_init(&j.first, HDR_FIRST_MAX);
 	gettimeofday(&j.tv, NULL);
 	if ((rc = sm_key(in)) == 0)
 		rc = spool_create(&j.w, in->conf.spool_dir, in->key);
 	if (rc == 0)
 		rc = headers_read(&j.hdr, src, &j.first);
 	if (rc == 0)
-		rc = job_recipients(in, &j, rcpt, nrcpt, extract);
+		rc = job_recipients(&j, rcpt, nrcpt, extract);
 	if (rc == 0)
 		rc = job_header(in, &j, sender);
 	if (rc == 0)

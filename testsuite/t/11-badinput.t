@@ -5,7 +5,7 @@
 . "$SM_SRC/testsuite/lib/intake.sh"
 sm_reset
 sites_two
-printf '[main]\nmax_message_size = 200K\n' | sm_conf
+printf '[main]\nmax_message_size = 200K\nmax_recipients = 5\n' | sm_conf
 
 # refused NAME WANT-STATUS ERR-REGEX CMD... - run as smt-alice, check all.
 refused() { local name=$1 want=$2 re=$3; shift 3
@@ -30,6 +30,10 @@ refused "CR/LF in -f" 64 "sender|-f" "$SENDMAIL" -f "$(printf 'a@alice.test\r\nR
 refused "LF in a recipient" 64 "recipient" "$SENDMAIL" "$(printf 'x@example.net\nBcc: y@z')"
 refused "-C from a non-root user" 77 "-C" "$SENDMAIL" -C "$TMPD" x@example.net
 refused "unknown flag" 64 "Z" "$SENDMAIL" -Z x@example.net
+printf 'Subject: many\n\nhi\n' >"$TMPD/many.txt"
+refused "over max_recipients" 77 "too many recipients.*max_recipients" sh -c "$SENDMAIL -i a@x.test b@x.test c@x.test d@x.test e@x.test f@x.test <$TMPD/many.txt"
+printf 'To: a@x.test, b@x.test, c@x.test\nCc: d@x.test, e@x.test, f@x.test\nSubject: many\n\nhi\n' >"$TMPD/many-t.txt"
+refused "over max_recipients with -t" 77 "too many recipients" sh -c "$SENDMAIL -t -i <$TMPD/many-t.txt"
 
 # fds 0-2 closed: sendmail must not write its spool file onto fd 1 or 2.
 queue_snapshot
