@@ -34,6 +34,7 @@
 
 #include "spool/spool.h"
 #include "util/buf.h"
+#include "util/conf.h"
 #include "util/msg.h"
 
 /* Single-valued keys, in the order the writer emits them. */
@@ -120,21 +121,12 @@ static int
 env_number(const char *s, size_t n, unsigned long long max,
     unsigned long long *out)
 {
-	unsigned long long v = 0;
-	size_t	 i;
+	uint64_t v;
 
 	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
 		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		d = (unsigned)(s[i] - '0');
-		if (v > (max - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
+	if (conf_parse_u64(s, n, max, &v) < 0)
+		return -1;
 	*out = v;
 	return 0;
 }

@@ -184,7 +184,7 @@ conf_default_dir(void)
 /* Value parsers. */
 
 /* conf_parse_u64 - decimal digits only, at most max; -1 if bad. */
-static int
+int
 conf_parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -13,6 +13,7 @@
 #define SM_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 enum conf_from_policy {
@@ -98,6 +99,9 @@ const struct conf_site *conf_site_find(const struct conf *, const char *name);
  * in at most one site: conf_load() refuses duplicates. */
 const struct conf_site *conf_site_for_user(const struct conf *, uid_t,
 	    const char *login);
+/* conf_parse_u64 - n decimal digits (nothing else) to a number <= max;
+ * -1 if bad.  Shared with the spool envelope parser. */
+int	conf_parse_u64(const char *, size_t n, uint64_t max, uint64_t *out);
 /* conf_parse_duration - "90", "30s", "5m", "1h", "5d" to seconds; -1 if
  * bad or over 2^31-1 seconds. */
 long	conf_parse_duration(const char *);
