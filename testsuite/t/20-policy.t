@@ -72,8 +72,9 @@ queue_empty; ok $? "burst: nothing lost, queue empty"
 
 # --- 3: auto-freeze past the backlog; the other site is unaffected --------
 sm_reset
-rn_conf </dev/null
+printf '[main]\nalert_to = abuse@shop.test\n' | rn_conf
 site_conf alice.test smr-alice alice.test "rate = 30/m" "burst = 2" "backlog = 3"
+"$SBIN/sitemail" check-config >/dev/null; ok $? "config with alert_to is valid"
 base=$(sh_count sh)
 rcs=""
 for k in 1 2 3 4 5 6 7; do
@@ -87,11 +88,14 @@ msg "bob while alice is frozen" | submit smr-bob ok@shop.test
 ok $? "freeze: the other site still submits"
 rd_once
 is "$(sh_rcpt_count sh ok@shop.test)" 1 "freeze: the other site's mail is delivered"
-is "$(( $(sh_count sh) - base ))" 1 "freeze: none of the frozen site's mail left"
+is "$(sh_rcpt_count sh abuse@shop.test)" 1 "freeze: one notice mailed to alert_to"
+ALERT=$(grep -l 'abuse@shop.test' "$T"/sh.spool/*.json | head -1)
+like "$(grep -m1 '^Subject:' "${ALERT%.json}.eml" | tr -d '\r')" "site alice.test auto-frozen" "freeze: the notice names the site"
+is "$(( $(sh_count sh) - base ))" 2 "freeze: none of the frozen site's mail left"
 "$SBIN/sitemail" thaw alice.test >/dev/null
 ok $? "freeze: sitemail thaw"
 rd_start
-wait_for 30 sh_has sh $((base + 6))
+wait_for 30 sh_has sh $((base + 7))
 ok $? "freeze: after the thaw everything accepted is delivered"
 rd_stop
 
