@@ -74,7 +74,9 @@ sm_config(struct intake *in, int privileged)
 	}
 	if ((rc = conf_load(&in->conf, dir)) != 0)
 		msg_fatal(rc, "%s", err_str());
-	if ((rc = log_open("sendmail", in->conf.log)) != 0)
+	/* -bs must never write to stderr: a stderr log goes to syslog. */
+	if ((rc = log_open("sendmail", in->opts.mode == MODE_SMTP &&
+	    strcmp(in->conf.log, "stderr") == 0 ? "syslog" : in->conf.log)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	if ((rc = site_identify(&in->conf, getuid(), &in->site)) != 0)
 		msg_fatal(rc, "%s", err_str());
