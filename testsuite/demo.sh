@@ -140,10 +140,15 @@ for i in $(seq 1 12); do printf 'Subject: spam %s\n\nbuy\n' "$i" |
 run $P/sbin/sitemail sites
 
 say "The admin: freeze, list, show, delete the spam, thaw"
+run $P/sbin/sitemail freeze demo-spam
 run $P/sbin/sitemail list --site demo-spam
 ID=$($P/sbin/sitemail list --site demo-spam --json | head -1 | jq -r .queue_id)
 run $P/sbin/sitemail show "$ID"
 run $P/sbin/sitemail delete --site demo-spam --frozen
 run $P/sbin/sitemail thaw demo-spam
 run $P/sbin/sitemail sites
+say "The held burst goes out as tokens refill"
+sleep 4
+run $P/sbin/sitemaild --once
+run $P/sbin/mailq
 say "Done. Log: $P/var/sitemail.log"
