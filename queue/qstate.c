@@ -280,27 +280,6 @@ qstate_encode(const struct qrec *rec, struct buf *out)
 	return 0;
 }
 
-/* qs_num - a canonical decimal of n bytes, at most max. */
-static int
-qs_num(const char *p, size_t n, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t	 i;
-
-	if (n == 0 || n > 20 || (n > 1 && p[0] == '0'))
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		if (v > max / 10 || (v == max / 10 &&
-		    (uint64_t)(p[i] - '0') > max % 10))
-			return -1;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /* qs_strdup - a NUL-terminated copy of n bytes. */
 static char *
 qs_strdup(const char *p, size_t n)
@@ -322,7 +301,7 @@ qs_arrival(const char *p, size_t n, struct qrec *rec)
 	uint64_t s, us;
 
 	if (dot == NULL || (size_t)(p + n - dot - 1) != 6 ||
-	    qs_num(p, (size_t)(dot - p), INT64_MAX, &s) < 0)
+	    spool_number(p, (size_t)(dot - p), INT64_MAX, &s) < 0)
 		return -1;
 	/* Six digits, leading zeros allowed here. */
 	for (us = 0, dot++; dot < p + n; dot++) {
@@ -355,8 +334,8 @@ qs_rcpt_add(const char *p, size_t n, struct qrec *rec, size_t *cap)
 		p = sp + 1;
 	}
 	if (p >= end || len[0] != 1 || strchr("PDSB", *f[0]) == NULL ||
-	    qs_num(f[1], len[1], UINT_MAX, &att) < 0 ||
-	    qs_num(f[2], len[2], INT64_MAX, &next) < 0 ||
+	    spool_number(f[1], len[1], UINT_MAX, &att) < 0 ||
+	    spool_number(f[2], len[2], INT64_MAX, &next) < 0 ||
 	    len[3] == 0 || len[3] > 15)
 		return -1;
 	if (!(len[3] == 1 && *f[3] == '-'))
@@ -439,25 +418,25 @@ qs_line(const char *p, size_t n, struct qrec *rec, unsigned *seen,
 	case QK_ARRIVAL:
 		return qs_arrival(v, vlen, rec);
 	case QK_UID:
-		if (qs_num(v, vlen, UINT32_MAX - 1, &num) < 0)
+		if (spool_number(v, vlen, UINT32_MAX - 1, &num) < 0)
 			return -1;
 		rec->uid = (uid_t)num;
 		return 0;
 	case QK_SIZE:
-		return qs_num(v, vlen, UINT64_MAX, &rec->size);
+		return spool_number(v, vlen, UINT64_MAX, &rec->size);
 	case QK_FLAGS:
 	case QK_QFLAGS:
-		if (qs_num(v, vlen, UINT_MAX, &num) < 0)
+		if (spool_number(v, vlen, UINT_MAX, &num) < 0)
 			return -1;
 		*(k == QK_FLAGS ? &rec->flags : &rec->qflags) = (unsigned)num;
 		return 0;
 	case QK_HOLD:
-		if (qs_num(v, vlen, INT64_MAX, &num) < 0)
+		if (spool_number(v, vlen, INT64_MAX, &num) < 0)
 			return -1;
 		rec->hold = (time_t)num;
 		return 0;
 	default:	/* QK_FROZEN */
-		if (qs_num(v, vlen, 1, &num) < 0)
+		if (spool_number(v, vlen, 1, &num) < 0)
 			return -1;
 		rec->frozen = (int)num;
 		return 0;

@@ -116,19 +116,14 @@ spool_envelope_format(const struct envelope *env, struct buf *out)
 	return 0;
 }
 
-/* env_number - parse canonical decimal text of length n, at most max. */
-static int
-env_number(const char *s, size_t n, unsigned long long max,
-    unsigned long long *out)
+/* spool_number - canonical decimal text of length n (no sign, no leading
+ * zero), at most max; -1 if bad. */
+int
+spool_number(const char *s, size_t n, uint64_t max, uint64_t *out)
 {
-	uint64_t v;
-
 	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
 		return -1;
-	if (conf_parse_u64(s, n, max, &v) < 0)
-		return -1;
-	*out = v;
-	return 0;
+	return conf_parse_u64(s, n, max, out);
 }
 
 /* env_time - parse "SECS.USEC" with exactly six digits after the dot. */
@@ -136,11 +131,11 @@ static int
 env_time(const char *s, size_t n, struct envelope *env)
 {
 	const char *dot = memchr(s, '.', n);
-	unsigned long long secs, usec;
+	uint64_t secs, usec;
 
 	if (dot == NULL || (size_t)(s + n - dot - 1) != 6)
 		return -1;
-	if (env_number(s, (size_t)(dot - s), (unsigned long long)INT64_MAX,
+	if (spool_number(s, (size_t)(dot - s), (uint64_t)INT64_MAX,
 	    &secs) < 0)
 		return -1;
 	/* Six digits, leading zeros allowed here: check them by hand. */
@@ -225,7 +220,7 @@ env_line(struct envelope *env, const char *s, size_t n, unsigned *seen,
 	const char *sp = memchr(s, ' ', n);
 	const char *v;
 	size_t	 vn;
-	unsigned long long num;
+	uint64_t num;
 	int	 k;
 
 	if (sp == NULL)
@@ -261,7 +256,7 @@ env_line(struct envelope *env, const char *s, size_t n, unsigned *seen,
 			return 0;
 		break;
 	case K_UID:
-		if (env_number(v, vn, (uid_t)-1 - 1ULL, &num) < 0)
+		if (spool_number(v, vn, (uid_t)-1 - 1ULL, &num) < 0)
 			break;
 		env->uid = (uid_t)num;
 		return 0;
@@ -270,13 +265,13 @@ env_line(struct envelope *env, const char *s, size_t n, unsigned *seen,
 			break;
 		return 0;
 	case K_FLAGS:
-		if (env_number(v, vn, UINT_MAX, &num) < 0 ||
-		    (num & ~(unsigned long long)ENV_FLAGS_KNOWN))
+		if (spool_number(v, vn, UINT_MAX, &num) < 0 ||
+		    (num & ~(uint64_t)ENV_FLAGS_KNOWN))
 			break;
 		env->flags = (unsigned)num;
 		return 0;
 	case K_HOLD:
-		if (env_number(v, vn, (unsigned long long)INT64_MAX, &num) < 0)
+		if (spool_number(v, vn, (uint64_t)INT64_MAX, &num) < 0)
 			break;
 		env->hold = (time_t)num;
 		return 0;

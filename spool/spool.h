@@ -80,6 +80,9 @@ int	spool_qid_valid(const char *s);
 /* spool_write_all - write n bytes to fd, retrying short writes; -1 on error. */
 int	spool_write_all(int fd, const void *, size_t n);
 
+/* spool_number - canonical decimal (no sign, no leading zero) <= max. */
+int	spool_number(const char *, size_t n, uint64_t max, uint64_t *out);
+
 /* spool_valid_field - 1 if s holds no CR, LF or NUL (envelope-safe). */
 int	spool_valid_field(const char *s);
 
