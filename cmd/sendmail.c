@@ -23,11 +23,8 @@
 #include "compat/compat.h"
 #include "compat/intake.h"
 #include "compat/msgfix.h"
-#include "queue/admin.h"
-#include "queue/bucket.h"
-#include "queue/policy.h"
-#include "queue/qstate.h"
 #include "queue/site.h"
+#include "queue/verdict.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/conf.h"
@@ -114,6 +111,27 @@ sm_deliver(struct sm *sm)
 	return 0;
 }
 
+/* sm_mailq - mailq / -bp: sitemaild answers (the set-gid program never
+ * opens the shared state); root and the runner user see every site. */
+static int
+sm_mailq(struct sm *sm)
+{
+	return verdict_ask(sm->conf.spool_dir, stdout, "list", "all",
+	    priv_is_admin(getuid(), sm->conf.user) ? "1" : NULL,
+	    (char *)NULL);
+}
+
+/* sm_flush - -q, -qI, -qR, -qS: ask sitemaild to retry now (a site
+ * user: their own site; root and the runner user: every site). */
+static int
+sm_flush(struct sm *sm)
+{
+	return verdict_ask(sm->conf.spool_dir, stdout, "flush", "all",
+	    priv_is_admin(getuid(), sm->conf.user) ? "1" : NULL, "id",
+	    sm->opts.q_id, "domain", sm->opts.q_domain, "sender",
+	    sm->opts.q_sender, (char *)NULL);
+}
+
 /* sm_verify - -bv: say how each address would be handled. */
 static int
 sm_verify(struct sm *sm)
@@ -151,13 +169,10 @@ main(int argc, char **argv)
 		rc = sm_smtp(&sm);
 		break;
 	case MODE_LIST:
-		rc = admin_mailq(&sm.conf, &sm.in.site,
-		    priv_is_admin(getuid(), sm.conf.user), stdout);
+		rc = sm_mailq(&sm);
 		break;
 	case MODE_FLUSH:
-		rc = qstate_flush_request(&sm.conf, &sm.in.site,
-		    priv_is_admin(getuid(), sm.conf.user),
-		    sm.opts.q_id, sm.opts.q_domain, sm.opts.q_sender);
+		rc = sm_flush(&sm);
 		break;
 	case MODE_NEWALIASES:
 		rc = 0;		/* sitemail has no alias database */

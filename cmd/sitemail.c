@@ -24,6 +24,7 @@
 
 #include "queue/admin.h"
 #include "queue/site.h"
+#include "queue/verdict.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/conf.h"
@@ -247,6 +248,16 @@ verb_list(struct cli *c, struct cli_args *ar)
 	if (ar->npos)
 		cli_usage_verb("unexpected argument \"%s\"", ar->pos[0]);
 	cli_filter(ar, &f);
+	if (!c->admin) {
+		/* A site user never opens the shared state: sitemaild
+		 * answers, for the caller's own site only. */
+		if (ar->site && strcmp(ar->site, c->caller.name) != 0)
+			return 0;
+		return verdict_ask(c->conf.spool_dir, stdout, "list",
+		    "json", ar->json ? "1" : NULL, "sender", ar->sender,
+		    "rcpt", ar->rcpt, "frozen", ar->frozen ? "1" : NULL,
+		    (char *)NULL);
+	}
 	return admin_list(&c->a, &f, ar->json, stdout);
 }
 
@@ -263,6 +274,13 @@ verb_show(struct cli *c, struct cli_args *ar)
 		    "which message?");
 	if (admin_qid_parse(ar->pos[0], qid) != 0)
 		return err_set(EX_NOINPUT, "%s: no such message", ar->pos[0]);
+	if (!c->admin) {
+		char	 m[2] = { (char)('0' + mode), '\0' };
+
+		return verdict_ask(c->conf.spool_dir, stdout, "show", "qid",
+		    qid, "mode", m, "json", ar->json ? "1" : NULL,
+		    (char *)NULL);
+	}
 	return admin_show(&c->a, qid, mode, ar->json, stdout);
 }
 
@@ -278,6 +296,22 @@ verb_flush(struct cli *c, struct cli_args *ar)
 		cli_usage_verb("%s", "either --site or queue IDs");
 	if (ar->npos)
 		cli_ids(ar, &ids, &n);
+	if (!c->admin) {
+		size_t	 i;
+
+		if (ar->site && strcmp(ar->site, c->caller.name) != 0)
+			rc = err_set(EX_NOPERM, "flush: you may flush only "
+			    "site %s", c->caller.name);
+		else if (n == 0)
+			rc = verdict_ask(c->conf.spool_dir, stdout, "flush",
+			    (char *)NULL);
+		else
+			for (i = 0, rc = 0; i < n && rc == 0; i++)
+				rc = verdict_ask(c->conf.spool_dir, stdout,
+				    "flush", "id", ids[i], (char *)NULL);
+		admin_ids_free(ids, n);
+		return rc;
+	}
 	rc = admin_flush(&c->a, ar->site, ids, n);
 	admin_ids_free(ids, n);
 	return rc;

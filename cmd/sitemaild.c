@@ -52,6 +52,7 @@
 
 #include "queue/qstate.h"
 #include "queue/runner.h"
+#include "queue/verdictd.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/conf.h"
@@ -72,6 +73,7 @@ struct runnerd {
 	const char *confdir;
 	unsigned char key[SPOOL_KEYLEN];
 	struct runner *r;
+	struct verdictd *vd;		/* the intake socket (not with --once) */
 	int	 once;
 	int	 sigfd, inofd;
 	int	 wd_queue, wd_flush;
@@ -333,6 +335,7 @@ rd_reload(struct runnerd *d)
 	}
 	conf_free(rd_conf(d));
 	d->cur = next;
+	verdictd_set_conf(d->vd, rd_conf(d));
 	memcpy(d->key, key, SPOOL_KEYLEN);
 	explicit_bzero(key, sizeof(key));
 	if (log_open("sitemaild", rd_conf(d)->log) != 0)
@@ -383,12 +386,16 @@ rd_scan(struct runnerd *d, time_t now)
 	}
 }
 
-/* rd_loop - the daemon's event loop; returns at shutdown. */
+/* rd_loop - the daemon's event loop; returns at shutdown.  Deliveries
+ * run on the relay's threads; this thread waits for their completion,
+ * signals, inotify and the intake socket in one poll, so a verdict is
+ * answered at once whatever the relay is doing. */
 static void
 rd_loop(struct runnerd *d)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3 + 1 + 256];
 	time_t	 now;
+	size_t	 nv;
 	int	 busy, timeout;
 
 	for (;;) {
@@ -401,22 +408,25 @@ rd_loop(struct runnerd *d)
 		if (d->flush && !d->stopping)
 			rd_flush_requests(d);
 		rd_scan(d, now);
+		(void)runner_step(d->r, 0);
 		busy = runner_inflight(d->r) > 0 ||
 		    (!d->stopping && !d->reload && runner_waiting(d->r) > 0);
-		if (busy)
-			(void)runner_step(d->r, RUNNERD_BUSY_MS);
-		timeout = busy ? 0 : d->stopping ? 1000 :
+		timeout = busy ? RUNNERD_BUSY_MS : d->stopping ? 1000 :
 		    rd_timeout_ms(d, time(NULL));
 		pfd[0].fd = d->sigfd;
-		pfd[0].events = POLLIN;
 		pfd[1].fd = d->inofd;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+		pfd[2].fd = runner_wake_fd(d->r);
+		pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
+		nv = verdictd_pollfds(d->vd, pfd + 3, sizeof(pfd) /
+		    sizeof(pfd[0]) - 3);
+		timeout = verdictd_timeout_ms(d->vd, timeout);
+		if (poll(pfd, 3 + nv, timeout) < 0 && errno != EINTR)
 			msg_fatal(EX_OSERR, "poll: %s", strerror(errno));
 		if (pfd[0].revents & POLLIN)
 			rd_signals(d);
 		if (pfd[1].revents & POLLIN)
 			rd_inotify(d);
+		verdictd_events(d->vd, pfd + 3, nv);
 	}
 }
 
@@ -470,6 +480,7 @@ main(int argc, char **argv)
 	const struct runner_stats *st;
 
 	umask(007);
+	log_create(1);
 	(void)log_open("sitemaild", "stderr");
 	rd_options(&d, argc, (const char **)argv);
 	rd_setup(&d);
@@ -485,8 +496,13 @@ main(int argc, char **argv)
 	d.last_scan = time(NULL);
 	if (d.once)
 		rd_once(&d);
-	else
+	else {
+		if (verdictd_open(&d.vd, d.r, rd_conf(&d)) != 0)
+			log_error("%s; intake commits uncharged and the runner "
+			    "charges at pickup", err_str());
 		rd_loop(&d);
+		verdictd_close(d.vd);
+	}
 	st = runner_get_stats(d.r);
 	log_info("stopping: sent=%lu deferred=%lu bounced=%lu removed=%lu "
 	    "quarantined=%lu", st->sent, st->deferred, st->bounced,

@@ -24,7 +24,7 @@
 #include "compat/msgfix.h"
 #include "queue/bucket.h"
 #include "queue/policy.h"
-#include "queue/qstate.h"
+#include "queue/verdict.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/msg.h"
@@ -39,6 +39,8 @@ struct job {
 	struct spool_writer *w;
 	struct timeval tv;
 	enum bucket_verdict verdict;	/* what the bucket said */
+	int	 charged;		/* sitemaild charged it (refund on failure) */
+	char	 tokens[64];		/* for the log line */
 	unsigned max_rcpt;		/* max_recipients */
 };
 
@@ -54,16 +56,10 @@ intake_site(struct intake *in, uid_t uid)
 	    in->own_addr, sizeof(in->own_addr));
 }
 
-/* intake_close - release what intake_message() opened on the way. */
+/* intake_close - forget the spool key. */
 void
 intake_close(struct intake *in)
 {
-	if (in->bucket)
-		bucket_close(in->bucket);
-	if (in->qstate)
-		qstate_close(in->qstate);
-	in->bucket = NULL;
-	in->qstate = NULL;
 	memset(in->key, 0, sizeof(in->key));
 	in->have_key = 0;
 }
@@ -84,21 +80,6 @@ intake_key(struct intake *in)
 		in->have_key = 1;
 	buf_free(&path);
 	return rc;
-}
-
-/* intake_index - add the queue record now, so mailq need not read the file.
- * A failure only costs speed: the runner indexes unknown files itself. */
-static void
-intake_index(struct intake *in, const struct envelope *env, uint64_t size)
-{
-	if (in->qstate == NULL && qstate_open(&in->qstate,
-	    in->conf->spool_dir) != 0) {
-		log_warn("%s: cannot open the queue state: %s", env->qid,
-		    err_str());
-		return;
-	}
-	if (qstate_add(in->qstate, env, size) != 0)
-		log_warn("%s: cannot index: %s", env->qid, err_str());
 }
 
 /* job_free - release one message's state (aborting an uncommitted file). */
@@ -281,88 +262,58 @@ job_body(struct intake *in, struct job *j, struct linein *src, int rc)
 	return rc;
 }
 
-/* intake_alert_frozen - log the auto-freeze and queue a notice to alert_to. */
-static void
-intake_alert_frozen(struct intake *in, const struct bucket_result *br)
+/* job_clean - caller text for the envelope and the log: control
+ * characters become '?', and an empty value "?". */
+static char *
+job_clean(char *s, size_t len)
 {
-	struct spool_writer *w;
-	struct envelope env;
-	struct buf b;
-	char	 date[64], *rcpt[1];
-	time_t	 now = time(NULL);
+	size_t	 i;
 
-	log_warn("site frozen: site=%s uid=%lu backlog=%.0f limit=%.0f "
-	    "cwd=%s exe=%s", in->site.name, (unsigned long)in->site.uid,
-	    br->backlog, in->site.limits.backlog, in->cwd, in->exe);
-	if (*in->conf->alert_to == '\0' || intake_key(in) != 0 ||
-	    spool_create(&w, in->conf->spool_dir, in->key) != 0)
-		return;
-	msgfix_date(now, date, sizeof(date));
-	buf_init(&b, 8192);
-	(void)buf_printf(&b, "From: sitemail <MAILER-DAEMON@%s>\r\n"
-	    "To: <%s>\r\nSubject: sitemail: site %s auto-frozen\r\n"
-	    "Date: %s\r\nMessage-ID: <%s@%s>\r\nAuto-Submitted: "
-	    "auto-generated\r\n\r\nSite %s (uid %lu) passed its backlog of "
-	    "%.0f recipients waiting for tokens and was frozen.\r\n"
-	    "Its queued mail is held. Inspect it with 'sitemail list --site "
-	    "%s', then 'sitemail thaw %s' or 'sitemail delete --site %s "
-	    "--frozen'.\r\nLast caller: cwd %s, program %s\r\n",
-	    in->conf->hostname, in->conf->alert_to, in->site.name, date,
-	    spool_writer_qid(w), in->conf->hostname, in->site.name,
-	    (unsigned long)in->site.uid, in->site.limits.backlog,
-	    in->site.name, in->site.name, in->site.name, in->cwd, in->exe);
-	memset(&env, 0, sizeof(env));
-	rcpt[0] = in->conf->alert_to;
-	env.version = SPOOL_VERSION;
-	env.site = SITE_SYSTEM;
-	env.uid = getuid();
-	env.login = in->site.login;
-	env.sender = "";
-	env.time = now;
-	env.flags = SPOOL_F_ALERT;
-	env.cwd = env.exe = env.script = "";
-	env.rcpt = rcpt;
-	env.nrcpt = 1;
-	snprintf(env.qid, sizeof(env.qid), "%s", spool_writer_qid(w));
-	if (spool_write(w, b.ptr, b.len) != 0) {
-		spool_abort(w);
-		log_error("site %s: cannot queue the freeze alert: %s",
-		    in->site.name, err_str());
-	} else if (spool_commit(w, &env) != 0)
-		log_error("site %s: cannot queue the freeze alert: %s",
-		    in->site.name, err_str());
-	else
-		intake_index(in, &env, b.len);
-	buf_free(&b);
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = '?';
+	if (*s == '\0')
+		snprintf(s, len, "?");
+	return s;
 }
 
-/* job_charge - charge the bucket; fills the hold time of the envelope. */
+/* job_verdict - ask sitemaild to charge the site's bucket; fills the hold
+ * time and flags of the envelope.  With no answer in time the message is
+ * committed uncharged and the runner charges it at pickup. */
 static int
-job_charge(struct intake *in, struct job *j, struct envelope *env,
-    double *tokens)
+job_verdict(struct intake *in, struct job *j, struct envelope *env,
+    struct verdict_ans *ans)
 {
-	struct bucket_result br;
-	double	 now = j->tv.tv_sec + j->tv.tv_usec / 1e6;
+	struct verdict_req req;
 	int	 rc;
 
-	if (in->bucket == NULL &&
-	    (rc = bucket_open(&in->bucket, in->conf->spool_dir)) != 0)
-		return rc;
-	rc = bucket_charge(in->bucket, in->site.name, &in->site.limits,
-	    (double)j->rcpt.n, now, &br);
+	memset(&req, 0, sizeof(req));
+	req.uid = in->site.uid;
+	req.qid = env->qid;
+	req.nrcpt = (unsigned)j->rcpt.n;
+	req.size = spool_content_size(j->w);
+	req.sec = j->tv.tv_sec;
+	req.usec = j->tv.tv_usec;
+	rc = verdict_charge(in->conf->spool_dir, &req, in->trusted, ans,
+	    VERDICT_CHARGE_MS);
+	if (rc == EX_UNAVAILABLE) {
+		env->flags |= SPOOL_F_NOVERDICT;
+		j->verdict = BUCKET_SEND;
+		j->charged = 0;
+		return 0;
+	}
 	if (rc)
 		return rc;
-	j->verdict = br.verdict;
-	if (br.just_frozen)
-		intake_alert_frozen(in, &br);
-	switch (br.verdict) {
+	j->verdict = ans->verdict;
+	j->charged = ans->verdict != BUCKET_REFUSED;
+	switch (ans->verdict) {
 	case BUCKET_REFUSED:
 		return err_set(EX_TEMPFAIL, "site %s is frozen: more than %.0f "
 		    "recipients are waiting (backlog limit); mail is not "
 		    "accepted until an admin runs 'sitemail thaw %s'",
-		    in->site.name, in->site.limits.backlog, in->site.name);
+		    ans->site, ans->limit, ans->site);
 	case BUCKET_HOLD:
-		env->hold = (time_t)br.hold + 1;
+		env->hold = (time_t)ans->hold + 1;
 		break;
 	case BUCKET_FROZEN_HOLD:
 		env->hold = 0;
@@ -371,20 +322,20 @@ job_charge(struct intake *in, struct job *j, struct envelope *env,
 	default:
 		env->hold = 0;
 	}
-	*tokens = br.tokens;
 	return 0;
 }
 
-/* job_commit - fill the envelope, charge the bucket and commit. */
+/* job_commit - fill the envelope, get the verdict and commit. */
 static int
 job_commit(struct intake *in, struct job *j, char *qid, size_t qidlen)
 {
 	struct envelope env;
+	struct verdict_ans ans;
 	uint64_t size = spool_content_size(j->w);
-	double	 tokens = 0;
 	int	 rc;
 
 	memset(&env, 0, sizeof(env));
+	memset(&ans, 0, sizeof(ans));
 	env.version = SPOOL_VERSION;
 	env.site = in->site.name;
 	env.uid = in->site.uid;
@@ -392,30 +343,33 @@ job_commit(struct intake *in, struct job *j, char *qid, size_t qidlen)
 	env.sender = j->sender;
 	env.time = j->tv.tv_sec;
 	env.time_usec = j->tv.tv_usec;
-	env.cwd = spool_valid_field(in->cwd) ? in->cwd : "?";
-	env.exe = spool_valid_field(in->exe) ? in->exe : "?";
+	env.cwd = job_clean(in->cwd, sizeof(in->cwd));
+	env.exe = job_clean(in->exe, sizeof(in->exe));
 	env.script = j->script;
 	env.rcpt = j->rcpt.v;
 	env.nrcpt = j->rcpt.n;
-	if ((rc = job_charge(in, j, &env, &tokens)) != 0)
-		return rc;
 	snprintf(env.qid, sizeof(env.qid), "%s", spool_writer_qid(j->w));
+	if ((rc = job_verdict(in, j, &env, &ans)) != 0)
+		return rc;
 	snprintf(qid, qidlen, "%s", env.qid);
 	rc = spool_commit(j->w, &env);
 	j->w = NULL;
 	if (rc) {
-		(void)bucket_refund(in->bucket, in->site.name,
-		    &in->site.limits, j->verdict, (double)j->rcpt.n,
-		    j->tv.tv_sec + j->tv.tv_usec / 1e6);
+		if (j->charged)
+			(void)verdict_refund(in->conf->spool_dir, env.qid,
+			    VERDICT_CHARGE_MS);
 		return rc;
 	}
-	intake_index(in, &env, size);
+	if (env.flags & SPOOL_F_NOVERDICT)
+		snprintf(j->tokens, sizeof(j->tokens), "verdict=none");
+	else
+		snprintf(j->tokens, sizeof(j->tokens), "tokens=%.1f%s",
+		    ans.tokens, env.hold ? " status=held" : "");
 	log_info("%s: site=%s uid=%lu login=%s cwd=%s exe=%s script=%s "
-	    "from=<%s> size=%llu nrcpt=%zu tokens=%.1f%s", qid, env.site,
+	    "from=<%s> size=%llu nrcpt=%zu %s", qid, env.site,
 	    (unsigned long)env.uid, env.login, env.cwd, env.exe,
 	    *env.script ? env.script : "-", env.sender,
-	    (unsigned long long)size, env.nrcpt, tokens,
-	    env.hold ? " status=held" : "");
+	    (unsigned long long)size, env.nrcpt, j->tokens);
 	return 0;
 }
 

@@ -14,9 +14,6 @@
 #include "spool/spool.h"
 #include "util/conf.h"
 
-struct bucket_db;
-struct qstate;
-
 /* A caller whose site is known: one per sendmail process, one per
  * listener session.  The caller fills conf, cwd, exe and (optionally)
  * fullname and origdst, then calls intake_site(). */
@@ -29,10 +26,10 @@ struct intake {
 	char	 origdst[128];		/* listener: where the client tried
 					 * to connect ("" for sendmail) */
 	const char *fullname;		/* -F, or NULL */
+	int	 trusted;		/* the listener: sitemaild takes the
+					 * site's uid from the request */
 	unsigned char key[SPOOL_KEYLEN];
 	int	 have_key;
-	struct bucket_db *bucket;	/* opened on first use */
-	struct qstate *qstate;
 };
 
 /* intake_site - fix the caller's site (by uid) and its own address. */

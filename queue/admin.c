@@ -4,6 +4,7 @@
  * parsing of queue IDs given on the command line or on stdin.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -65,6 +66,8 @@ admin_close(struct admin *a)
 	a->bdb = NULL;
 }
 
+static void admin_index_new(struct admin *);
+
 /* admin_qs - the queue database, reopened read-write when needed. */
 int
 admin_qs(struct admin *a, int rw, struct qstate **qsp)
@@ -76,6 +79,8 @@ admin_qs(struct admin *a, int rw, struct qstate **qsp)
 		*qsp = a->qs;
 		return 0;
 	}
+	if (a->all)
+		rw = 1;			/* admins index new files first */
 	qstate_close(a->qs);		/* tdb allows one open per process */
 	a->qs = NULL;
 	rc = rw ? qstate_open(&a->qs, a->conf->spool_dir) :
@@ -84,7 +89,43 @@ admin_qs(struct admin *a, int rw, struct qstate **qsp)
 		return rc;
 	a->qs_rw = rw;
 	*qsp = a->qs;
+	if (a->all)
+		admin_index_new(a);
 	return 0;
+}
+
+/* admin_index_new - add the records of committed files the runner has
+ * not picked up yet (intake never writes the queue state), so an admin
+ * sees and acts on every message at once.  Failures only cost a line. */
+static void
+admin_index_new(struct admin *a)
+{
+	unsigned char key[SPOOL_KEYLEN];
+	struct spool_msg m;
+	struct dirent *de;
+	DIR	*dir;
+	int	 qfd;
+
+	if (admin_queue_fd(a->conf, &qfd) != 0)
+		return;
+	if (admin_key_load(a->conf, key) != 0 ||
+	    (dir = fdopendir(qfd)) == NULL) {
+		close(qfd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (!spool_qid_valid(de->d_name))
+			continue;
+		if (qstate_has(a->qs, de->d_name))
+			continue;
+		if (spool_open(&m, dirfd(dir), de->d_name, key) != 0)
+			continue;
+		if (qstate_add(a->qs, &m.env, m.content_len) != 0)
+			log_warn("%s: cannot index: %s", de->d_name, err_str());
+		spool_close(&m);
+	}
+	closedir(dir);
+	explicit_bzero(key, sizeof(key));
 }
 
 /* admin_bdb - the bucket database (not created unless asked). */

@@ -570,6 +570,18 @@ qstate_add(struct qstate *qs, const struct envelope *env, uint64_t size)
 }
 
 /* qstate_get - fetch a record; EX_NOINPUT when there is none. */
+/* qstate_has - 1 if qid has a record (valid or not), 0 if not. */
+int
+qstate_has(struct qstate *qs, const char *qid)
+{
+	char	 kbuf[SPOOL_QIDLEN + 3];
+	TDB_DATA key;
+
+	if (qs_key(qid, kbuf, &key) != 0)
+		return 0;
+	return tdb_exists(qs->tdb, key) ? 1 : 0;
+}
+
 int
 qstate_get(struct qstate *qs, const char *qid, struct qrec *rec)
 {

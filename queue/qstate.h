@@ -115,6 +115,8 @@ int	qstate_rec_from_env(struct qrec *, const struct envelope *,
 	    uint64_t size);
 /* qstate_get - fetch a record; EX_NOINPUT when there is none. */
 int	qstate_get(struct qstate *, const char *qid, struct qrec *);
+/* qstate_has - 1 if qid has a record. */
+int	qstate_has(struct qstate *, const char *qid);
 /* qstate_put - store a record (replace). */
 int	qstate_put(struct qstate *, const struct qrec *);
 /* qstate_delete - remove a record (none is fine). */

@@ -57,6 +57,8 @@
  * Content is the spool's CRLF text, not dot-stuffed; libcurl dot-stuffs
  * an SMTP upload itself (tested with lines that begin with ".").
  */
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -158,6 +160,7 @@ struct relay_pool {
 	struct relay_slot *slots;
 	unsigned nslots;
 	unsigned busy;			/* slots with a job; main thread only */
+	int	 evfd;			/* eventfd: readable when a job is done */
 };
 
 /* relay_textf - format display text into a fixed field; server text may
@@ -277,6 +280,8 @@ relay_worker(void *arg)
 			pool->done_head = slot;
 		pool->done_tail = slot;
 		pthread_cond_signal(&pool->done_cv);
+		if (pool->evfd >= 0)
+			(void)eventfd_write(pool->evfd, 1);
 	}
 	pthread_mutex_unlock(&pool->lock);
 	/* QUIT on the idle connection, if any, in parallel with the others. */
@@ -346,6 +351,7 @@ relay_pool_new(struct relay_pool **pp, unsigned connections)
 	if ((pool = calloc(1, sizeof(*pool))) == NULL)
 		goto nomem;
 	atomic_init(&pool->stop, 0);
+	pool->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if ((pool->slots = calloc(connections, sizeof(*pool->slots))) == NULL)
 		goto nomem;
 	pool->nslots = connections;
@@ -454,6 +460,8 @@ relay_pool_free(struct relay_pool *pool)
 		pthread_cond_destroy(&pool->done_cv);
 	if (pool->lock_ok)
 		pthread_mutex_destroy(&pool->lock);
+	if (pool->evfd >= 0)
+		close(pool->evfd);
 	free(pool->slots);
 	free(pool);
 }
@@ -1203,12 +1211,25 @@ relay_deadline(struct timespec *ts, int ms)
 /* relay_pool_perform - wait up to timeout_ms for jobs to finish and call
  * done() for each finished one; returns as soon as at least one finished.
  * Returns the number still running. */
+/* relay_pool_fd - a descriptor that polls readable when a job finished
+ * (drained by relay_pool_perform), or -1. */
+int
+relay_pool_fd(const struct relay_pool *pool)
+{
+	return pool ? pool->evfd : -1;
+}
+
 int
 relay_pool_perform(struct relay_pool *pool, int timeout_ms)
 {
 	struct relay_slot *list, *next;
 	struct timespec deadline;
 
+	if (pool->evfd >= 0) {
+		eventfd_t n;
+
+		(void)eventfd_read(pool->evfd, &n);
+	}
 	if (pool->busy == 0)
 		return 0;
 	if (timeout_ms > 0)

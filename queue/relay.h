@@ -135,6 +135,10 @@ unsigned relay_pool_idle(const struct relay_pool *);
 /* relay_pool_submit - start job on a free slot (EX_TEMPFAIL if none;
  * EX_CONFIG for a bad URL; EX_DATAERR for an over-long address). */
 int	relay_pool_submit(struct relay_pool *, struct relay_job *);
+/* relay_pool_fd - readable when a job has finished (an eventfd that
+ * relay_pool_perform drains), so a poll loop can wait for jobs and other
+ * descriptors at once; -1 when there is none. */
+int	relay_pool_fd(const struct relay_pool *);
 /* relay_pool_perform - wait up to timeout_ms for transfers, calling done()
  * for finished jobs; returns early once at least one job finished (at
  * once, without waiting, when none is running or timeout_ms <= 0).

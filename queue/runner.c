@@ -65,6 +65,7 @@
 #include "queue/relay.h"
 #include "queue/route.h"
 #include "queue/runner.h"
+#include "queue/charge.h"
 #include "queue/site.h"
 #include "spool/spool.h"
 #include "util/buf.h"
@@ -77,6 +78,8 @@
 #define RUNNER_FLUSH_STALE	3600	/* stale ".tmp" flush files */
 #define RUNNER_MEMO_SLOTS	1024	/* routing memo, direct-mapped */
 #define RUNNER_MEMO_TTL		60	/* longest a decision is reused */
+#define RUNNER_EXPIRE_EVERY	10	/* seconds between charge refund checks */
+#define RUNNER_CHARGE_GRACE	120	/* an intake charge whose file never came */
 
 /* One cached password file. */
 struct runner_secret {
@@ -163,12 +166,15 @@ struct runner {
 	struct rjob *subq, *subq_tail;
 	int	 stopping;
 	struct runner_stats stats;
+	struct charge_book *book;	/* intake charges awaiting pickup */
+	time_t	 last_expire;
 };
 
 static void msg_done_job(struct relay_job *);
 static void runner_secret_forget(struct runner_secret *);
 static void runner_memo_clear(struct runner *);
 static void runner_tally_flush(struct runner *);
+static void runner_expire(struct runner *);
 
 /* runner_now - the time as a double. */
 static double
@@ -388,6 +394,7 @@ runner_open(struct runner **rp, const struct conf *conf,
 	memcpy(r->key, key, SPOOL_KEYLEN);
 	r->queuefd = r->spoolfd = -1;
 	if ((rc = relay_global_init()) != 0 ||
+	    (rc = charge_book_new(&r->book)) != 0 ||
 	    (rc = runner_open_parts(r)) != 0) {
 		runner_close(r);
 		return rc;
@@ -465,6 +472,7 @@ runner_close(struct runner *r)
 		close(r->spoolfd);
 	free(r->sh_urls);
 	free(r->due);
+	charge_book_free(r->book);
 	explicit_bzero(r->key, sizeof(r->key));
 	free(r);
 }
@@ -790,6 +798,7 @@ runner_scan(struct runner *r)
 	r->ndue = r->duepos = 0;
 	/* Fresh frozen flags for every scan. */
 	runner_sites_clear(r);
+	runner_expire(r);
 	rc = qstate_traverse(r->qs, runner_scan_one, &sc);
 	if (r->ndue > 1)
 		qsort(r->due, r->ndue, sizeof(*r->due), runner_due_cmp);
@@ -1157,6 +1166,158 @@ msg_open(struct runner *r, const char *qid, struct rmsg *m)
 	return 1;
 }
 
+/* runner_charge_ctx - what a bucket charge needs. */
+static void
+runner_charge_ctx(struct runner *r, struct charge_ctx *cx)
+{
+	cx->conf = r->conf;
+	cx->bdb = r->bdb;
+	cx->key = r->key;
+}
+
+/* runner_pickup - first sight of a committed file: log it, so a site
+ * cannot hide a submission by breaking its own log write. */
+static void
+runner_pickup(const struct envelope *env, uint64_t size)
+{
+	if (!(env->flags & (SPOOL_F_BOUNCE | SPOOL_F_ALERT)))
+		log_info("%s: queued: from=<%s> size=%llu nrcpt=%zu site=%s "
+		    "uid=%lu cwd=%s script=%s", env->qid, env->sender,
+		    (unsigned long long)size, env->nrcpt, env->site,
+		    (unsigned long)env->uid, env->cwd,
+		    *env->script ? env->script : "-");
+}
+
+/* What runner_settle_fn stores. */
+struct runner_settle {
+	time_t	 hold;
+	int	 uncharged;
+};
+
+/* runner_settle_fn - store the late charge (under the record lock). */
+static int
+runner_settle_fn(void *arg, struct qrec *rec)
+{
+	const struct runner_settle *st = arg;
+
+	if (!(rec->flags & SPOOL_F_NOVERDICT))
+		return QSTATE_KEEP;
+	rec->flags &= ~SPOOL_F_NOVERDICT;
+	rec->hold = st->hold;
+	if (st->uncharged)
+		rec->qflags |= QREC_UNCHARGED;
+	return 0;
+}
+
+/* runner_settle - settle the bucket charge of a message the runner is
+ * about to handle: intake's booked charge, or a late one. */
+static int
+runner_settle(struct runner *r, struct rmsg *m)
+{
+	struct charge_ctx cx;
+	struct charge_msg cm;
+	struct runner_settle st = { 0, 0 };
+	int	 booked = charge_settle(r->book, m->rec.qid), rc;
+
+	if (!(m->rec.flags & SPOOL_F_NOVERDICT))
+		return 0;
+	if (!booked) {
+		runner_charge_ctx(r, &cx);
+		cm.qid = m->rec.qid;
+		cm.site = m->rec.site;
+		cm.uid = m->msg.env.uid;
+		cm.nrcpt = m->msg.env.nrcpt;
+		cm.cwd = m->msg.env.cwd;
+		cm.exe = m->msg.env.exe;
+		if ((rc = charge_late(&cx, &cm, runner_now(), &st.hold,
+		    &st.uncharged)) != 0) {
+			log_error("%s: cannot charge site %s: %s", cm.qid,
+			    cm.site, err_str());
+			return rc;
+		}
+	}
+	if ((rc = qstate_update(r->qs, m->rec.qid, runner_settle_fn,
+	    &st)) != 0)
+		return rc;
+	m->rec.flags &= ~SPOOL_F_NOVERDICT;
+	m->rec.hold = st.hold;
+	if (st.uncharged)
+		m->rec.qflags |= QREC_UNCHARGED;
+	runner_due_at(r, st.hold);
+	return 0;
+}
+
+/* runner_intake_charge - charge a message intake is about to commit. */
+int
+runner_intake_charge(struct runner *r, uid_t uid, const char *qid,
+    unsigned nrcpt, double now, const char *cwd, const char *exe,
+    struct verdict_ans *ans)
+{
+	struct charge_ctx cx;
+
+	runner_charge_ctx(r, &cx);
+	(void)now;		/* the runner's clock is the bucket's clock */
+	return charge_intake(r->book, &cx, uid, qid, nrcpt, runner_now(),
+	    cwd, exe, ans);
+}
+
+/* runner_intake_refund - undo the charge of a message never committed. */
+int
+runner_intake_refund(struct runner *r, const char *qid)
+{
+	struct charge_ctx cx;
+
+	runner_charge_ctx(r, &cx);
+	return charge_refund(r->book, &cx, qid, runner_now());
+}
+
+/* runner_expire - refund charges whose message never arrived. */
+static void
+runner_expire(struct runner *r)
+{
+	struct charge_ctx cx;
+	time_t	 now = time(NULL);
+	int	 tmpfd;
+
+	if (now - r->last_expire < RUNNER_EXPIRE_EVERY)
+		return;
+	r->last_expire = now;
+	if ((tmpfd = openat(r->spoolfd, "tmp", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		return;
+	runner_charge_ctx(r, &cx);
+	charge_expire(r->book, &cx, tmpfd, r->queuefd, now,
+	    RUNNER_CHARGE_GRACE);
+	close(tmpfd);
+}
+
+/* runner_wake_fd - readable when a delivery finished. */
+int
+runner_wake_fd(const struct runner *r)
+{
+	return relay_pool_fd(r->pool);
+}
+
+/* runner_admin_attach - let an admin session use the runner's handles
+ * (tdb allows one open per process). */
+void
+runner_admin_attach(struct runner *r, struct admin *a)
+{
+	a->qs = r->qs;
+	a->qs_rw = 1;
+	a->bdb = r->bdb;
+}
+
+/* runner_admin_detach - take the handles back before admin_close(). */
+void
+runner_admin_detach(struct runner *r, struct admin *a)
+{
+	(void)r;
+	a->qs = NULL;
+	a->bdb = NULL;
+	admin_close(a);
+}
+
 /* msg_record - the current record (indexing the file if there is none). */
 static int
 msg_record(struct runner *r, struct rmsg *m)
@@ -1165,6 +1326,7 @@ msg_record(struct runner *r, struct rmsg *m)
 
 	rc = qstate_get(r->qs, m->msg.env.qid, &m->rec);
 	if (rc == EX_NOINPUT) {
+		runner_pickup(&m->msg.env, m->msg.content_len);
 		if ((rc = qstate_rec_from_env(&m->rec, &m->msg.env,
 		    m->msg.content_len)) == 0)
 			rc = qstate_add(r->qs, &m->msg.env,
@@ -1540,6 +1702,8 @@ msg_prepare(struct runner *r, struct rmsg *m)
 {
 	time_t	 next = 0, now = time(NULL);
 
+	if (runner_settle(r, m) != 0)
+		return -1;
 	if (!rec_due(r, &m->rec, now, &next)) {
 		runner_due_at(r, next);
 		return -1;

@@ -81,4 +81,22 @@ int	runner_housekeeping(struct runner *, time_t min_age);
 /* runner_get_stats - counters since runner_open. */
 const struct runner_stats *runner_get_stats(const struct runner *);
 
+/* Intake's charges and site users' views, served over the sitemaild
+ * socket (queue/verdictd.c) with the runner's own database handles. */
+struct verdict_ans;
+struct admin;
+/* runner_intake_charge - charge a message intake is about to commit. */
+int	runner_intake_charge(struct runner *, uid_t uid, const char *qid,
+	    unsigned nrcpt, double now, const char *cwd, const char *exe,
+	    struct verdict_ans *);
+/* runner_intake_refund - undo the charge of a message never committed. */
+int	runner_intake_refund(struct runner *, const char *qid);
+/* runner_wake_fd - readable when a delivery finished (poll it, then
+ * call runner_step); -1 when nothing can finish. */
+int	runner_wake_fd(const struct runner *);
+/* runner_admin_attach - let an admin session use the runner's handles. */
+void	runner_admin_attach(struct runner *, struct admin *);
+/* runner_admin_detach - take them back before admin_close(). */
+void	runner_admin_detach(struct runner *, struct admin *);
+
 #endif

@@ -50,7 +50,8 @@ static const char *const env_keys[K_NKEYS] = {
 
 #define ENV_REQUIRED	((1u << K_QID) | (1u << K_SITE) | (1u << K_UID) | \
 			 (1u << K_SENDER) | (1u << K_TIME))
-#define ENV_FLAGS_KNOWN	(SPOOL_F_BOUNCE | SPOOL_F_ALERT | SPOOL_F_UNCHARGED)
+#define ENV_FLAGS_KNOWN	(SPOOL_F_BOUNCE | SPOOL_F_ALERT | SPOOL_F_UNCHARGED | \
+			 SPOOL_F_NOVERDICT)
 #define ENV_RCPT_MAX	(1u << 20)	/* far above any max_recipients */
 
 /* spool_valid_field - 1 if s holds no CR, LF or NUL (envelope-safe). */

@@ -43,6 +43,8 @@
 #define SPOOL_F_BOUNCE	0x01		/* a DSN: null sender, never bounced */
 #define SPOOL_F_ALERT	0x02		/* an alert written by sitemail itself */
 #define SPOOL_F_UNCHARGED 0x04		/* accepted while frozen: thaw charges it */
+#define SPOOL_F_NOVERDICT 0x08		/* sitemaild did not answer intake: the
+					 * runner charges it at pickup */
 
 struct envelope {
 	unsigned version;

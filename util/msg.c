@@ -20,6 +20,7 @@ static const char *msg_prog = "sitemail";
 static int	 msg_silent;
 static int	 log_fd = -1;		/* file or stderr; -1 = syslog */
 static int	 log_syslog;
+static int	 log_creator;		/* log_open may create the file */
 
 /* err_set - record a one-line reason and return status. */
 int
@@ -47,6 +48,14 @@ msg_progname(void)
 	return msg_prog;
 }
 
+/* log_create - allow log_open to create a missing log file (sitemaild
+ * only: no set-gid program creates a shared file). */
+void
+log_create(int yes)
+{
+	log_creator = yes;
+}
+
 /* log_open - choose where log lines go. */
 int
 log_open(const char *prog, const char *spec)
@@ -69,11 +78,20 @@ log_open(const char *prog, const char *spec)
 		return 0;
 	}
 	if (strncmp(spec, "file:", 5) == 0 && spec[5] == '/') {
-		log_fd = open(spec + 5, O_WRONLY | O_APPEND | O_CREAT |
-		    O_CLOEXEC | O_NOFOLLOW, 0660);
-		if (log_fd < 0)
+		log_fd = open(spec + 5, O_WRONLY | O_APPEND | O_CLOEXEC |
+		    O_NOFOLLOW | O_NONBLOCK | (log_creator ? O_CREAT : 0), 0660);
+		if (log_fd >= 0)
+			return 0;
+		if (log_creator)
 			return err_set(EX_CANTCREAT, "cannot open log %s: %s",
 			    spec + 5, strerror(errno));
+		/* Never fail (or create a shared file) over the log:
+		 * syslog takes the lines, and the runner logs the message
+		 * again when it picks it up. */
+		openlog(msg_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		log_syslog = 1;
+		syslog(LOG_WARNING, "cannot open log %s: %s; logging to "
+		    "syslog", spec + 5, strerror(errno));
 		return 0;
 	}
 	return err_set(EX_CONFIG, "bad log destination \"%s\"", spec);
@@ -112,7 +130,10 @@ log_vline(int prio, const char *fmt, va_list ap)
 	if (buf_printf(&b, "%s sitemail/%s[%ld]: %s%s\n", stamp, msg_prog,
 	    (long)getpid(), prio <= LOG_ERR ? "error: " :
 	    prio == LOG_WARNING ? "warning: " : "", line) == 0)
-		(void)!write(log_fd, b.ptr, b.len);
+		if (write(log_fd, b.ptr, b.len) != (ssize_t)b.len) {
+			openlog(msg_prog, LOG_PID, LOG_MAIL);
+			syslog(prio, "%s", line);
+		}
 	buf_free(&b);
 }
 

@@ -23,7 +23,10 @@ int	err_set(int status, const char *fmt, ...) SM_PRINTF(2, 3);
 /* err_str - the last reason recorded by err_set(). */
 const char *err_str(void);
 
-/* log_open - direct the log: "syslog", "stderr" or "file:/path". */
+/* log_create - let log_open create a missing file (sitemaild only). */
+void	log_create(int);
+/* log_open - direct the log: "syslog", "stderr" or "file:/path"; a file
+ * that cannot be opened falls back to syslog unless log_create(1). */
 int	log_open(const char *prog, const char *spec);
 /* log_info - one informational line (deliveries, submissions). */
 void	log_info(const char *fmt, ...) SM_PRINTF(1, 2);

@@ -2,6 +2,7 @@
  * priv.c - process hygiene for set-gid programs and privilege dropping.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@ priv_sanitize(void)
 		_exit(EX_OSERR);
 	close(fd);
 	umask(027);
+	/* A file size limit makes writes fail (EFBIG), never kills us. */
+	signal(SIGXFSZ, SIG_IGN);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setrlimit(RLIMIT_CORE, &rl);
 	if (clearenv() != 0 || putenv((char *)PRIV_SAFE_PATH) != 0)

@@ -1,0 +1,311 @@
+/*
+ * charge.c - the bucket charges of incoming mail, in sitemaild (see
+ * charge.h for the book and why every recipient is charged once).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat/msgfix.h"
+#include "queue/charge.h"
+#include "queue/site.h"
+#include "util/buf.h"
+#include "util/msg.h"
+
+/* One charge made for intake, waiting for its file. */
+struct charge_entry {
+	char	 qid[SPOOL_QIDLEN + 1];
+	char	 site[SITE_NAME_MAX + 1];
+	double	 cost;
+	double	 when;
+	enum bucket_verdict verdict;
+};
+
+struct charge_book {
+	struct charge_entry *v;
+	size_t	 n, cap;
+};
+
+/* charge_book_new - an empty book. */
+int
+charge_book_new(struct charge_book **bp)
+{
+	if ((*bp = calloc(1, sizeof(**bp))) == NULL)
+		return err_set(EX_TEMPFAIL, "out of memory");
+	return 0;
+}
+
+/* charge_book_free - forget every entry. */
+void
+charge_book_free(struct charge_book *b)
+{
+	if (b == NULL)
+		return;
+	free(b->v);
+	free(b);
+}
+
+/* charge_find - the index of qid's entry, or -1. */
+static ssize_t
+charge_find(const struct charge_book *b, const char *qid)
+{
+	size_t	 i;
+
+	for (i = 0; i < b->n; i++)
+		if (strcmp(b->v[i].qid, qid) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* charge_drop - remove entry i (order is kept: oldest first). */
+static void
+charge_drop(struct charge_book *b, size_t i)
+{
+	memmove(&b->v[i], &b->v[i + 1], (b->n - i - 1) * sizeof(b->v[0]));
+	b->n--;
+}
+
+/* charge_note - remember a charge; the oldest entry goes when full. */
+static void
+charge_note(struct charge_book *b, const char *qid, const char *site,
+    double cost, double now, enum bucket_verdict v)
+{
+	struct charge_entry *e;
+	size_t	 cap;
+
+	if (b->n == CHARGE_BOOK_MAX) {
+		log_warn("charge book full: the charge of %s can no longer be "
+		    "refunded", b->v[0].qid);
+		charge_drop(b, 0);
+	}
+	if (b->n == b->cap) {
+		cap = b->cap ? b->cap * 2 : 64;
+		if ((e = realloc(b->v, cap * sizeof(*e))) == NULL)
+			return;		/* not refundable; still charged */
+		b->v = e;
+		b->cap = cap;
+	}
+	e = &b->v[b->n++];
+	snprintf(e->qid, sizeof(e->qid), "%s", qid);
+	snprintf(e->site, sizeof(e->site), "%s", site);
+	e->cost = cost;
+	e->when = now;
+	e->verdict = v;
+}
+
+/* charge_intake - charge a message intake is about to commit. */
+int
+charge_intake(struct charge_book *b, const struct charge_ctx *cx,
+    uid_t uid, const char *qid, unsigned nrcpt, double now,
+    const char *cwd, const char *exe, struct verdict_ans *ans)
+{
+	struct site_id site;
+	struct bucket_result br;
+	int	 rc;
+
+	if (!spool_qid_valid(qid) || nrcpt == 0)
+		return err_set(EX_DATAERR, "bad charge request");
+	if (charge_find(b, qid) >= 0)
+		return err_set(EX_DATAERR, "%s: charged already", qid);
+	if ((rc = site_identify(cx->conf, uid, &site)) != 0)
+		return rc;
+	if ((rc = bucket_charge(cx->bdb, site.name, &site.limits,
+	    (double)nrcpt, now, &br)) != 0)
+		return rc;
+	memset(ans, 0, sizeof(*ans));
+	ans->verdict = br.verdict;
+	snprintf(ans->site, sizeof(ans->site), "%s", site.name);
+	ans->hold = br.hold;
+	ans->tokens = br.tokens;
+	ans->backlog = br.backlog;
+	ans->limit = site.limits.backlog;
+	if (br.just_frozen)
+		charge_alert(cx, site.name, uid, br.backlog,
+		    site.limits.backlog, cwd, exe);
+	if (br.verdict != BUCKET_REFUSED)
+		charge_note(b, qid, site.name, (double)nrcpt, now, br.verdict);
+	return 0;
+}
+
+/* charge_refund - undo the charge of qid. */
+int
+charge_refund(struct charge_book *b, const struct charge_ctx *cx,
+    const char *qid, double now)
+{
+	struct conf_limits lim;
+	struct charge_entry e;
+	ssize_t	 i;
+
+	if ((i = charge_find(b, qid)) < 0)
+		return err_set(EX_NOINPUT, "%s: no charge to refund", qid);
+	e = b->v[i];
+	charge_drop(b, (size_t)i);
+	site_limits(cx->conf, e.site, &lim);
+	return bucket_refund(cx->bdb, e.site, &lim, e.verdict, e.cost, now);
+}
+
+/* charge_settle - the runner has seen qid: 1 if intake's charge of it
+ * was booked (the entry is dropped), else 0. */
+int
+charge_settle(struct charge_book *b, const char *qid)
+{
+	ssize_t	 i;
+
+	if ((i = charge_find(b, qid)) < 0)
+		return 0;
+	charge_drop(b, (size_t)i);
+	return 1;
+}
+
+/* charge_late - charge a message whose intake had no verdict: *hold is
+ * when it may go (0: now), *uncharged set when the site is frozen (the
+ * message then waits for a thaw, uncharged). */
+int
+charge_late(const struct charge_ctx *cx, const struct charge_msg *m,
+    double now, time_t *hold, int *uncharged)
+{
+	struct conf_limits lim;
+	struct bucket_result br;
+	int	 rc;
+
+	*hold = 0;
+	*uncharged = 0;
+	site_limits(cx->conf, m->site, &lim);
+	if ((rc = bucket_charge(cx->bdb, m->site, &lim, (double)m->nrcpt,
+	    now, &br)) != 0)
+		return rc;
+	if (br.just_frozen)
+		charge_alert(cx, m->site, m->uid, br.backlog, lim.backlog,
+		    m->cwd, m->exe);
+	if (br.verdict == BUCKET_HOLD)
+		*hold = (time_t)br.hold + 1;
+	else if (br.verdict != BUCKET_SEND)
+		*uncharged = 1;		/* frozen: released by a thaw */
+	log_info("%s: charged at pickup: site=%s nrcpt=%zu verdict=%s "
+	    "tokens=%.1f", m->qid, m->site, m->nrcpt,
+	    verdict_name(br.verdict), br.tokens);
+	return 0;
+}
+
+/* charge_exists - 1 if name exists in the directory dirfd. */
+static int
+charge_exists(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT;
+}
+
+/* charge_expire - refund old entries whose message never arrived. */
+void
+charge_expire(struct charge_book *b, const struct charge_ctx *cx,
+    int tmpfd, int queuefd, time_t now, time_t grace)
+{
+	struct conf_limits lim;
+	struct charge_entry e;
+	size_t	 i = 0;
+
+	while (i < b->n) {
+		e = b->v[i];
+		if (e.when + (double)grace > (double)now ||
+		    charge_exists(tmpfd, e.qid)) {
+			i++;
+			continue;
+		}
+		charge_drop(b, i);
+		if (charge_exists(queuefd, e.qid))
+			continue;	/* committed; the runner saw it late */
+		site_limits(cx->conf, e.site, &lim);
+		if (bucket_refund(cx->bdb, e.site, &lim, e.verdict, e.cost,
+		    (double)now) == 0)
+			log_info("%s: refunded %.0f token(s) to site %s: the "
+			    "message was never committed", e.qid, e.cost,
+			    e.site);
+	}
+}
+
+/* charge_clean - a copy of caller text safe for a log line or a notice. */
+static void
+charge_clean(char *out, size_t len, const char *in)
+{
+	size_t	 i;
+
+	snprintf(out, len, "%s", in ? in : "?");
+	for (i = 0; out[i]; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
+}
+
+/* charge_alert_text - the notice mailed to alert_to. */
+static int
+charge_alert_text(struct buf *b, const struct charge_ctx *cx,
+    const char *site, uid_t uid, double limit, const char *cwd,
+    const char *exe, const char *qid, time_t now)
+{
+	const struct conf *c = cx->conf;
+	char	 date[64];
+
+	msgfix_date(now, date, sizeof(date));
+	return buf_printf(b, "From: sitemail <MAILER-DAEMON@%s>\r\n"
+	    "To: <%s>\r\nSubject: sitemail: site %s auto-frozen\r\n"
+	    "Date: %s\r\nMessage-ID: <%s@%s>\r\nAuto-Submitted: "
+	    "auto-generated\r\n\r\nSite %s (uid %lu) passed its backlog of "
+	    "%.0f recipients waiting for tokens and was frozen.\r\n"
+	    "Its queued mail is held. Inspect it with 'sitemail list --site "
+	    "%s', then 'sitemail thaw %s' or 'sitemail delete --site %s "
+	    "--frozen'.\r\nLast caller: cwd %s, program %s\r\n",
+	    c->hostname, c->alert_to, site, date, qid, c->hostname, site,
+	    (unsigned long)uid, limit, site, site, site, cwd, exe);
+}
+
+/* charge_alert - log an auto-freeze and queue a notice to alert_to. */
+void
+charge_alert(const struct charge_ctx *cx, const char *site, uid_t uid,
+    double backlog, double limit, const char *cwd, const char *exe)
+{
+	struct spool_writer *w;
+	struct envelope env;
+	struct buf b;
+	char	 ccwd[1024], cexe[1024], *rcpt[1];
+	time_t	 now = time(NULL);
+
+	charge_clean(ccwd, sizeof(ccwd), cwd);
+	charge_clean(cexe, sizeof(cexe), exe);
+	log_warn("site frozen: site=%s uid=%lu backlog=%.0f limit=%.0f "
+	    "cwd=%s exe=%s", site, (unsigned long)uid, backlog, limit, ccwd,
+	    cexe);
+	if (*cx->conf->alert_to == '\0' || cx->key == NULL ||
+	    spool_create(&w, cx->conf->spool_dir, cx->key) != 0)
+		return;
+	buf_init(&b, 8192);
+	memset(&env, 0, sizeof(env));
+	snprintf(env.qid, sizeof(env.qid), "%s", spool_writer_qid(w));
+	(void)charge_alert_text(&b, cx, site, uid, limit, ccwd, cexe, env.qid,
+	    now);
+	rcpt[0] = cx->conf->alert_to;
+	env.version = SPOOL_VERSION;
+	env.site = SITE_SYSTEM;
+	env.uid = geteuid();
+	env.login = cx->conf->user;
+	env.sender = "";
+	env.time = now;
+	env.flags = SPOOL_F_ALERT;
+	env.cwd = env.exe = env.script = "";
+	env.rcpt = rcpt;
+	env.nrcpt = 1;
+	if (spool_write(w, b.ptr, b.len) != 0) {
+		spool_abort(w);
+		log_error("site %s: cannot queue the freeze alert: %s", site,
+		    err_str());
+	} else if (spool_commit(w, &env) != 0)
+		log_error("site %s: cannot queue the freeze alert: %s", site,
+		    err_str());
+	buf_free(&b);
+}
