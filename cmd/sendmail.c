@@ -23,6 +23,7 @@
 #include "compat/compat.h"
 #include "compat/intake.h"
 #include "compat/msgfix.h"
+#include "queue/qstate.h"
 #include "queue/site.h"
 #include "queue/verdict.h"
 #include "spool/spool.h"
@@ -121,13 +122,16 @@ sm_mailq(struct sm *sm)
 	    (char *)NULL);
 }
 
-/* sm_flush - -q, -qI, -qR, -qS: ask sitemaild to retry now (a site
- * user: their own site; root and the runner user: every site). */
+/* sm_flush - -q, -qI, -qR, -qS: a site user asks sitemaild (their own
+ * site only); root and the runner user leave a request file in
+ * state/flush/, which works whether or not sitemaild runs now. */
 static int
 sm_flush(struct sm *sm)
 {
-	return verdict_ask(sm->conf.spool_dir, stdout, "flush", "all",
-	    priv_is_admin(getuid(), sm->conf.user) ? "1" : NULL, "id",
+	if (priv_is_admin(getuid(), sm->conf.user))
+		return qstate_flush_request(&sm->conf, &sm->in.site, 1,
+		    sm->opts.q_id, sm->opts.q_domain, sm->opts.q_sender);
+	return verdict_ask(sm->conf.spool_dir, stdout, "flush", "id",
 	    sm->opts.q_id, "domain", sm->opts.q_domain, "sender",
 	    sm->opts.q_sender, (char *)NULL);
 }

@@ -61,7 +61,7 @@
 
 #define RUNNERD_RESCAN		60	/* seconds between full scans */
 #define RUNNERD_HOUSEKEEP	300	/* seconds between housekeeping */
-#define RUNNERD_INDEX_AGE	10	/* unindexed files older than this */
+#define RUNNERD_INDEX_AGE	0	/* intake never indexes: every file */
 #define RUNNERD_GRACE		10	/* seconds for jobs at shutdown */
 #define RUNNERD_BUSY_MS		200	/* relay wait while busy */
 #define RUNNERD_IDLE_MAX	60	/* longest idle sleep, seconds */
@@ -488,7 +488,7 @@ main(int argc, char **argv)
 	log_info("starting%s: spool %s, %u connection(s)", d.once ?
 	    " one pass" : "", rd_conf(&d)->spool_dir,
 	    rd_conf(&d)->connections);
-	(void)runner_housekeeping(d.r, d.once ? 0 : RUNNERD_INDEX_AGE);
+	(void)runner_housekeeping(d.r, RUNNERD_INDEX_AGE);
 	d.last_house = time(NULL);
 	rd_flush_requests(&d);
 	if (runner_scan(d.r) != 0)

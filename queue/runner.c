@@ -1175,19 +1175,6 @@ runner_charge_ctx(struct runner *r, struct charge_ctx *cx)
 	cx->key = r->key;
 }
 
-/* runner_pickup - first sight of a committed file: log it, so a site
- * cannot hide a submission by breaking its own log write. */
-static void
-runner_pickup(const struct envelope *env, uint64_t size)
-{
-	if (!(env->flags & (SPOOL_F_BOUNCE | SPOOL_F_ALERT)))
-		log_info("%s: queued: from=<%s> size=%llu nrcpt=%zu site=%s "
-		    "uid=%lu cwd=%s script=%s", env->qid, env->sender,
-		    (unsigned long long)size, env->nrcpt, env->site,
-		    (unsigned long)env->uid, env->cwd,
-		    *env->script ? env->script : "-");
-}
-
 /* What runner_settle_fn stores. */
 struct runner_settle {
 	time_t	 hold;
@@ -1326,7 +1313,6 @@ msg_record(struct runner *r, struct rmsg *m)
 
 	rc = qstate_get(r->qs, m->msg.env.qid, &m->rec);
 	if (rc == EX_NOINPUT) {
-		runner_pickup(&m->msg.env, m->msg.content_len);
 		if ((rc = qstate_rec_from_env(&m->rec, &m->msg.env,
 		    m->msg.content_len)) == 0)
 			rc = qstate_add(r->qs, &m->msg.env,

@@ -31,8 +31,9 @@ domains = carol.test
 EOF
 STOPS=${SM_HOSTILE_STOPS:-210}
 
-# ms CMD... - run CMD (output discarded) and print its wall time in ms.
-ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+# ms CMD... - run CMD (stdin from $MS_IN, output discarded) and print its
+# wall time in ms.
+ms() { local s e; s=$(date +%s%N); "$@" <"${MS_IN:-/dev/null}" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
 # big - a message of about 300 KB, so intake runs long enough to be hit.
 big() { printf 'Subject: big %s\n\n' "$1"; head -c 225000 /dev/zero | base64 -w 76; }
 # hostile KIND - start one of alice's processes in the background; PID in HP.
@@ -54,7 +55,7 @@ wait_for 10 test -S "$SPOOL/state/sitemaild.sock"; ok $? "sitemaild listens for 
 for k in $(seq 20); do msg "alice $k" | submit smr-alice "a$k@shop.test"; done
 
 # --- 1: stalls -----------------------------------------------------------
-worst_b=0 worst_run=0 worst_admin=0 stops=0 bad=0 lost=0 n=0
+worst_b=0 worst_run=0 worst_admin=0 stops=0 nb=0
 while [ "$stops" -lt "$STOPS" ]; do
 	pids=()
 	for kind in 0 1 2; do
@@ -62,8 +63,9 @@ while [ "$stops" -lt "$STOPS" ]; do
 		for p in $(the_pids "$HP"); do kill -STOP "$p" 2>/dev/null; done
 		pids+=("$HP"); stops=$((stops + 1))
 	done
-	n=$((n + 1))
-	t=$(ms timeout 5 bash -c "printf 'Subject: b $n\n\nhi\n' | setpriv --reuid=smr-bob --regid=\$(id -g smr-bob) --init-groups --reset-env '$SENDMAIL' -i b$n@shop.test")
+	nb=$((nb + 1))
+	printf 'Subject: b %s\n\nhi\n' "$nb" >"$T/b.msg"
+	t=$(MS_IN=$T/b.msg ms timeout 5 setpriv --reuid=smr-bob --regid="$(id -g smr-bob)" --init-groups --reset-env "$SENDMAIL" -i "b$nb@shop.test")
 	[ "$t" -gt "$worst_b" ] && worst_b=$t
 	t=$(ms timeout 5 "$SITEMAILD" -C "$ETC" --once)
 	[ "$t" -gt "$worst_run" ] && worst_run=$t
@@ -80,10 +82,10 @@ ok "$([ "$worst_run" -lt 1000 ] && echo 0 || echo 1)" "stalls: sitemaild --once 
 ok "$([ "$worst_admin" -lt 1000 ] && echo 0 || echo 1)" "stalls: root's freeze and thaw always under 1 s ($worst_admin ms)"
 # b_count - site B's stall-test messages the smarthost has.
 b_count() { cat "$T"/sh.spool/*.json 2>/dev/null | grep -o '"b[0-9]*@shop.test"' | wc -l; }
-b_all() { [ "$(b_count)" -ge "$n" ]; }
-wait_for 30 b_all; ok $? "stalls: all $n of site B's messages delivered"
+b_all() { [ "$(b_count)" -ge "$nb" ]; }
+wait_for 30 b_all; ok $? "stalls: all $nb of site B's messages delivered"
 sleep 1
-is "$(b_count)" "$n" "stalls: each exactly once"
+is "$(b_count)" "$nb" "stalls: each exactly once"
 
 # --- 2: kills, with a frozen message and a partly sent one ----------------
 sh_ctl sh '{"rcpt": {"later@shop.test": [451, "4.2.0 try later"]}}'
@@ -128,7 +130,7 @@ head -c 100000 /dev/zero >>"$SM_LOG"
 printf 'Subject: fsize\n\nhi\n' | as_user smr-bob bash -c "ulimit -f 1; trap '' XFSZ; exec '$SENDMAIL' -i fsize@shop.test"
 ok $? "log write fails (ulimit -f): the submission still exits 0"
 rd_once
-like "$(grep 'queued: .*site=bob.test' "$SM_LOG" | grep -c .)" "^[1-9]" "log write fails: the runner logged the message when it picked it up"
+like "$(grep -a 'queued: .*site=bob.test' "$SM_LOG" | grep -c .)" "^[1-9]" "log write fails: the runner logged the message when it picked it up"
 wait_for 20 rcpt_has sh fsize@shop.test 1; ok $? "log write fails: the message is delivered"
 sanitizer_clean; ok $? "no sanitizer report from the runner"
 done_testing

@@ -84,7 +84,7 @@ ok "$(queue_empty; echo $?)" "queue/ is empty"
 is "$(log_count ': quarantined: ')" 4 "four quarantine log lines"
 like "$(grep "${Q[2]}: quarantined" "$SM_LOG")" 'symbolic link' "the symlink is named as such"
 like "$(grep "$FOREIGN: quarantined" "$SM_LOG")" 'signature|MAC' "the foreign key fails the MAC"
-is "$("$SBIN/mailq")" "Mail queue is empty" "their queue records are gone"
+is "$("$SBIN/sitemail" list)" "Mail queue is empty" "their queue records are gone"
 ok "$([ -f "$T/real-${Q[2]}" ]; echo $?)" "the symlink's target was not touched"
 
 # --- 2: kill -9 mid-delivery, repeated ---------------------------------------

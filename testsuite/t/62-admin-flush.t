@@ -41,8 +41,8 @@ rd_once
 "$SM" list --json >"$T/j"
 is "$(jq -r '.recipients[].status' "$T/j" | sort -u)" deferred "all recipients deferred"
 like "$(jq -r '.recipients[0].reason' "$T/j" | head -1)" '451.*try later' "the reason is kept"
-"$SBIN/mailq" >"$T/mq"
-like "$(grep -c '^(.*try later.*)$' "$T/mq")" '^[1-9]' "mailq shows the reason"
+"$SM" list >"$T/mq"
+like "$(grep -c '^(.*try later.*)$' "$T/mq")" '^[1-9]' "the text listing (mailq's format) shows the reason"
 sh_ctl sh '{}'
 rd_once
 is "$(delivered)" "" "nothing is due: nothing delivered"

@@ -402,6 +402,7 @@ main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/state/bucket.tdb", dir);
 	snprintf(logspec, sizeof(logspec), "file:%s/log", dir);
+	log_create(1);
 	log_open("test_bucket", logspec);
 	db = test_open();
 	test_arith(db);
