@@ -72,13 +72,12 @@ sm_config(struct intake *in, int privileged)
 			    "refusing to use \"%s\"", in->opts.config);
 		dir = in->opts.config;
 	}
-	if ((rc = conf_load(&in->conf, dir)) != 0)
+	/* The compiled index: only this site's file is read (site_conf.c). */
+	if ((rc = site_conf_load(&in->conf, dir, getuid(), &in->site)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	/* -bs must never write to stderr: a stderr log goes to syslog. */
 	if ((rc = log_open("sendmail", in->opts.mode == MODE_SMTP &&
 	    strcmp(in->conf.log, "stderr") == 0 ? "syslog" : in->conf.log)) != 0)
-		msg_fatal(rc, "%s", err_str());
-	if ((rc = site_identify(&in->conf, getuid(), &in->site)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	if ((rc = policy_site_address(&in->site, in->conf.hostname,
 	    in->own_addr, sizeof(in->own_addr))) != 0)
