@@ -195,24 +195,11 @@ cli_filter(const struct cli_args *ar, struct admin_filter *f)
 static int
 verb_check_config(struct cli *c, struct cli_args *ar)
 {
-	unsigned char key[SPOOL_KEYLEN];
-	struct buf path;
-	int	 rc, n;
+	int	 n;
 
 	if (ar->npos)
 		cli_usage_verb("unexpected argument \"%s\"", ar->pos[0]);
 	n = confcheck_run(&c->conf, stdout);
-	buf_init(&path, PATH_MAX);
-	if (buf_printf(&path, "%s/spool.key", c->confdir) < 0)
-		rc = err_set(EX_CONFIG, "config directory name too long");
-	else
-		rc = spool_key_load(buf_str(&path), key);
-	if (rc != 0) {
-		printf("%s\n", err_str());
-		n++;
-	}
-	sodium_memzero(key, sizeof(key));
-	buf_free(&path);
 	fflush(stdout);
 	if (n > 0)
 		return err_set(EX_CONFIG, "%s: %d problem%s found",
@@ -242,8 +229,12 @@ verb_reload(struct cli *c, struct cli_args *ar)
 	if (wrote == 0)
 		printf("site index of %s rebuilt: %zu site%s\n", c->confdir,
 		    nc.nsites, nc.nsites == 1 ? "" : "s");
+	fflush(stdout);
+	rc = wrote != 0 ? wrote : nc.broken.n > 0 ? err_set(EX_CONFIG,
+	    "%zu file%s left out", nc.broken.n, nc.broken.n == 1 ? "" :
+	    "s") : 0;
 	conf_free(&nc);
-	return wrote != 0 ? wrote : nc.broken.n > 0 ? EX_CONFIG : 0;
+	return rc;
 }
 
 /* verb_keygen - make the spool signing key (never overwrites one). */

@@ -5,7 +5,8 @@
  *
  * Checked: every sites.d file loads (one left out is named with its line);
  * DNS servers parse; password and CA files exist and the runner user can
- * read them; the spool key is readable by the set-gid group; users= names
+ * read them; the spool key is well formed and readable by the set-gid
+ * group and the runner user; users= names
  * exist; the runner user and group exist; a file: log exists (set-gid
  * programs never create it) and both the runner user and the set-gid
  * group can write it; the spool layout exists with its owners and modes
@@ -27,8 +28,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "queue/confcheck.h"
 #include "queue/dns.h"
+#include "spool/spool.h"
 #include "util/confidx.h"
 #include "util/msg.h"
 
@@ -275,13 +279,37 @@ confcheck_log(struct confcheck *k)
 	confcheck_file(k, at, "log", path, &k->group, 2);
 }
 
+/* confcheck_key - the spool key: there, readable by the set-gid group
+ * (intake signs) and the runner user (it verifies), and well formed. */
+static void
+confcheck_key(struct confcheck *k)
+{
+	unsigned char key[SPOOL_KEYLEN];
+	char	 path[PATH_MAX];
+	struct stat st;
+	int	 n = k->problems;
+
+	snprintf(path, sizeof(path), "%s/spool.key", k->c->dir);
+	if (stat(path, &st) != 0) {
+		confcheck_say(k, "%s: no spool key (%s): run 'sitemail keygen'",
+		    path, strerror(errno));
+		return;
+	}
+	if (k->have_runner) {
+		confcheck_file(k, path, "spool key", path, &k->group, 4);
+		confcheck_file(k, path, "spool key", path, &k->runner, 4);
+	}
+	if (n == k->problems && spool_key_load(path, key) != 0)
+		confcheck_say(k, "%s", err_str());
+	sodium_memzero(key, sizeof(key));
+}
+
 /* confcheck_run - check c; the problems go to out, one a line; their
  * number is returned. */
 int
 confcheck_run(const struct conf *c, FILE *out)
 {
 	struct confcheck k;
-	char	 path[PATH_MAX];
 	size_t	 i;
 
 	memset(&k, 0, sizeof(k));
@@ -300,10 +328,8 @@ confcheck_run(const struct conf *c, FILE *out)
 		    c->smarthost_password_file, &k.runner, 4);
 		confcheck_file(&k, confcheck_at(c, "smarthost", "ca_file"),
 		    "ca_file", c->ca_file, &k.runner, 4);
-		snprintf(path, sizeof(path), "%s/spool.key", c->dir);
-		confcheck_file(&k, path, "spool key", path, &k.group, 4);
-		confcheck_file(&k, path, "spool key", path, &k.runner, 4);
 	}
+	confcheck_key(&k);
 	confcheck_log(&k);
 	confcheck_spool(&k);
 	return k.problems;

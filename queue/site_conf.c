@@ -40,13 +40,40 @@ site_conf_index(const char *spool, const char *dir)
 	return x;
 }
 
+/* site_conf_spool_hint - the spool_dir a broken sitemail.conf names on
+ * a "spool_dir = /path" line (the last one), else the compiled-in one. */
+static void
+site_conf_spool_hint(const char *dir, char *out, size_t size)
+{
+	char	 path[PATH_MAX], line[PATH_MAX + 64], *p, *e;
+	FILE	*fp;
+
+	snprintf(out, size, "%s", SM_SPOOLDIR);
+	if (snprintf(path, sizeof(path), "%s/sitemail.conf", dir) >=
+	    (int)sizeof(path) || (fp = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "spool_dir", 9) != 0)
+			continue;
+		p += 9 + strspn(p + 9, " \t");
+		if (*p != '=' && *p != ':')
+			continue;
+		p += 1 + strspn(p + 1, " \t");
+		e = p + strcspn(p, " \t\r\n;");
+		if (*p == '/' && e > p)
+			snprintf(out, size, "%.*s", (int)(e - p), p);
+	}
+	fclose(fp);
+}
+
 /* site_conf_main - sitemail.conf, or its last good copy from the index
- * of the compiled-in spool when it does not load.  *ix gets the index
- * (or NULL). */
+ * (found through site_conf_spool_hint) when it does not load.  *ix gets
+ * the index (or NULL). */
 static int
 site_conf_main(struct conf *c, const char *dir, struct confidx **ix)
 {
-	char	*name, *text, err[1024];
+	char	*name, *text, err[1024], spool[PATH_MAX];
 	size_t	 len;
 	int	 rc;
 
@@ -58,7 +85,8 @@ site_conf_main(struct conf *c, const char *dir, struct confidx **ix)
 	if (rc != EX_CONFIG)
 		return rc;
 	snprintf(err, sizeof(err), "%s", err_str());
-	if ((*ix = site_conf_index(SM_SPOOLDIR, dir)) == NULL ||
+	site_conf_spool_hint(dir, spool, sizeof(spool));
+	if ((*ix = site_conf_index(spool, dir)) == NULL ||
 	    confidx_record(*ix, 0, &name, &text, &len) != 0) {
 		confidx_close(*ix);
 		*ix = NULL;
@@ -67,6 +95,10 @@ site_conf_main(struct conf *c, const char *dir, struct confidx **ix)
 	rc = conf_load_main(c, dir, text, len);
 	free(name);
 	free(text);
+	if (rc == 0) {			/* noted, as a file left out is */
+		err_set(EX_CONFIG, "%s (using its last good copy)", err);
+		return conf_add_broken(c, "");
+	}
 	if (rc != 0) {
 		confidx_close(*ix);
 		*ix = NULL;
