@@ -3,10 +3,12 @@
  * (util/confidx.c), the code the set-gid intake runs over
  * SPOOL/state/sites.idx.
  *
- * The input is written as the index file (after the first 112 bytes,
- * the fixed header, it is the body as given), then opened with and
- * without the full check and, when accepted, every lookup runs: uids
- * taken from the input, a few login and site names, and every record.
+ * The input is written as the index file, then opened with and without
+ * the full check and, when accepted, every lookup runs: uids taken from
+ * the input, a few login and site names, and every record.  Then the same
+ * again with the header and body checksums (and every entry checksum the
+ * header's tables cover) made right, so the mutations reach the bounds
+ * checks and the searches behind the checksums.
  * Rejections are fine; crashes, leaks and sanitizer reports are not.  The
  * seed corpus (testsuite/fuzz/corpus/fuzz_confidx) holds real indexes.
  */
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "util/confidx.h"
+#include "util/confidx_fmt.h"
 
 static char	 fuzz_dir[64];
 static char	 fuzz_idx[128];
@@ -86,20 +89,54 @@ fuzz_lookups(struct confidx *x, const uint8_t *data, size_t len)
 	(void)confidx_fresh(x, fuzz_dir);
 }
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-/* LLVMFuzzerTestOneInput - open and search one index. */
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+/* fuzz_fix_table - recompute the entry checksums of one table in buf. */
+static void
+fuzz_fix_table(uint8_t *buf, size_t len, uint32_t off, uint32_t n,
+    size_t size, uint32_t tag)
 {
-	static int ready;
+	uint32_t i, sum;
+
+	for (i = 0; i < n && off <= len && (size_t)(len - off) / size > i &&
+	    i < 4096; i++) {
+		sum = cidx_entry_sum(buf + off + (size_t)i * size, size, tag, i);
+		memcpy(buf + off + (size_t)i * size + size - 4, &sum, 4);
+	}
+}
+
+/* fuzz_fix - a copy of data with every checksum made right. */
+static uint8_t *
+fuzz_fix(const uint8_t *data, size_t len)
+{
+	struct cidx_hdr h;
+	uint8_t	*buf;
+
+	if (len < sizeof(h) || (buf = malloc(len)) == NULL)
+		return NULL;
+	memcpy(buf, data, len);
+	memcpy(&h, buf, sizeof(h));
+	fuzz_fix_table(buf, len, h.rec_off, h.nrec, sizeof(struct cidx_rec),
+	    CIDX_T_REC);
+	fuzz_fix_table(buf, len, h.uid_off, h.nuid, sizeof(struct cidx_uid),
+	    CIDX_T_UID);
+	fuzz_fix_table(buf, len, h.login_off, h.nlogin,
+	    sizeof(struct cidx_name), CIDX_T_LOGIN);
+	fuzz_fix_table(buf, len, h.site_off, h.nsite,
+	    sizeof(struct cidx_name), CIDX_T_SITE);
+	h.file_size = len;
+	h.body_sum = cidx_sum(CIDX_FNV0, buf + sizeof(h), len - sizeof(h));
+	h.hdr_sum = cidx_sum(CIDX_FNV0, &h, offsetof(struct cidx_hdr,
+	    hdr_sum));
+	memcpy(buf, &h, sizeof(h));
+	return buf;
+}
+
+/* fuzz_one - open and search the index in data. */
+static void
+fuzz_one(const uint8_t *data, size_t len)
+{
 	struct confidx *x;
 	int	 full;
 
-	if (!ready) {
-		fuzz_setup();
-		ready = 1;
-	}
 	fuzz_write(data, len);
 	for (full = 0; full < 2; full++) {
 		/* The directory the seed indexes were built for. */
@@ -107,6 +144,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			continue;
 		fuzz_lookups(x, data, len);
 		confidx_close(x);
+	}
+}
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* LLVMFuzzerTestOneInput - open and search one index, as given and with
+ * its checksums made right. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	static int ready;
+	uint8_t	*fixed;
+
+	if (!ready) {
+		fuzz_setup();
+		ready = 1;
+	}
+	fuzz_one(data, len);
+	if ((fixed = fuzz_fix(data, len)) != NULL) {
+		fuzz_one(fixed, len);
+		free(fixed);
 	}
 	return 0;
 }
