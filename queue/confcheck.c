@@ -3,7 +3,9 @@
  * run time, checked as the user that will use it, so that "OK" means the
  * running system works (shared/DESIGN.md "Configuration").
  *
- * Checked: every sites.d file loads (one left out is named with its line);
+ * Checked: every sites.d file loads (one left out is named with its line)
+ * and, like sitemail.conf, is readable by the set-gid group and the
+ * runner user;
  * DNS servers parse; password and CA files exist and the runner user can
  * read them; the spool key is well formed and readable by the set-gid
  * group and the runner user; users= names
@@ -279,6 +281,36 @@ confcheck_log(struct confcheck *k)
 	confcheck_file(k, at, "log", path, &k->group, 2);
 }
 
+/* confcheck_conf_files - sitemail.conf and every sites.d file readable by
+ * the set-gid group (intake) and the runner user. */
+static void
+confcheck_conf_files(struct confcheck *k)
+{
+	struct conf_list names;
+	char	 path[PATH_MAX];
+	size_t	 i;
+
+	if (!k->have_runner || conf_sites_d_names(k->c->dir, &names) != 0)
+		return;
+	for (i = 0; i <= names.n; i++) {
+		if (i == names.n)
+			snprintf(path, sizeof(path), "%s/sitemail.conf",
+			    k->c->dir);
+		else
+			snprintf(path, sizeof(path), "%s/sites.d/%s",
+			    k->c->dir, names.v[i]);
+		if (i == names.n && access(path, F_OK) != 0)
+			break;
+		confcheck_file(k, path, "configuration file", path,
+		    &k->group, 4);
+		confcheck_file(k, path, "configuration file", path,
+		    &k->runner, 4);
+	}
+	for (i = 0; i < names.n; i++)
+		free(names.v[i]);
+	free(names.v);
+}
+
 /* confcheck_key - the spool key: there, readable by the set-gid group
  * (intake signs) and the runner user (it verifies), and well formed. */
 static void
@@ -320,6 +352,7 @@ confcheck_run(const struct conf *c, FILE *out)
 		    "settings; every other site is unaffected)",
 		    c->broken.v[i]);
 	(void)confcheck_who_init(&k);
+	confcheck_conf_files(&k);
 	confcheck_dns(&k);
 	confcheck_sites(&k);
 	if (k.have_runner) {
