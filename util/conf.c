@@ -1288,10 +1288,12 @@ conf_sites_drop(struct conf_ctx *ctx, size_t from, const char *file)
 	}
 	c->nsites = n;
 	free(ctx->hash);
-	ctx->hash = NULL;
-	ctx->hash_size = 0;
-	if (conf_hash_grow(ctx, c->nsites) < 0)
+	for (ctx->hash_size = 64; ctx->hash_size <= n * 2; ctx->hash_size *= 2)
+		;
+	if ((ctx->hash = calloc(ctx->hash_size, sizeof(*ctx->hash))) == NULL) {
+		ctx->hash_size = 0;
 		return err_set(EX_TEMPFAIL, "out of memory");
+	}
 	for (i = 0; i < c->nsites; i++)
 		*conf_hash_slot(ctx, c->sites[i].name) = i + 1;
 	return 0;

@@ -179,9 +179,13 @@ test_broken_site(void)
 
 	put("sites.d/s0001.conf", "[site s0001]\nusers = 4100001\n"
 	    "domains = broken.example\nthis is not ini\n");
+	put("sites.d/s1998.conf", "[site s1998]\nusers = 4101998\n"
+	    "rate = 5/x\n");
 	is_int(build(&c), 0, "a broken sites.d file does not fail the build");
-	ok(c.broken.n == 1 && strstr(c.broken.v[0], "s0001.conf:4:") != NULL,
-	    "its file and line are noted");
+	ok(c.broken.n == 2 && strstr(c.broken.v[0], "s0001.conf:4:") != NULL &&
+	    strstr(c.broken.v[1], "s1998.conf:3:") != NULL,
+	    "each file left out is noted with its line (a late one too)");
+	is_int((int)c.nsites, NSITES, "both keep their last good settings");
 	ok(conf_site_find(&c, "s0001") != NULL &&
 	    strcmp(conf_site_find(&c, "s0001")->domains.v[0],
 	    "s0001.example") == 0, "the runner keeps its last good settings");
