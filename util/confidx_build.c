@@ -405,8 +405,36 @@ cidx_owner(const struct conf *c, int fd)
 	return 0;
 }
 
+/* cidx_same - 1 if the index at path already holds image (all but the
+ * build time and the header checksum that covers it): a reload storm then
+ * costs no writes and no fsync. */
+static int
+cidx_same(const char *path, const struct buf *image)
+{
+	const size_t a = offsetof(struct cidx_hdr, dir_dev),
+	    b = offsetof(struct cidx_hdr, hdr_sum);
+	struct stat st;
+	char	*old;
+	int	 fd, same = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size == image->len &&
+	    (old = malloc(image->len)) != NULL) {
+		same = read(fd, old, image->len) == (ssize_t)image->len &&
+		    memcmp(old, image->ptr, offsetof(struct cidx_hdr,
+		    built)) == 0 && memcmp(old + a, image->ptr + a,
+		    b - a) == 0 && memcmp(old + sizeof(struct cidx_hdr),
+		    image->ptr + sizeof(struct cidx_hdr),
+		    image->len - sizeof(struct cidx_hdr)) == 0;
+		free(old);
+	}
+	close(fd);
+	return same;
+}
+
 /* cidx_store - write image to SPOOL/state/sites.idx: temp, fsync,
- * rename, fsync of the directory. */
+ * rename, fsync of the directory (nothing when it is already there). */
 static int
 cidx_store(const struct conf *c, const struct buf *image)
 {
@@ -417,6 +445,8 @@ cidx_store(const struct conf *c, const struct buf *image)
 
 	if ((rc = confidx_path(c->spool_dir, path, sizeof(path))) != 0)
 		return rc;
+	if (cidx_same(path, image))
+		return 0;
 	if (snprintf(dir, sizeof(dir), "%s/state", c->spool_dir) >=
 	    (int)sizeof(dir) || snprintf(tmp, sizeof(tmp),
 	    "%s/state/.%s.XXXXXX", c->spool_dir, CONFIDX_NAME) >=

@@ -253,6 +253,16 @@ test_damage(void)
 
 	is_int(build(&c), 0, "rebuilt");
 	conf_free(&c);
+	stat(idx, &st);
+	is_int(build(&c), 0, "rebuilt again, nothing changed");
+	conf_free(&c);
+	{
+		struct stat st2;
+
+		ok(stat(idx, &st2) == 0 && st2.st_ino == st.st_ino &&
+		    st2.st_mtim.tv_nsec == st.st_mtim.tv_nsec,
+		    "an unchanged index is not written again");
+	}
 	snprintf(save, sizeof(save), "%s.save", idx);
 	copy(idx, save);
 	stat(idx, &st);
