@@ -460,16 +460,26 @@ cli_setup(struct cli *c, const struct verb *v)
 	uid_t	 uid = getuid();
 	int	 rc;
 
-	if ((rc = conf_load(&c->conf, c->confdir)) != 0)
+	/* Site users: the intake's view (their own site, its last good
+	 * settings); admins: the runner's (every site, last good ones for
+	 * files left out).  A broken sitemail.conf stops both (78). */
+	if (uid != 0 && (rc = site_conf_load(&c->conf, c->confdir, uid,
+	    &c->caller)) != 0)
 		msg_fatal(rc, "%s", err_str());
+	if (uid != 0 && c->conf.main_fallback)
+		msg_fatal(EX_CONFIG, "%s", c->conf.broken.v[0]);
+	c->admin = uid == 0 || priv_is_admin(uid, c->conf.user);
+	if (c->admin) {
+		conf_free(&c->conf);
+		if ((rc = confidx_build(&c->conf, c->confdir, NULL)) != 0 ||
+		    (rc = site_identify(&c->conf, uid, &c->caller)) != 0)
+			msg_fatal(rc, "%s", err_str());
+	}
 	if ((rc = log_open("sitemail", c->conf.log)) != 0)
 		msg_fatal(rc, "%s", err_str());
-	c->admin = priv_is_admin(uid, c->conf.user);
 	if (v->admin_only && !c->admin)
 		msg_fatal(EX_NOPERM, "%s: permission denied (root or user %s "
 		    "only)", v->name, c->conf.user);
-	if ((rc = site_identify(&c->conf, uid, &c->caller)) != 0)
-		msg_fatal(rc, "%s", err_str());
 	if (v->queue && geteuid() == 0 && (rc = priv_drop(c->conf.user)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	admin_init(&c->a, &c->conf, &c->caller, uid, c->admin);

@@ -97,6 +97,7 @@ site_conf_main(struct conf *c, const char *dir, struct confidx **ix)
 	free(text);
 	if (rc == 0) {			/* noted, as a file left out is */
 		err_set(EX_CONFIG, "%s (using its last good copy)", err);
+		c->main_fallback = 1;
 		return conf_add_broken(c, "");
 	}
 	if (rc != 0) {

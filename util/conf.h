@@ -91,6 +91,8 @@ struct conf {
 	size_t	 nsites;
 	char	*dir;			/* the configuration directory */
 	struct conf_list broken;	/* errors of sites.d files left out */
+	int	 main_fallback;		/* sitemail.conf is broken: its last
+					   good copy is in use (broken.v[0]) */
 	struct confidx *index;		/* the compiled index in use, or NULL */
 	void	*loading;		/* state between conf_load_main/_done */
 	char	**where;		/* "FILE:LINE" per key (conf_where) */

@@ -62,6 +62,7 @@ ok $? "A broken: A's own sendmail still commits"
 QA=$(newest)
 is "$(env_of "$QA" site)" "alice.test" "A keeps its identity (last good file from the index)"
 is "$(env_of "$QA" sender)" "<news@alice.test>" "A keeps its last good domains: from_policy keeps its sender"
+like "$(as_user smr-alice "$SBIN/sitemail" list 2>&1)" "$QA" "A's own sitemail list still sees A's site"
 "$SBIN/sitemail" -C "$ETC" check-config >"$T/cc" 2>&1
 is "$?" 78 "check-config fails (78)"
 like "$(cat "$T/cc")" "sites.d/alice.conf:4: syntax error" "check-config names A's file and line"
@@ -100,6 +101,9 @@ ok $? "sitemail.conf broken: sendmail still commits (exit 0)"
 QB=$(newest)
 "$SBIN/sitemail" -C "$ETC" list >"$T/out" 2>&1
 is "$?" 78 "sitemail exits 78"
+like "$(cat "$T/out")" "sitemail.conf:$line: bad value" "naming the line"
+as_user smr-bob "$SBIN/sitemail" list >"$T/out" 2>&1
+is "$?" 78 "sitemail run by a site user exits 78 too"
 like "$(cat "$T/out")" "sitemail.conf:$line: bad value" "naming the line"
 "$SITEMAILD" -C "$ETC" --once >"$T/out" 2>&1
 is "$?" 78 "sitemaild exits 78"
