@@ -52,7 +52,8 @@ sm_config(struct sm *sm, int privileged)
 			    "refusing to use \"%s\"", sm->opts.config);
 		dir = sm->opts.config;
 	}
-	if ((rc = conf_load(&sm->conf, dir)) != 0)
+	/* The compiled index: only this site's file is read (site_conf.c). */
+	if ((rc = site_conf_load(&sm->conf, dir, getuid(), &sm->in.site)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	/* -bs must never write to stderr: a stderr log goes to syslog. */
 	if ((rc = log_open("sendmail", sm->opts.mode == MODE_SMTP &&

@@ -23,11 +23,13 @@
 #include <sodium.h>
 
 #include "queue/admin.h"
+#include "queue/confcheck.h"
 #include "queue/site.h"
 #include "queue/verdict.h"
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/conf.h"
+#include "util/confidx.h"
 #include "util/msg.h"
 #include "util/priv.h"
 
@@ -189,29 +191,51 @@ cli_filter(const struct cli_args *ar, struct admin_filter *f)
 	f->frozen = ar->frozen;
 }
 
-/* verb_check_config - the config was loaded by main; report on it. */
+/* verb_check_config - the config was loaded by main (sites.d files left
+ * out are in conf.broken); check everything else (queue/confcheck.c). */
 static int
 verb_check_config(struct cli *c, struct cli_args *ar)
 {
-	unsigned char key[SPOOL_KEYLEN];
-	struct buf path;
-	int	 rc;
+	int	 n;
 
 	if (ar->npos)
 		cli_usage_verb("unexpected argument \"%s\"", ar->pos[0]);
-	buf_init(&path, PATH_MAX);
-	if (buf_printf(&path, "%s/spool.key", c->confdir) < 0)
-		rc = err_set(EX_CONFIG, "config directory name too long");
-	else
-		rc = spool_key_load(buf_str(&path), key);
-	if (rc != 0)
-		msg_warnx("warning: %s", err_str());
-	sodium_memzero(key, sizeof(key));
-	buf_free(&path);
+	n = confcheck_run(&c->conf, stdout);
+	fflush(stdout);
+	if (n > 0)
+		return err_set(EX_CONFIG, "%s: %d problem%s found",
+		    c->confdir, n, n == 1 ? "" : "s");
 	printf("%s: configuration OK: %zu site%s, spool %s\n", c->confdir,
 	    c->conf.nsites, c->conf.nsites == 1 ? "" : "s",
 	    c->conf.spool_dir);
 	return 0;
+}
+
+/* verb_reload - rebuild the site index from the files (util/confidx.h);
+ * a running sitemaild rebuilds it by itself when files change. */
+static int
+verb_reload(struct cli *c, struct cli_args *ar)
+{
+	struct conf nc;
+	size_t	 i;
+	int	 rc, wrote;
+
+	if (ar->npos)
+		cli_usage_verb("unexpected argument \"%s\"", ar->pos[0]);
+	if ((rc = confidx_build(&nc, c->confdir, &wrote)) != 0)
+		return rc;
+	for (i = 0; i < nc.broken.n; i++)
+		printf("%s (left out: the site keeps its last good "
+		    "settings)\n", nc.broken.v[i]);
+	if (wrote == 0)
+		printf("site index of %s rebuilt: %zu site%s\n", c->confdir,
+		    nc.nsites, nc.nsites == 1 ? "" : "s");
+	fflush(stdout);
+	rc = wrote != 0 ? wrote : nc.broken.n > 0 ? err_set(EX_CONFIG,
+	    "%zu file%s left out", nc.broken.n, nc.broken.n == 1 ? "" :
+	    "s") : 0;
+	conf_free(&nc);
+	return rc;
 }
 
 /* verb_keygen - make the spool signing key (never overwrites one). */
@@ -427,6 +451,7 @@ static const struct verb cli_verbs[] = {
 	{ "sites", 1, 1, O_JSON, verb_sites, "sites [--json]" },
 	{ "route", 1, 1, O_JSON, verb_route, "route ADDRESS [--json]" },
 	{ "check-config", 1, 0, 0, verb_check_config, "check-config" },
+	{ "reload", 1, 0, 0, verb_reload, "reload" },
 	{ "keygen", 1, 0, 0, verb_keygen, "keygen [PATH]" },
 	/* Postfix and Exim habits */
 	{ "hold", 1, 1, O_SITE, verb_freeze, "hold SITE | ID... (= freeze)" },
@@ -469,16 +494,26 @@ cli_setup(struct cli *c, const struct verb *v)
 	uid_t	 uid = getuid();
 	int	 rc;
 
-	if ((rc = conf_load(&c->conf, c->confdir)) != 0)
+	/* Site users: the intake's view (their own site, its last good
+	 * settings); admins: the runner's (every site, last good ones for
+	 * files left out).  A broken sitemail.conf stops both (78). */
+	if (uid != 0 && (rc = site_conf_load(&c->conf, c->confdir, uid,
+	    &c->caller)) != 0)
 		msg_fatal(rc, "%s", err_str());
+	if (uid != 0 && c->conf.main_fallback)
+		msg_fatal(EX_CONFIG, "%s", c->conf.broken.v[0]);
+	c->admin = uid == 0 || priv_is_admin(uid, c->conf.user);
+	if (c->admin) {
+		conf_free(&c->conf);
+		if ((rc = confidx_build(&c->conf, c->confdir, NULL)) != 0 ||
+		    (rc = site_identify(&c->conf, uid, &c->caller)) != 0)
+			msg_fatal(rc, "%s", err_str());
+	}
 	if ((rc = log_open("sitemail", c->conf.log)) != 0)
 		msg_fatal(rc, "%s", err_str());
-	c->admin = priv_is_admin(uid, c->conf.user);
 	if (v->admin_only && !c->admin)
 		msg_fatal(EX_NOPERM, "%s: permission denied (root or user %s "
 		    "only)", v->name, c->conf.user);
-	if ((rc = site_identify(&c->conf, uid, &c->caller)) != 0)
-		msg_fatal(rc, "%s", err_str());
 	if (v->queue && geteuid() == 0 && (rc = priv_drop(c->conf.user)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	admin_init(&c->a, &c->conf, &c->caller, uid, c->admin);

@@ -17,7 +17,9 @@
  *
  * Events: inotify on queue/ (IN_MOVED_TO: a committed message; IN_CREATE
  * for file systems where the commit is a link) wakes it
- * within a second of new mail; inotify on state/flush/ picks up flush
+ * within a second of new mail; inotify on the configuration directory
+ * and its sites.d/ triggers a reload, which rebuilds the site index
+ * (util/confidx.h, also built at start); inotify on state/flush/ picks up flush
  * requests (sendmail -q, sitemail flush); a timer rescans the queue when
  * the next retry or hold is due, and at least every RUNNERD_RESCAN seconds
  * (thaws, lost events).  Housekeeping (index repair, tmp/ cleanup, DNS
@@ -56,6 +58,7 @@
 #include "spool/spool.h"
 #include "util/buf.h"
 #include "util/conf.h"
+#include "util/confidx.h"
 #include "util/msg.h"
 #include "util/priv.h"
 
@@ -77,6 +80,9 @@ struct runnerd {
 	int	 once;
 	int	 sigfd, inofd;
 	int	 wd_queue, wd_flush;
+	int	 wd_conf, wd_sites;	/* the config dir and its sites.d */
+	int	 idx_rc;		/* status of the last index write */
+	char	 idx_err[512];
 	int	 stopping;
 	time_t	 deadline;
 	int	 reload;
@@ -154,6 +160,52 @@ rd_flush_dir(const struct conf *conf)
 	buf_free(&path);
 }
 
+/* rd_watch_conf - (re)watch the config dir and sites.d: a change there
+ * rebuilds the site index (via a reload). */
+static void
+rd_watch_conf(struct runnerd *d)
+{
+	const uint32_t ev = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+	    IN_CREATE | IN_DELETE | IN_ATTRIB | IN_ONLYDIR;
+	struct buf path;
+
+	if (d->wd_conf >= 0)
+		(void)inotify_rm_watch(d->inofd, d->wd_conf);
+	if (d->wd_sites >= 0)
+		(void)inotify_rm_watch(d->inofd, d->wd_sites);
+	d->wd_conf = inotify_add_watch(d->inofd, d->confdir, ev);
+	buf_init(&path, PATH_MAX);
+	d->wd_sites = buf_printf(&path, "%s/sites.d", d->confdir) < 0 ? -1 :
+	    inotify_add_watch(d->inofd, buf_str(&path), ev);
+	buf_free(&path);
+}
+
+/* rd_conf_load - the configuration as the runner uses it, and the site
+ * index rebuilt from it (rd_conf_notes logs what went wrong). */
+static int
+rd_conf_load(struct runnerd *d, struct conf *c)
+{
+	int	 rc;
+
+	if ((rc = confidx_build(c, d->confdir, &d->idx_rc)) == 0 &&
+	    d->idx_rc != 0)
+		snprintf(d->idx_err, sizeof(d->idx_err), "%s", err_str());
+	return rc;
+}
+
+/* rd_conf_notes - log an index not written and the files left out. */
+static void
+rd_conf_notes(struct runnerd *d, const struct conf *c)
+{
+	size_t	 i;
+
+	if (d->idx_rc != 0)
+		log_warn("site index not written: %s", d->idx_err);
+	for (i = 0; i < c->broken.n; i++)
+		log_error("configuration file left out, keeping its last "
+		    "good settings: %s", c->broken.v[i]);
+}
+
 /* rd_watch - (re)install the inotify watches on queue/ and state/flush/. */
 static void
 rd_watch(struct runnerd *d)
@@ -165,6 +217,7 @@ rd_watch(struct runnerd *d)
 	if (d->wd_flush >= 0)
 		(void)inotify_rm_watch(d->inofd, d->wd_flush);
 	d->wd_queue = d->wd_flush = -1;
+	rd_watch_conf(d);
 	buf_init(&path, PATH_MAX);
 	if (buf_printf(&path, "%s/queue", rd_conf(d)->spool_dir) == 0)
 		d->wd_queue = inotify_add_watch(d->inofd, buf_str(&path),
@@ -198,7 +251,7 @@ rd_events(struct runnerd *d)
 		msg_fatal(EX_OSERR, "cannot set up signals: %s",
 		    strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
-	d->wd_queue = d->wd_flush = -1;
+	d->wd_queue = d->wd_flush = d->wd_conf = d->wd_sites = -1;
 	d->inofd = -1;
 	if (d->once)
 		return;
@@ -301,6 +354,8 @@ rd_inotify(struct runnerd *d)
 			else if (ev->wd == d->wd_flush && ev->len > 0 &&
 			    ev->name[0] != '.')
 				d->flush = 1;
+			else if (ev->wd == d->wd_conf || ev->wd == d->wd_sites)
+				d->reload = 1;	/* and the site index */
 		}
 	}
 }
@@ -317,7 +372,7 @@ rd_reload(struct runnerd *d)
 		return;			/* again when the jobs are done */
 	d->reload = 0;
 	runner_stop(d->r, d->stopping);
-	if ((rc = conf_load(&d->confs[next], d->confdir)) != 0 ||
+	if ((rc = rd_conf_load(d, &d->confs[next])) != 0 ||
 	    (rc = rd_key(&d->confs[next], key)) != 0) {
 		log_error("reload failed, keeping the old configuration: %s",
 		    err_str());
@@ -340,6 +395,7 @@ rd_reload(struct runnerd *d)
 	explicit_bzero(key, sizeof(key));
 	if (log_open("sitemaild", rd_conf(d)->log) != 0)
 		msg_warnx("%s", err_str());
+	rd_conf_notes(d, rd_conf(d));
 	rd_flush_dir(rd_conf(d));
 	rd_watch(d);
 	d->rescan = 1;
@@ -454,7 +510,7 @@ rd_setup(struct runnerd *d)
 {
 	int	 rc;
 
-	if ((rc = conf_load(rd_conf(d), d->confdir)) != 0)
+	if ((rc = rd_conf_load(d, rd_conf(d))) != 0)
 		msg_fatal(rc, "%s", err_str());
 	if (geteuid() == 0 && (rc = priv_drop(rd_conf(d)->user)) != 0)
 		msg_fatal(rc, "%s", err_str());
@@ -462,6 +518,7 @@ rd_setup(struct runnerd *d)
 		msg_fatal(EX_SOFTWARE, "refusing to deliver as root");
 	if ((rc = log_open("sitemaild", rd_conf(d)->log)) != 0)
 		msg_fatal(rc, "%s", err_str());
+	rd_conf_notes(d, rd_conf(d));
 	if (!priv_is_admin(geteuid(), rd_conf(d)->user))
 		log_warn("running as uid %lu, not as user %s",
 		    (unsigned long)geteuid(), rd_conf(d)->user);

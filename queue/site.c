@@ -2,17 +2,18 @@
  * site.c - who sent a message: the site of a real uid.
  *
  * Rules, first match wins (shared/DESIGN.md "Identity"):
- *	1. uid 0 is the site "system".
+ *	1. uid 0 is the site "root", exempt from rate limits unless a
+ *	   [site root] section sets them (CONF_LIMIT_EXEMPT).
  *	2. a uid listed in some [site] users= (by number, or by its login
- *	   name) belongs to that site; this also lets an admin give a
- *	   system account such as www-data (uid < 1000) a site of its own.
- *	3. any other uid below 1000 is the site "system".
- *	4. any other uid gets a site named after its login name, with the
- *	   [limits] defaults; or "uidN" when it has no passwd entry, when the
- *	   login is not usable as a site name, or when the login equals the
- *	   name of a configured [site] (or "system") that does not list it,
- *	   so an unlisted user can never share another site's queue, bucket
- *	   or admin rights.
+ *	   name) belongs to that site (system accounts included).
+ *	3. any other uid, below 1000 (www-data, daemons) or not, gets a site
+ *	   of its own named after its login name, with the [limits]
+ *	   defaults; or "uidN" when it has no passwd entry, when the login is
+ *	   not usable as a site name, or when the login equals "root",
+ *	   "system" or the name of a configured [site] that does not list it
+ *	   (site_conf.c also asks the compiled index), so an unlisted user
+ *	   can never share another site's queue, bucket or admin rights.
+ * A compromised daemon thus freezes only itself, never root's cron mail.
  * The login recorded is the passwd name, or "uidN" without one.  Nothing
  * from argv, the environment or the message takes part.
  */
@@ -24,9 +25,9 @@
 #include <strings.h>
 
 #include "queue/site.h"
+#include "util/confidx.h"
 #include "util/msg.h"
 
-#define SITE_SYSTEM_UID_MAX	999
 #define SITE_PWBUF		16384
 #define SITE_PWBUF_MAX		(1 << 20)
 
@@ -42,7 +43,7 @@ site_valid_name(const char *s)
 }
 
 /* site_login - look up the login of uid; 1 found, 0 not, or a status. */
-static int
+int
 site_login(uid_t uid, char *out, size_t size)
 {
 	struct passwd pw, *res = NULL;
@@ -80,6 +81,30 @@ site_set_name(struct site_id *id, const char *name)
 	snprintf(id->name, sizeof(id->name), "%s", name);
 }
 
+/* site_name_taken - 1 if name is reserved or a configured site's. */
+static int
+site_name_taken(const struct conf *c, const char *name)
+{
+	return strcmp(name, SITE_SYSTEM) == 0 || strcmp(name, SITE_ROOT) == 0 ||
+	    conf_site_find(c, name) != NULL ||
+	    (c->index != NULL && confidx_has_site(c->index, name));
+}
+
+/* site_root_limits - root's limits: [site root], else exempt. */
+static void
+site_root_limits(const struct conf *c, const struct conf_site *s,
+    struct conf_limits *out)
+{
+	if (s != NULL) {
+		*out = s->limits;
+		return;
+	}
+	*out = c->limits;
+	out->rate = CONF_LIMIT_EXEMPT;
+	out->burst = CONF_LIMIT_EXEMPT;
+	out->backlog = CONF_LIMIT_EXEMPT;
+}
+
 /* site_identify - fill id for uid (login looked up with getpwuid_r). */
 int
 site_identify(const struct conf *c, uid_t uid, struct site_id *id)
@@ -94,17 +119,18 @@ site_identify(const struct conf *c, uid_t uid, struct site_id *id)
 	if (!found)
 		snprintf(id->login, sizeof(id->login), "uid%lu",
 		    (unsigned long)uid);
-	if (uid != 0)
-		s = conf_site_for_user(c, uid, found ? id->login : NULL);
+	if (uid == 0) {
+		site_set_name(id, SITE_ROOT);
+		id->conf = conf_site_find(c, SITE_ROOT);
+		site_root_limits(c, id->conf, &id->limits);
+		return 0;
+	}
+	s = conf_site_for_user(c, uid, found ? id->login : NULL);
 	if (s != NULL) {
 		site_set_name(id, s->name);
 		id->conf = s;
-	} else if (uid <= SITE_SYSTEM_UID_MAX) {
-		site_set_name(id, SITE_SYSTEM);
-		id->conf = conf_site_find(c, SITE_SYSTEM);
 	} else if (found && site_valid_name(id->login) &&
-	    strcmp(id->login, SITE_SYSTEM) != 0 &&
-	    conf_site_find(c, id->login) == NULL)
+	    !site_name_taken(c, id->login))
 		site_set_name(id, id->login);
 	else
 		snprintf(id->name, sizeof(id->name), "uid%lu",
@@ -133,5 +159,8 @@ site_limits(const struct conf *c, const char *name, struct conf_limits *out)
 {
 	const struct conf_site *s = conf_site_find(c, name);
 
-	*out = s ? s->limits : c->limits;
+	if (strcmp(name, SITE_ROOT) == 0)
+		site_root_limits(c, s, out);
+	else
+		*out = s ? s->limits : c->limits;
 }

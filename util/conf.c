@@ -5,7 +5,12 @@
  * strcmp() order of NAME (names starting with '.' are skipped).  A missing
  * file or directory means "nothing to add"; an unreadable one is an error.
  * Later values override earlier ones; a [site NAME] section may appear in
- * any file, but only once.  A site's rate, burst, backlog and from_policy
+ * any file, but only once; a sites.d file holds [site] sections only.  A
+ * broken sites.d file (unreadable, a syntax error, a bad value, a site or
+ * user defined twice) is left out as a whole and its error kept in
+ * conf.broken: it affects only its own sites (shared/DESIGN.md
+ * "Configuration"); util/confidx.c supplies their last good text.  An
+ * error in sitemail.conf fails the load.  A site's rate, burst, backlog and from_policy
  * start from [limits] (resolved after every file is read, so [limits] may
  * come after a site).
  *
@@ -47,6 +52,7 @@
 
 #include "util/buf.h"
 #include "util/conf.h"
+#include "util/confidx.h"
 #include "util/msg.h"
 
 #ifndef SM_SYSCONFDIR
@@ -137,6 +143,9 @@ struct conf_ctx {
 	struct conf *conf;
 	const char *file;		/* the file being read */
 	int	 fd;			/* the file being read */
+	const char *mem;		/* or its text, when mem != NULL */
+	size_t	 memlen;
+	int	 in_sites_d;		/* only [site] sections allowed */
 	int	 ioerr;			/* errno of a read error */
 	size_t	 rpos, rlen;		/* read buffer position and fill */
 	int	 lineno;		/* line being handled */
@@ -147,6 +156,7 @@ struct conf_ctx {
 	int	*users_line;		/* per site: line of users= */
 	size_t	 cap;			/* allocated sites */
 	char	 retry_at[512];		/* FILE:LINE of the last retry_* */
+	char	 main_path[PATH_MAX];	/* DIR/sitemail.conf */
 	size_t	*hash;			/* site index + 1 by name, 0 = free */
 	size_t	 hash_size;		/* a power of two, or 0 */
 	char	 line[CONF_LINE_MAX + 1];
@@ -592,6 +602,42 @@ conf_key_find(enum conf_sect sect, const char *name)
 	return NULL;
 }
 
+/* conf_where_set - remember FILE:LINE of a key (for check-config). */
+static int
+conf_where_set(struct conf_ctx *ctx, const struct conf_key *k,
+    struct conf_site *site)
+{
+	struct conf *c = ctx->conf;
+	size_t	 i = (size_t)(k - conf_keys);
+	char	 at[PATH_MAX + 16];
+
+	if (site != NULL) {
+		if (k->type == T_USERS)
+			site->users_line = ctx->lineno;
+		else if (k->off == SI(smarthost_password_file))
+			site->password_line = ctx->lineno;
+		return 0;
+	}
+	if (c->where == NULL &&
+	    (c->where = calloc(CONF_NKEYS, sizeof(*c->where))) == NULL)
+		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+	snprintf(at, sizeof(at), "%s:%d", ctx->file, ctx->lineno);
+	return conf_set_string(ctx, &c->where[i], at);
+}
+
+/* conf_where - "FILE:LINE" where [section] key was last set, or NULL. */
+const char *
+conf_where(const struct conf *c, const char *section, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; c->where != NULL && i < CONF_NKEYS; i++)
+		if (strcmp(conf_keys[i].name, key) == 0 &&
+		    strcmp(conf_sect_names[conf_keys[i].sect], section) == 0)
+			return c->where[i];
+	return NULL;
+}
+
 /* conf_handler - inih callback for one "name = value" line. */
 static int
 conf_handler(void *user, const char *section, const char *name,
@@ -599,7 +645,7 @@ conf_handler(void *user, const char *section, const char *name,
 {
 	struct conf_ctx *ctx = user;
 	const struct conf_key *k;
-	struct conf_site *site;
+	struct conf_site *site = NULL;
 	char	*base;
 
 	(void)section;		/* truncated by inih; ours is ctx->sect */
@@ -627,6 +673,8 @@ conf_handler(void *user, const char *section, const char *name,
 		base = (char *)&ctx->conf->limits;
 	else
 		base = (char *)ctx->conf;
+	if (conf_where_set(ctx, k, site) != 0)
+		return 0;
 	if (k->sect == S_MAIN && (k->off == C(retry_min) ||
 	    k->off == C(retry_max)))
 		snprintf(ctx->retry_at, sizeof(ctx->retry_at), "%s:%d",
@@ -760,6 +808,9 @@ conf_section(struct conf_ctx *ctx, char *name)
 			    "NAME]");
 		return conf_site_add(ctx, name);
 	}
+	if (ctx->in_sites_d)
+		return conf_error(ctx, "only [site NAME] sections belong in "
+		    "sites.d, not [%s]", name);
 	for (i = S_MAIN; i < S_SITE; i++)
 		if (strcmp(name, conf_sect_names[i]) == 0) {
 			ctx->sect = (enum conf_sect)i;
@@ -802,6 +853,9 @@ conf_getc(struct conf_ctx *ctx)
 {
 	ssize_t	 r;
 
+	if (ctx->mem != NULL)
+		return ctx->rpos < ctx->memlen ?
+		    (unsigned char)ctx->mem[ctx->rpos++] : EOF;
 	if (ctx->rpos == ctx->rlen) {
 		while ((r = read(ctx->fd, ctx->rbuf, sizeof(ctx->rbuf))) < 0 &&
 		    errno == EINTR)
@@ -857,6 +911,8 @@ conf_reader(char *str, int num, void *stream)
 	return str;
 }
 
+static int conf_parse_stream(struct conf_ctx *, const char *);
+
 /* conf_parse_file - read dirfd/name (path for messages); a missing file
  * is fine. */
 static int
@@ -871,6 +927,32 @@ conf_parse_file(struct conf_ctx *ctx, int dirfd, const char *name,
 		return ctx->status = err_set(EX_CONFIG, "cannot read %s: %s",
 		    path, strerror(errno));
 	}
+	rc = conf_parse_stream(ctx, path);
+	close(ctx->fd);
+	ctx->fd = -1;
+	return rc;
+}
+
+/* conf_parse_text - parse text as if it were the file path. */
+static int
+conf_parse_text(struct conf_ctx *ctx, const char *path, const char *text,
+    size_t len)
+{
+	int	 rc;
+
+	ctx->mem = text;
+	ctx->memlen = len;
+	rc = conf_parse_stream(ctx, path);
+	ctx->mem = NULL;
+	return rc;
+}
+
+/* conf_parse_stream - run inih over ctx->fd or ctx->mem. */
+static int
+conf_parse_stream(struct conf_ctx *ctx, const char *path)
+{
+	int	 rc;
+
 	ctx->file = path;
 	ctx->lineno = 0;
 	ctx->sect = S_NONE;
@@ -894,8 +976,6 @@ conf_parse_file(struct conf_ctx *ctx, int dirfd, const char *name,
 		conf_error(ctx, "syntax error (want \"key = value\" or "
 		    "\"[section]\")");
 	}
-	close(ctx->fd);
-	ctx->fd = -1;
 	return ctx->status;
 }
 
@@ -958,6 +1038,10 @@ conf_sites_d(int dirfd, const char *path, struct conf_list *names)
 
 /* Finishing. */
 
+static void conf_site_free(struct conf_site *);
+static void conf_ctx_free(struct conf *);
+static int conf_broken_file(struct conf_ctx *, const char *);
+
 /* conf_resolve_limits - sites inherit the [limits] keys they did not set. */
 static void
 conf_resolve_limits(struct conf_ctx *ctx)
@@ -966,6 +1050,10 @@ conf_resolve_limits(struct conf_ctx *ctx)
 	struct conf_limits *l;
 	size_t	 i, bit;
 
+	struct conf_limits root;
+
+	root = c->limits;	/* root is exempt from rates by default */
+	root.rate = root.burst = root.backlog = CONF_LIMIT_EXEMPT;
 	for (i = 0; i < c->nsites; i++) {
 		l = &c->sites[i].limits;
 		for (bit = 0; bit < CONF_NKEYS; bit++) {
@@ -973,8 +1061,9 @@ conf_resolve_limits(struct conf_ctx *ctx)
 			    (ctx->set[i] & (1u << bit)))
 				continue;
 			memcpy((char *)l + conf_keys[bit].off,
-			    (char *)&c->limits + conf_keys[bit].off,
-			    conf_keys[bit].type == T_POLICY ?
+			    (strcmp(c->sites[i].name, "root") == 0 ?
+			    (char *)&root : (char *)&c->limits) +
+			    conf_keys[bit].off, conf_keys[bit].type == T_POLICY ?
 			    sizeof(l->from_policy) : sizeof(double));
 		}
 	}
@@ -1026,13 +1115,24 @@ conf_check_users(struct conf_ctx *ctx)
 			continue;
 		a = &c->sites[refs[i - 1].site];
 		b = &c->sites[refs[i].site];
+		if (refs[i].site < refs[i - 1].site) {
+			const struct conf_site *t = a;
+
+			a = b;
+			b = t;
+		}
 		ctx->file = b->file;
-		ctx->lineno = ctx->users_line[refs[i].site];
+		ctx->lineno = ctx->users_line[b - c->sites];
 		rc = conf_error(ctx, "user \"%s\" is in [site %s] and also in "
 		    "[site %s] (%s:%d)", refs[i].user, b->name, a->name,
-		    a->file, ctx->users_line[refs[i - 1].site]);
+		    a->file, ctx->users_line[a - c->sites]);
 	}
 	free(refs);
+	if (rc == EX_CONFIG && strcmp(ctx->file, ctx->main_path) != 0) {
+		/* The later sites.d file is left out; look again. */
+		if ((rc = conf_broken_file(ctx, ctx->file)) == 0)
+			rc = conf_check_users(ctx);
+	}
 	return rc;
 }
 
@@ -1127,83 +1227,249 @@ conf_defaults(struct conf *c, const char *dir)
 	return 0;
 }
 
-/* conf_load_files - sitemail.conf, then sites.d/ *.conf in name order. */
-static int
-conf_load_files(struct conf_ctx *ctx, const char *dir)
+/* conf_ctx_of - the loading state of c (between conf_load_main and
+ * conf_load_done). */
+static struct conf_ctx *
+conf_ctx_of(struct conf *c)
 {
-	struct conf_list names = { NULL, 0 };
-	struct buf path;
-	size_t	 i;
-	int	 dirfd = -1, rc;
-
-	buf_init(&path, PATH_MAX);
-	if (buf_printf(&path, "%s/sitemail.conf", dir) < 0) {
-		rc = err_set(EX_CONFIG, "configuration path too long");
-		goto out;
-	}
-	if ((rc = conf_parse_file(ctx, AT_FDCWD, buf_str(&path),
-	    buf_str(&path))) != 0)
-		goto out;
-	buf_reset(&path);
-	if (buf_printf(&path, "%s/sites.d", dir) < 0) {
-		rc = err_set(EX_CONFIG, "configuration path too long");
-		goto out;
-	}
-	if ((dirfd = open(buf_str(&path), O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			rc = err_set(EX_CONFIG, "cannot read %s: %s",
-			    buf_str(&path), strerror(errno));
-		goto out;
-	}
-	if ((rc = conf_sites_d(dirfd, buf_str(&path), &names)) != 0)
-		goto out;
-	for (i = 0; i < names.n && rc == 0; i++) {
-		buf_reset(&path);
-		/* Sites keep their own copy of this path (conf_site.file). */
-		if (buf_printf(&path, "%s/sites.d/%s", dir, names.v[i]) < 0)
-			rc = err_set(EX_CONFIG, "configuration path too long");
-		else
-			rc = conf_parse_file(ctx, dirfd, names.v[i],
-			    buf_str(&path));
-	}
-out:
-	if (dirfd >= 0)
-		close(dirfd);
-	conf_list_free(&names);
-	buf_free(&path);
-	return rc;
+	return c->loading;
 }
 
-/* conf_load - defaults, then dir/sitemail.conf, then dir/sites.d/ *.conf.
- * On failure everything is released again (conf_free() is harmless). */
+/* conf_load_main - defaults, then dir/sitemail.conf (or text, parsed as
+ * that file, when text != NULL).  On failure c is released. */
 int
-conf_load(struct conf *c, const char *dir)
+conf_load_main(struct conf *c, const char *dir, const char *text,
+    size_t len)
 {
-	struct conf_ctx ctx;
+	struct conf_ctx *ctx;
 	int	 rc;
 
 	if (dir == NULL)
 		dir = conf_default_dir();
-	memset(&ctx, 0, offsetof(struct conf_ctx, line));
-	ctx.conf = c;
-	if (conf_defaults(c, dir) < 0)
-		rc = err_set(EX_TEMPFAIL, "out of memory");
-	else if ((rc = conf_load_files(&ctx, dir)) == 0)
-		rc = conf_finish(&ctx);
-	free(ctx.set);
-	free(ctx.users_line);
-	free(ctx.hash);
+	if (conf_defaults(c, dir) < 0 ||
+	    (ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		conf_free(c);
+		return err_set(EX_TEMPFAIL, "out of memory");
+	}
+	c->loading = ctx;
+	ctx->conf = c;
+	ctx->fd = -1;
+	if (snprintf(ctx->main_path, sizeof(ctx->main_path),
+	    "%s/sitemail.conf", dir) >= (int)sizeof(ctx->main_path))
+		rc = err_set(EX_CONFIG, "configuration path too long");
+	else if (text != NULL)
+		rc = conf_parse_text(ctx, ctx->main_path, text, len);
+	else
+		rc = conf_parse_file(ctx, AT_FDCWD, ctx->main_path,
+		    ctx->main_path);
 	if (rc != 0)
 		conf_free(c);
 	return rc;
+}
+
+/* conf_sites_drop - forget sites from index from on whose file is file
+ * (NULL: all of them), and rebuild the name table. */
+static int
+conf_sites_drop(struct conf_ctx *ctx, size_t from, const char *file)
+{
+	struct conf *c = ctx->conf;
+	struct conf_site *s;
+	size_t	 i, n = from;
+
+	for (i = from; i < c->nsites; i++) {
+		s = &c->sites[i];
+		if (file != NULL && strcmp(s->file, file) != 0) {
+			c->sites[n] = *s;
+			ctx->set[n] = ctx->set[i];
+			ctx->users_line[n++] = ctx->users_line[i];
+			continue;
+		}
+		conf_site_free(s);
+	}
+	c->nsites = n;
+	free(ctx->hash);
+	for (ctx->hash_size = 64; ctx->hash_size <= n * 2; ctx->hash_size *= 2)
+		;
+	if ((ctx->hash = calloc(ctx->hash_size, sizeof(*ctx->hash))) == NULL) {
+		ctx->hash_size = 0;
+		return err_set(EX_TEMPFAIL, "out of memory");
+	}
+	for (i = 0; i < c->nsites; i++)
+		*conf_hash_slot(ctx, c->sites[i].name) = i + 1;
+	return 0;
+}
+
+/* conf_broken_file - leave file out, keeping err_str() in c->broken. */
+static int
+conf_broken_file(struct conf_ctx *ctx, const char *file)
+{
+	struct conf *c = ctx->conf;
+	char	*copy, **nv;
+	int	 rc;
+
+	if ((copy = strdup(file)) == NULL || (nv = reallocarray(
+	    c->broken.v, c->broken.n + 1, sizeof(*nv))) == NULL ||
+	    (nv[c->broken.n] = strdup(err_str())) == NULL) {
+		free(copy);
+		return err_set(EX_TEMPFAIL, "out of memory");
+	}
+	c->broken.v = nv;
+	c->broken.n++;
+	rc = conf_sites_drop(ctx, 0, copy);
+	free(copy);
+	ctx->status = 0;
+	return rc;
+}
+
+/* conf_add_file - add the sites of dir/sites.d/name (text, when not NULL,
+ * stands for its content), all or none.  An EX_CONFIG error leaves c as
+ * it was; the caller decides whether to record it (conf_add_broken). */
+int
+conf_add_file(struct conf *c, const char *name, const char *text,
+    size_t len)
+{
+	struct conf_ctx *ctx = conf_ctx_of(c);
+	struct buf path;
+	size_t	 n0 = c->nsites;
+	int	 rc;
+
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/sites.d/%s", c->dir, name) < 0)
+		rc = err_set(EX_CONFIG, "configuration path too long");
+	else {
+		ctx->in_sites_d = 1;
+		/* Sites keep their own copy of this path (conf_site.file). */
+		rc = text != NULL ? conf_parse_text(ctx, buf_str(&path), text,
+		    len) : conf_parse_file(ctx, AT_FDCWD, buf_str(&path),
+		    buf_str(&path));
+		ctx->in_sites_d = 0;
+	}
+	if (rc != 0) {
+		ctx->status = 0;
+		if (conf_sites_drop(ctx, n0, NULL) != 0)
+			rc = EX_TEMPFAIL;
+	}
+	buf_free(&path);
+	return rc;
+}
+
+/* conf_add_broken - record the error of a file left out (err_str()). */
+int
+conf_add_broken(struct conf *c, const char *name)
+{
+	struct buf path;
+	int	 rc;
+
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/sites.d/%s", c->dir, name) < 0)
+		rc = err_set(EX_CONFIG, "configuration path too long");
+	else
+		rc = conf_broken_file(conf_ctx_of(c), buf_str(&path));
+	buf_free(&path);
+	return rc;
+}
+
+/* conf_sites_d_names - the sorted *.conf names in dir/sites.d; a missing
+ * directory gives none. */
+int
+conf_sites_d_names(const char *dir, struct conf_list *names)
+{
+	struct buf path;
+	int	 dirfd, rc = 0;
+
+	names->v = NULL;
+	names->n = 0;
+	buf_init(&path, PATH_MAX);
+	if (buf_printf(&path, "%s/sites.d", dir) < 0)
+		rc = err_set(EX_CONFIG, "configuration path too long");
+	else if ((dirfd = open(buf_str(&path), O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			rc = err_set(EX_CONFIG, "cannot read %s: %s",
+			    buf_str(&path), strerror(errno));
+	} else {
+		rc = conf_sites_d(dirfd, buf_str(&path), names);
+		close(dirfd);
+	}
+	if (rc != 0)
+		conf_list_free(names);
+	buf_free(&path);
+	return rc;
+}
+
+/* conf_load_done - checks and derived values once every file is read;
+ * the loading state is released.  On failure c is released. */
+int
+conf_load_done(struct conf *c)
+{
+	struct conf_ctx *ctx = conf_ctx_of(c);
+	int	 rc = conf_finish(ctx);
+
+	conf_ctx_free(c);
+	if (rc != 0)
+		conf_free(c);
+	return rc;
+}
+
+/* conf_load - defaults, then dir/sitemail.conf, then dir/sites.d/ *.conf;
+ * a broken sites.d file is left out (its error in c->broken).  On
+ * failure everything is released again (conf_free() is harmless). */
+int
+conf_load(struct conf *c, const char *dir)
+{
+	struct conf_list names = { NULL, 0 };
+	size_t	 i;
+	int	 rc;
+
+	if ((rc = conf_load_main(c, dir, NULL, 0)) != 0)
+		return rc;
+	if ((rc = conf_sites_d_names(c->dir, &names)) != 0) {
+		/* An unreadable sites.d: every site defaults, noted. */
+		rc = rc == EX_CONFIG ? conf_broken_file(conf_ctx_of(c),
+		    "") : rc;
+	}
+	for (i = 0; i < names.n && rc == 0; i++)
+		if ((rc = conf_add_file(c, names.v[i], NULL, 0)) == EX_CONFIG)
+			rc = conf_add_broken(c, names.v[i]);
+	conf_list_free(&names);
+	if (rc != 0) {
+		conf_free(c);
+		return rc;
+	}
+	return conf_load_done(c);
+}
+
+/* conf_ctx_free - release the loading state. */
+static void
+conf_ctx_free(struct conf *c)
+{
+	struct conf_ctx *ctx = c->loading;
+
+	if (ctx == NULL)
+		return;
+	free(ctx->set);
+	free(ctx->users_line);
+	free(ctx->hash);
+	free(ctx);
+	c->loading = NULL;
+}
+
+/* conf_site_free - release one site's strings and lists. */
+static void
+conf_site_free(struct conf_site *s)
+{
+	free(s->name);
+	conf_list_free(&s->users);
+	conf_list_free(&s->domains);
+	free(s->smarthost_username);
+	free(s->smarthost_password_file);
+	free(s->file);
 }
 
 /* conf_free - release everything conf_load() allocated. */
 void
 conf_free(struct conf *c)
 {
-	struct conf_site *s;
 	size_t	 i;
 
 	free(c->hostname);
@@ -1220,17 +1486,16 @@ conf_free(struct conf *c)
 	free(c->ca_file);
 	free(c->smarthost_username);
 	free(c->smarthost_password_file);
-	for (i = 0; i < c->nsites; i++) {
-		s = &c->sites[i];
-		free(s->name);
-		conf_list_free(&s->users);
-		conf_list_free(&s->domains);
-		free(s->smarthost_username);
-		free(s->smarthost_password_file);
-		free(s->file);
-	}
+	conf_ctx_free(c);
+	for (i = 0; c->where != NULL && i < CONF_NKEYS; i++)
+		free(c->where[i]);
+	free(c->where);
+	for (i = 0; i < c->nsites; i++)
+		conf_site_free(&c->sites[i]);
 	free(c->sites);
 	free(c->dir);
+	conf_list_free(&c->broken);
+	confidx_close(c->index);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -3,8 +3,11 @@
  *
  * Files: $(SYSCONFDIR)/sitemail/sitemail.conf, then every
  * $(SYSCONFDIR)/sitemail/sites.d/ *.conf in name order.  Sections: [main],
- * [dns], [local], [smarthost], [limits], and [site NAME] (any file).  The
- * site "system" (root and uid < 1000) may be given its own [site system].
+ * [dns], [local], [smarthost], [limits], and [site NAME] (sites.d files
+ * hold [site] sections only).  root's site "root" is exempt from rates
+ * unless a [site root] sets them.  A broken sites.d file is left out,
+ * its error kept in conf.broken ("FILE:LINE: what"): it never stops the
+ * other sites.
  * Durations take s/m/h/d, sizes K/M/G, rates N/s N/m N/h N/d.  A missing
  * file means built-in defaults.  An unknown key or bad value fails with
  * EX_CONFIG and err_str() = "FILE:LINE: what is wrong".
@@ -45,7 +48,13 @@ struct conf_site {
 	char	*smarthost_password_file;
 	char	*file;			/* where it was defined */
 	int	 line;
+	int	 users_line, password_line;	/* of those keys, or 0 */
 };
+
+/* rate, burst and backlog of an exempt site (root): no limit at all. */
+#define CONF_LIMIT_EXEMPT	1e9
+
+struct confidx;
 
 struct conf {
 	/* [main] */
@@ -81,6 +90,12 @@ struct conf {
 	struct conf_site *sites;
 	size_t	 nsites;
 	char	*dir;			/* the configuration directory */
+	struct conf_list broken;	/* errors of sites.d files left out */
+	int	 main_fallback;		/* sitemail.conf is broken: its last
+					   good copy is in use (broken.v[0]) */
+	struct confidx *index;		/* the compiled index in use, or NULL */
+	void	*loading;		/* state between conf_load_main/_done */
+	char	**where;		/* "FILE:LINE" per key (conf_where) */
 };
 
 /* conf_default_dir - the compiled-in $(SYSCONFDIR)/sitemail. */
@@ -90,6 +105,29 @@ const char *conf_default_dir(void);
  * ("" when unset); hostname is never "" (see util/conf.c for the default).
  * On failure nothing stays allocated and conf_free() is harmless. */
 int	conf_load(struct conf *, const char *dir);
+/* Staged loading (util/confidx.c, queue/site_conf.c):
+ * conf_load_main, any number of conf_add_file, then conf_load_done. */
+/* conf_load_main - defaults, then dir/sitemail.conf, or text parsed as
+ * that file when text != NULL.  On failure c is released. */
+int	conf_load_main(struct conf *, const char *dir, const char *text,
+	    size_t len);
+/* conf_add_file - the [site] sections of dir/sites.d/name (text, when not
+ * NULL, stands for its content), all or none: on error (EX_CONFIG, with
+ * err_str() = "FILE:LINE: what") c is unchanged. */
+int	conf_add_file(struct conf *, const char *name, const char *text,
+	    size_t len);
+/* conf_add_broken - note sites.d/name as left out, with err_str(). */
+int	conf_add_broken(struct conf *, const char *name);
+/* conf_load_done - resolve limits, refuse users listed twice (the later
+ * sites.d file is left out), default the hostname.  On failure c is
+ * released. */
+int	conf_load_done(struct conf *);
+/* conf_sites_d_names - the *.conf names in dir/sites.d in load order. */
+int	conf_sites_d_names(const char *dir, struct conf_list *names);
+/* conf_where - "FILE:LINE" where [section] key (not [site]) was last
+ * set, or NULL when it has its default. */
+const char *conf_where(const struct conf *, const char *section,
+	    const char *key);
 /* conf_free - release everything conf_load() allocated. */
 void	conf_free(struct conf *);
 /* conf_site_find - the [site] section named name, or NULL. */

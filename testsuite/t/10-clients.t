@@ -129,7 +129,7 @@ submit "mixed endings" sh -c "$SENDMAIL -t -i <$TMPD/mx.txt"
 is "$(body "$QID" | od -An -c | tr -s ' ')" "$(printf 'lf line\ncrlf line\nbare\rcr\n' | od -An -c | tr -s ' ')" \
     "mixed endings normalised, bare CR kept once"
 
-# 9. The unlisted user gets a site of its own; root is "system".
+# 9. The unlisted user gets a site of its own; root is the site "root".
 queue_snapshot
 printf 'Subject: carol\n\nhi\n' | as_user smt-carol "$SENDMAIL" x@example.net
 QID=$(queue_new)
@@ -137,7 +137,7 @@ is "$(env_field "$QID" site)" "smt-carol" "unlisted user: site named after the l
 queue_snapshot
 printf 'Subject: root\n\nhi\n' | "$SENDMAIL" x@example.net
 QID=$(queue_new)
-is "$(env_field "$QID" site)" "system" "root: site system"
+is "$(env_field "$QID" site)" "root" "root: site root"
 
 # 10. mailq argv[0] and newaliases work for a site user.
 as_user smt-alice "$SBIN/newaliases"; ok $? "newaliases exits 0"

@@ -384,7 +384,7 @@ test_sites_d(void)
 	put("sites.d/b.conf", "[site b]\nusers = 2001 web2\n"
 	    "domains = b.example\nfrom_policy = allow\n");
 	put("sites.d/a.conf", "[main]\nhostname = first.example\n");
-	put("sites.d/c.conf", "[main]\nhostname = second.example\n");
+	put("sites.d/c.conf", "[site c]\nusers = 2003\n");
 	put("sites.d/ignored.txt", "garbage\n");
 	put("sites.d/.hidden.conf", "garbage\n");
 	rc = conf_load(&c, dir);
@@ -393,7 +393,14 @@ test_sites_d(void)
 		diag("%s", err_str());
 		return;
 	}
-	is_str(c.hostname, "second.example", "files read in name order");
+	ok(strcmp(c.hostname, "first.example") != 0, "[main] in sites.d is "
+	    "not applied");
+	snprintf(exp, sizeof(exp), "%s/sites.d/a.conf:1: only [site NAME] "
+	    "sections belong in sites.d, not [main]", dir);
+	is_int((int)c.broken.n, 1, "one file left out");
+	is_str(c.broken.n ? c.broken.v[0] : "", exp, "it is named with its "
+	    "line");
+	ok(conf_site_find(&c, "c") != NULL, "the files after it load");
 	a = conf_site_find(&c, "a");
 	b = conf_site_find(&c, "b");
 	ok(a && b, "both sites");
@@ -413,24 +420,36 @@ test_sites_d(void)
 	conf_free(&c);
 
 	put("sites.d/d.conf", "\n[site a]\n");
-	is_int(conf_load(&c, dir), EX_CONFIG, "duplicate site");
+	is_int(conf_load(&c, dir), 0, "duplicate site: only its file is out");
 	snprintf(exp, sizeof(exp), "%s/sites.d/d.conf:2: site \"a\" is "
 	    "already defined at %s:1", dir, conffile);
-	is_str(err_str(), exp, "duplicate site names both places");
+	is_str(c.broken.n > 1 ? c.broken.v[1] : "", exp,
+	    "duplicate site names both places");
+	ok(conf_site_find(&c, "a") && strcmp(conf_site_find(&c, "a")->file,
+	    conffile) == 0, "the first definition stays");
+	conf_free(&c);
 	drop("sites.d/d.conf");
 
 	put("sites.d/e.conf", "[site e]\n\nusers = x, web2\n");
-	is_int(conf_load(&c, dir), EX_CONFIG, "user in two sites");
+	is_int(conf_load(&c, dir), 0, "user in two sites: the later file out");
 	snprintf(exp, sizeof(exp), "%s/sites.d/e.conf:3: user \"web2\" is in "
 	    "[site e] and also in [site b] (%s/sites.d/b.conf:2)", dir, dir);
-	is_str(err_str(), exp, "user in two sites names both");
+	is_str(c.broken.n > 1 ? c.broken.v[1] : "", exp,
+	    "user in two sites names both");
+	ok(conf_site_find(&c, "e") == NULL && conf_site_find(&c, "b"),
+	    "site e left out, b kept");
+	conf_free(&c);
 	drop("sites.d/e.conf");
 
 	put("sites.d/f.conf", "[site f]\nrate = 5/x\n");
-	is_int(conf_load(&c, dir), EX_CONFIG, "bad value in sites.d");
+	is_int(conf_load(&c, dir), 0, "bad value in sites.d: others load");
 	snprintf(exp, sizeof(exp), "%s/sites.d/f.conf:2: bad value \"5/x\" for "
 	    "rate (want N/s, N/m, N/h or N/d)", dir);
-	is_str(err_str(), exp, "sites.d error names its file");
+	is_str(c.broken.n > 1 ? c.broken.v[1] : "", exp,
+	    "sites.d error names its file");
+	ok(conf_site_find(&c, "f") == NULL && conf_site_find(&c, "b"),
+	    "site f left out, b kept");
+	conf_free(&c);
 	drop("sites.d/f.conf");
 
 	drop("sites.d/a.conf");
