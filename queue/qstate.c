@@ -52,6 +52,8 @@
 
 #include <tdb.h>
 
+#include "queue/donemap.h"
+#include "queue/freeze.h"
 #include "queue/qstate.h"
 #include "util/db.h"
 #include "util/msg.h"
@@ -64,6 +66,8 @@
 struct qstate {
 	struct tdb_context *tdb;
 	char	*spool_dir;
+	int	 tx;			/* depth of qstate_lock transactions */
+	int	 tx_bad;		/* a write in this transaction failed */
 };
 
 /* Single-valued keys of a record. */
@@ -489,6 +493,42 @@ qs_key(const char *qid, char kbuf[SPOOL_QIDLEN + 3], TDB_DATA *key)
 	return 0;
 }
 
+/* qs_tx_begin - start a transaction for one write (a no-op inside
+ * qstate_lock, or when want is 0): tdb_store(TDB_REPLACE) frees the old
+ * record before it allocates the new one, so on a full disk a bare store
+ * loses the record; inside a transaction the old one stays until the
+ * commit succeeds. */
+static int
+qs_tx_begin(struct qstate *qs, int want)
+{
+	if (!want || qs->tx > 0)
+		return 0;
+	if (tdb_transaction_start(qs->tdb) != 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot start a "
+		    "transaction: %s", tdb_errorstr(qs->tdb));
+	return 0;
+}
+
+/* qs_tx_end - commit the write of qs_tx_begin (cancel it when rc != 0);
+ * inside qstate_lock, remember a failure for the commit at unlock. */
+static int
+qs_tx_end(struct qstate *qs, int rc, const char *qid)
+{
+	if (qs->tx > 0) {
+		if (rc != 0)
+			qs->tx_bad = 1;
+		return rc;
+	}
+	if (rc != 0) {
+		(void)tdb_transaction_cancel(qs->tdb);
+		return rc;
+	}
+	if (tdb_transaction_commit(qs->tdb) != 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot store %s: %s",
+		    qid, tdb_errorstr(qs->tdb));
+	return 0;
+}
+
 /* qs_store - encode and store rec with the given tdb flag. */
 static int
 qs_store(struct qstate *qs, const struct qrec *rec, int flag)
@@ -507,12 +547,15 @@ qs_store(struct qstate *qs, const struct qrec *rec, int flag)
 	}
 	val.dptr = (unsigned char *)text.ptr;
 	val.dsize = text.len;
-	if (tdb_store(qs->tdb, key, val, flag) != 0) {
+	rc = qs_tx_begin(qs, flag == TDB_REPLACE);
+	if (rc == 0 && tdb_store(qs->tdb, key, val, flag) != 0) {
 		rc = (flag == TDB_INSERT &&
 		    tdb_error(qs->tdb) == TDB_ERR_EXISTS) ? 0 :
 		    err_set(EX_TEMPFAIL, "qstate: cannot store %s: %s",
 		    rec->qid, tdb_errorstr(qs->tdb));
 	}
+	if (flag == TDB_REPLACE)
+		rc = qs_tx_end(qs, rc, rec->qid);
 	buf_free(&text);
 	return rc;
 }
@@ -615,13 +658,18 @@ qstate_delete(struct qstate *qs, const char *qid)
 	if ((rc = qs_key(qid, kbuf, &key)) != 0)
 		return rc;
 	if (tdb_delete(qs->tdb, key) != 0 &&
-	    tdb_error(qs->tdb) != TDB_ERR_NOEXIST)
-		return err_set(EX_TEMPFAIL, "qstate: cannot delete %s: %s",
+	    tdb_error(qs->tdb) != TDB_ERR_NOEXIST) {
+		rc = err_set(EX_TEMPFAIL, "qstate: cannot delete %s: %s",
 		    qid, tdb_errorstr(qs->tdb));
-	return 0;
+		if (qs->tx > 0)
+			qs->tx_bad = 1;
+	}
+	return rc;
 }
 
-/* qstate_lock - take the record's chain lock (blocking). */
+/* qstate_lock - start a transaction for a read-modify-write of qid
+ * (blocking; it serialises every writer, and its writes land together
+ * or not at all). */
 int
 qstate_lock(struct qstate *qs, const char *qid)
 {
@@ -631,21 +679,34 @@ qstate_lock(struct qstate *qs, const char *qid)
 
 	if ((rc = qs_key(qid, kbuf, &key)) != 0)
 		return rc;
-	if (tdb_chainlock(qs->tdb, key) != 0)
+	if (tdb_transaction_start(qs->tdb) != 0)
 		return err_set(EX_TEMPFAIL, "qstate: cannot lock %s: %s", qid,
 		    tdb_errorstr(qs->tdb));
+	if (qs->tx++ == 0)
+		qs->tx_bad = 0;
 	return 0;
 }
 
-/* qstate_unlock - release the record's chain lock. */
-void
+/* qstate_unlock - commit what was written since qstate_lock (nothing of
+ * it when a write failed: the old records stay). */
+int
 qstate_unlock(struct qstate *qs, const char *qid)
 {
-	char	 kbuf[SPOOL_QIDLEN + 3];
-	TDB_DATA key;
+	int	 bad;
 
-	if (qs_key(qid, kbuf, &key) == 0)
-		(void)tdb_chainunlock(qs->tdb, key);
+	if (qs->tx == 0)
+		return err_set(EX_SOFTWARE, "qstate: unlock without a lock");
+	qs->tx--;
+	bad = qs->tx_bad;
+	if (bad) {
+		(void)tdb_transaction_cancel(qs->tdb);
+		return err_set(EX_TEMPFAIL, "qstate: %s: not stored (a write "
+		    "failed)", qid);
+	}
+	if (tdb_transaction_commit(qs->tdb) != 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot store %s: %s",
+		    qid, tdb_errorstr(qs->tdb));
+	return 0;
 }
 
 /* qstate_update - locked read-modify-write of one record. */
@@ -666,7 +727,8 @@ qstate_update(struct qstate *qs, const char *qid,
 			rc = 0;
 		qrec_free(&rec);
 	}
-	qstate_unlock(qs, qid);
+	if (qstate_unlock(qs, qid) != 0 && rc == 0)
+		rc = EX_TEMPFAIL;
 	return rc;
 }
 
@@ -752,6 +814,36 @@ qs_exists(struct qstate *qs, const char *qid)
 	return qs_key(qid, kbuf, &key) == 0 && tdb_exists(qs->tdb, key);
 }
 
+/* qs_add_recovered - qstate_add, with what the done map and the freeze
+ * markers know applied to the fresh record. */
+static int
+qs_add_recovered(struct qstate *qs, const struct envelope *env,
+    uint64_t size)
+{
+	struct qrec rec;
+	int	 rc;
+
+	if ((rc = qstate_rec_from_env(&rec, env, size)) != 0)
+		return rc;
+	(void)qstate_recover(qs->spool_dir, &rec);
+	rc = qs_store(qs, &rec, TDB_INSERT);
+	qrec_free(&rec);
+	return rc;
+}
+
+/* qstate_recover - apply the done map and the freeze marker to rec. */
+int
+qstate_recover(const char *spool_dir, struct qrec *rec)
+{
+	int	 n = donemap_apply(spool_dir, rec);
+
+	if (!rec->frozen && freeze_msg_get(spool_dir, rec->qid)) {
+		rec->frozen = 1;
+		n++;
+	}
+	return n;
+}
+
 /* qs_index_file - verify queue/name and add its record; quarantine it
  * when it fails verification.  Returns 1 if a record was added. */
 static int
@@ -776,7 +868,7 @@ qs_index_file(struct qstate *qs, int queuefd, const char *name,
 	}
 	if (rc != 0)
 		return 0;
-	rc = qstate_add(qs, &msg.env, msg.content_len);
+	rc = qs_add_recovered(qs, &msg.env, msg.content_len);
 	spool_close(&msg);
 	if (rc != 0) {
 		log_warn("%s: cannot index: %s", name, err_str());

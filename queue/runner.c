@@ -61,13 +61,19 @@
 #include "queue/admin.h"
 #include "queue/bounce.h"
 #include "queue/bucket.h"
+#include "queue/donemap.h"
+#include "queue/freeze.h"
 #include "queue/qstate.h"
 #include "queue/relay.h"
 #include "queue/route.h"
+#include "queue/rstate.h"
 #include "queue/runner.h"
 #include "queue/site.h"
+#include "queue/statecheck.h"
 #include "spool/spool.h"
+#include "spool/usage.h"
 #include "util/buf.h"
+#include "util/db.h"
 #include "util/msg.h"
 
 #define RUNNER_DISPATCH_BUDGET	512	/* messages started per fill */
@@ -163,6 +169,8 @@ struct runner {
 	struct rjob *subq, *subq_tail;
 	int	 stopping;
 	struct runner_stats stats;
+	struct rstate *rs;		/* paused messages (queue/rstate.c) */
+	unsigned long dmg;		/* db_damage_count() at the last check */
 };
 
 static void msg_done_job(struct relay_job *);
@@ -333,6 +341,8 @@ runner_open_parts(struct runner *r)
 {
 	int	 rc;
 
+	(void)statecheck_all(r->conf->spool_dir);
+	r->dmg = db_damage_count();
 	if ((rc = runner_open_dirs(r)) != 0 ||
 	    (rc = qstate_open(&r->qs, r->conf->spool_dir)) != 0)
 		return rc;
@@ -347,6 +357,7 @@ runner_open_parts(struct runner *r)
 		r->counters = NULL;
 	}
 	if ((rc = bucket_open(&r->bdb, r->conf->spool_dir)) != 0 ||
+	    (rc = statecheck_freezes(r->conf->spool_dir, r->bdb)) != 0 ||
 	    (rc = route_open(&r->route, r->conf)) != 0 ||
 	    (rc = relay_pool_new(&r->pool, r->conf->connections)) != 0)
 		return rc;
@@ -387,6 +398,10 @@ runner_open(struct runner **rp, const struct conf *conf,
 	r->conf = conf;
 	memcpy(r->key, key, SPOOL_KEYLEN);
 	r->queuefd = r->spoolfd = -1;
+	if ((r->rs = rstate_new()) == NULL) {
+		free(r);
+		return err_set(EX_TEMPFAIL, "runner: out of memory");
+	}
 	if ((rc = relay_global_init()) != 0 ||
 	    (rc = runner_open_parts(r)) != 0) {
 		runner_close(r);
@@ -465,6 +480,7 @@ runner_close(struct runner *r)
 		close(r->spoolfd);
 	free(r->sh_urls);
 	free(r->due);
+	rstate_free(r->rs);
 	explicit_bzero(r->key, sizeof(r->key));
 	free(r);
 }
@@ -533,6 +549,7 @@ runner_site_frozen(struct runner *r, const char *site)
 	struct runner_site *s = NULL, *v;
 	time_t	 now = time(NULL);
 	size_t	 i;
+	int	 ok;
 
 	for (i = 0; i < r->nsites && s == NULL; i++)
 		if (strcmp(r->sites[i].name, site) == 0)
@@ -550,12 +567,12 @@ runner_site_frozen(struct runner *r, const char *site)
 	}
 	if (s->checked == 0 || now - s->checked >= RUNNER_SITE_TTL) {
 		site_limits(r->conf, site, &lim);
-		if (bucket_get(r->bdb, site, &lim, (double)now, &br) != 0) {
+		ok = bucket_get(r->bdb, site, &lim, (double)now, &br) == 0;
+		if (!ok)
 			log_warn("runner: cannot read the bucket of site %s: "
-			    "%s", site, err_str());
-			return 1;
-		}
-		s->frozen = (br.flags & BUCKET_FROZEN) != 0;
+			    "%s (its freeze marker decides)", site, err_str());
+		s->frozen = rstate_site_frozen(r->conf->spool_dir, site, ok,
+		    ok ? br.flags : 0);
 		s->checked = now;
 	}
 	return s->frozen;
@@ -975,6 +992,8 @@ msg_bounce(struct runner *r, struct rmsg *m, struct qrec *rec)
 	    dsnqid);
 	runner_index_new(r, dsnqid);
 	/* Remember it, so a crash before the unlink makes no second DSN. */
+	if (donemap_flag(r->conf->spool_dir, rec->qid, 'd') != 0)
+		log_warn("%s: %s", rec->qid, err_str());
 	rec->qflags |= QREC_DSN_QUEUED;
 	if (qstate_lock(r->qs, rec->qid) == 0) {
 		(void)qstate_put(r->qs, rec);
@@ -996,6 +1015,8 @@ msg_finish(struct runner *r, struct rmsg *m, struct qrec *rec)
 	}
 	if (qstate_delete(r->qs, rec->qid) != 0)
 		log_warn("%s: %s", rec->qid, err_str());
+	donemap_remove(r->conf->spool_dir, rec->qid);
+	(void)freeze_msg_set(r->conf->spool_dir, rec->qid, 0);
 	r->stats.removed++;
 	log_info("%s: removed", rec->qid);
 }
@@ -1034,18 +1055,20 @@ msg_merge(struct rmsg *m, struct qrec *cur)
 	cur->hold = m->rec.hold;
 }
 
-/* msg_store - write this attempt's results; finish a final message. */
-static void
+/* msg_store - write this attempt's results; finish a final message.
+ * Non-zero when the queue state could not be written. */
+static int
 msg_store(struct runner *r, struct rmsg *m)
 {
 	struct qrec cur;
 	int	 rc, final = 0;
 
+	memset(&cur, 0, sizeof(cur));
 	if (msg_file_gone(m))
-		return;			/* deleted meanwhile (admin) */
+		return 0;		/* deleted meanwhile (admin) */
 	if ((rc = qstate_lock(r->qs, m->rec.qid)) != 0) {
 		log_error("%s: %s", m->rec.qid, err_str());
-		return;
+		return rc;
 	}
 	rc = qstate_get(r->qs, m->rec.qid, &cur);
 	if (rc == 0) {
@@ -1057,14 +1080,48 @@ msg_store(struct runner *r, struct rmsg *m)
 		rc = qstate_put(r->qs, &m->rec);
 		final = rc == 0 && qrec_final(&m->rec);
 	}
-	qstate_unlock(r->qs, m->rec.qid);
-	if (rc != 0)
-		log_error("%s: cannot update the queue state: %s", m->rec.qid,
-		    err_str());
-	else if (final)
+	if (qstate_unlock(r->qs, m->rec.qid) != 0 && rc == 0)
+		rc = EX_TEMPFAIL;
+	if (rc == 0 && final)
 		msg_finish(r, m, cur.r ? &cur : &m->rec);
 	if (cur.r)
 		qrec_free(&cur);
+	return rc;
+}
+
+/* msg_save - make this attempt's results durable: the done map first
+ * (fsynced), then queue.tdb; pause the message when either fails. */
+static void
+msg_save(struct runner *r, struct rmsg *m)
+{
+	char	 why[600];
+	int	 mapped;
+
+	mapped = donemap_mark(r->conf->spool_dir, &m->rec, m->tried) == 0;
+	if (!mapped)
+		snprintf(why, sizeof(why), "%s", err_str());
+	if (msg_store(r, m) == 0) {
+		if (mapped)
+			rstate_resume(r->rs, m->rec.qid);
+		else
+			log_warn("%s: %s (the queue state has the results)",
+			    m->rec.qid, why);
+		return;
+	}
+	if (mapped) {
+		snprintf(why, sizeof(why), "cannot update the queue state (%s)"
+		    "; final results are kept in %s, retried in %lds",
+		    err_str(), DONEMAP_DIR, (long)runner_backoff(r, 1));
+		rstate_pause(r->rs, m->rec.qid, time(NULL) +
+		    runner_backoff(r, 1), why);
+	} else {
+		char	 both[900];
+
+		snprintf(both, sizeof(both), "cannot record the results (%s; "
+		    "%s); not delivered again until sitemaild restarts", why,
+		    err_str());
+		rstate_pause(r->rs, m->rec.qid, 0, both);
+	}
 }
 
 /* msg_complete - every job of m finished: apply results, store, free. */
@@ -1082,7 +1139,7 @@ msg_complete(struct runner *r, struct rmsg *m)
 			    j->job.session_text, j->job.relay_name[0] ?
 			    j->job.relay_name : NULL);
 	}
-	msg_store(r, m);
+	msg_save(r, m);
 	runner_unlink(r, m);
 	rmsg_free(m);
 }
@@ -1180,6 +1237,8 @@ msg_record(struct runner *r, struct rmsg *m)
 	if (rc != 0)
 		log_error("%s: cannot read the queue state: %s",
 		    m->msg.env.qid, err_str());
+	else
+		(void)rstate_recover(r->conf->spool_dir, r->qs, &m->rec);
 	return rc;
 }
 
@@ -1245,6 +1304,8 @@ msg_release(struct runner *r, struct rmsg *m)
 		return (m->rec.qflags & QREC_UNCHARGED) ||
 		    m->rec.hold > time(NULL) ? -1 : 0;
 	}
+	if (donemap_flag(r->conf->spool_dir, m->rec.qid, 'c') != 0)
+		log_warn("%s: %s", m->rec.qid, err_str());
 	log_info("%s: released: site=%s %s", m->rec.qid, m->rec.site,
 	    rl.hold ? "status=held" : "status=ready");
 	m->rec.qflags &= ~QREC_UNCHARGED;
@@ -1544,6 +1605,12 @@ msg_prepare(struct runner *r, struct rmsg *m)
 		runner_due_at(r, next);
 		return -1;
 	}
+	if (donemap_create(r->conf->spool_dir, m->rec.qid, m->rec.nr) != 0) {
+		rstate_pause(r->rs, m->rec.qid, now + runner_backoff(r, 1),
+		    err_str());
+		runner_due_at(r, now + runner_backoff(r, 1));
+		return -1;
+	}
 	if (m->rec.qflags & QREC_UNCHARGED) {
 		if (msg_release(r, m) != 0)
 			return -1;
@@ -1574,7 +1641,7 @@ msg_start(struct runner *r, const char *qid)
 {
 	struct rmsg *m;
 
-	if (runner_is_inflight(r, qid))
+	if (runner_is_inflight(r, qid) || rstate_paused(r->rs, qid, time(NULL)))
 		return;
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		log_error("%s: out of memory", qid);
@@ -1656,6 +1723,16 @@ runner_fill(struct runner *r)
 int
 runner_step(struct runner *r, int timeout_ms)
 {
+	if (r->dmg != db_damage_count() && r->ninflight == 0 &&
+	    r->subq == NULL) {
+		/* tdb reported corruption: check and reopen the state. */
+		log_warn("runner: a state file reported damage; checking");
+		runner_close_parts(r);
+		if (runner_open_parts(r) != 0)
+			log_error("runner: %s", err_str());
+		r->ndue = r->duepos = 0;
+		(void)runner_scan(r);
+	}
 	runner_collect(r);
 	runner_fill(r);
 	if (r->pool && r->ninflight > 0) {
@@ -1794,6 +1871,16 @@ runner_clean_dir(struct runner *r, const char *dir, time_t max_age,
 	closedir(d);
 }
 
+/* runner_tick - the minute-scale chores: tmp/ files whose writer is gone
+ * (after rstate_tmp_grace() seconds) and the usage snapshot intake reads. */
+void
+runner_tick(struct runner *r)
+{
+	(void)spool_tmp_sweep(r->conf->spool_dir, rstate_tmp_grace());
+	if (usage_publish(r->conf) != 0)
+		log_warn("runner: %s", err_str());
+}
+
 /* runner_housekeeping - rebuild, tmp/ cleanup, DNS cache purge. */
 int
 runner_housekeeping(struct runner *r, time_t min_age)
@@ -1808,6 +1895,9 @@ runner_housekeeping(struct runner *r, time_t min_age)
 		log_info("runner: queue index: %u file(s) indexed, %u stale "
 		    "record(s) dropped", added, dropped);
 	runner_clean_dir(r, "tmp", RUNNER_TMP_MAX_AGE, 0);
+	runner_tick(r);
+	(void)donemap_sweep(r->conf->spool_dir);
+	(void)freeze_sweep(r->conf->spool_dir);
 	runner_clean_dir(r, QSTATE_FLUSH_DIR, RUNNER_FLUSH_STALE, 1);
 	(void)route_cache_purge(r->route);
 	return rc;
