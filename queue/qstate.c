@@ -818,7 +818,7 @@ qs_exists(struct qstate *qs, const char *qid)
  * markers know applied to the fresh record. */
 static int
 qs_add_recovered(struct qstate *qs, const struct envelope *env,
-    uint64_t size)
+    uint64_t size, int replace)
 {
 	struct qrec rec;
 	int	 rc;
@@ -826,7 +826,7 @@ qs_add_recovered(struct qstate *qs, const struct envelope *env,
 	if ((rc = qstate_rec_from_env(&rec, env, size)) != 0)
 		return rc;
 	(void)qstate_recover(qs->spool_dir, &rec);
-	rc = qs_store(qs, &rec, TDB_INSERT);
+	rc = qs_store(qs, &rec, replace ? TDB_REPLACE : TDB_INSERT);
 	qrec_free(&rec);
 	return rc;
 }
@@ -844,11 +844,28 @@ qstate_recover(const char *spool_dir, struct qrec *rec)
 	return n;
 }
 
+/* qs_damaged - 0 if qid has a good record, 1 if its record does not
+ * decode, -1 if it has none (or cannot be read now). */
+static int
+qs_damaged(struct qstate *qs, const char *qid)
+{
+	struct qrec rec;
+	int	 rc;
+
+	if (!qs_exists(qs, qid))
+		return -1;
+	if ((rc = qstate_get(qs, qid, &rec)) == 0) {
+		qrec_free(&rec);
+		return 0;
+	}
+	return rc == EX_DATAERR ? 1 : 0;
+}
+
 /* qs_index_file - verify queue/name and add its record; quarantine it
  * when it fails verification.  Returns 1 if a record was added. */
 static int
 qs_index_file(struct qstate *qs, int queuefd, const char *name,
-    const unsigned char *key)
+    const unsigned char *key, int replace)
 {
 	struct spool_msg msg;
 	int	 rc;
@@ -868,7 +885,7 @@ qs_index_file(struct qstate *qs, int queuefd, const char *name,
 	}
 	if (rc != 0)
 		return 0;
-	rc = qs_add_recovered(qs, &msg.env, msg.content_len);
+	rc = qs_add_recovered(qs, &msg.env, msg.content_len, replace);
 	spool_close(&msg);
 	if (rc != 0) {
 		log_warn("%s: cannot index: %s", name, err_str());
@@ -887,7 +904,7 @@ qs_rebuild_files(struct qstate *qs, int queuefd, const unsigned char *key,
 	struct stat st;
 	time_t	 now = time(NULL);
 	DIR	*dir;
-	int	 fd;
+	int	 fd, bad = -1;
 
 	if ((fd = dup(queuefd)) < 0 || (dir = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
@@ -899,13 +916,17 @@ qs_rebuild_files(struct qstate *qs, int queuefd, const unsigned char *key,
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (spool_qid_valid(de->d_name) && qs_exists(qs, de->d_name))
+		if (spool_qid_valid(de->d_name) &&
+		    (bad = qs_damaged(qs, de->d_name)) == 0)
 			continue;
 		if (fstatat(queuefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (min_age > 0 && st.st_mtime > now - min_age))
 			continue;
+		if (bad == 1)
+			log_warn("%s: its queue state record is damaged; "
+			    "rebuilt from the spool file", de->d_name);
 		*added += (unsigned)qs_index_file(qs, queuefd, de->d_name,
-		    key);
+		    key, bad == 1);
 	}
 	closedir(dir);
 	return 0;
