@@ -245,6 +245,14 @@ writer_create(struct spool_writer *w)
 	w->fd = openat(w->tmpfd, w->qid, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0640);
 	saved = errno;
+	/* The runner reads through the group: umask must not remove g+r
+	 * (chmod as the owner, before the file system uid goes back). */
+	if (w->fd >= 0 && fchmod(w->fd, 0640) < 0) {
+		saved = errno;
+		close(w->fd);
+		w->fd = -1;
+		unlinkat(w->tmpfd, w->qid, 0);
+	}
 	(void)writer_fsuid(0);
 	if (w->fd >= 0 && flock(w->fd, LOCK_EX | LOCK_NB) < 0) {
 		saved = errno;
@@ -281,12 +289,6 @@ writer_open_tmp(struct spool_writer *w, const char *spool_dir)
 	if (w->fd < 0)
 		return err_set(EX_TEMPFAIL, "cannot create a unique file in "
 		    "%s/tmp", spool_dir);
-	/* The runner reads through the group: umask must not remove g+r. */
-	if (fchmod(w->fd, 0640) < 0) {
-		err_set(EX_TEMPFAIL, "cannot chmod %s/tmp/%s: %s", spool_dir,
-		    w->qid, strerror(errno));
-		return EX_TEMPFAIL;
-	}
 	return 0;
 }
 

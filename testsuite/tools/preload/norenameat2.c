@@ -15,18 +15,30 @@
 #include <unistd.h>
 
 int renameat2(int, const char *, int, const char *, unsigned int);
+static void norename_init(void) __attribute__((constructor));
+
+static char norename_log[4096];		/* sendmail clears its environment */
+
+/* norename_init - remember $NORENAME_LOG before main() runs. */
+static void
+norename_init(void)
+{
+	const char *log = getenv("NORENAME_LOG");
+
+	if (log != NULL && strlen(log) < sizeof(norename_log))
+		memcpy(norename_log, log, strlen(log) + 1);
+}
 
 /* renameat2 - always EINVAL (and noted in $NORENAME_LOG). */
 int
 renameat2(int olddirfd, const char *oldpath, int newdirfd,
     const char *newpath, unsigned int flags)
 {
-	const char *log = getenv("NORENAME_LOG");
 	int	 fd;
 
 	(void)olddirfd; (void)oldpath; (void)newdirfd; (void)newpath;
 	(void)flags;
-	if (log != NULL && (fd = open(log, O_WRONLY | O_APPEND | O_CREAT |
+	if (norename_log[0] != '\0' && (fd = open(norename_log, O_WRONLY | O_APPEND | O_CREAT |
 	    O_CLOEXEC, 0666)) >= 0) {
 		if (write(fd, "renameat2\n", 10) != 10)
 			errno = 0;
