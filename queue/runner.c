@@ -1114,6 +1114,7 @@ msg_save(struct runner *r, struct rmsg *m)
 		    err_str(), DONEMAP_DIR, (long)runner_backoff(r, 1));
 		rstate_pause(r->rs, m->rec.qid, time(NULL) +
 		    runner_backoff(r, 1), why);
+		runner_due_at(r, time(NULL) + runner_backoff(r, 1));
 	} else {
 		char	 both[900];
 
