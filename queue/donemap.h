@@ -6,8 +6,9 @@
  * One file per queued message, spool_dir/state/done/QID, written only by
  * the runner.  It is made at full size before the first delivery attempt,
  * so recording a result later only overwrites bytes in place and cannot
- * fail for lack of space; every result is fdatasync'ed before queue.tdb
- * is updated.  The signed spool file itself is never rewritten.
+ * fail for lack of space; every result is written before queue.tdb is
+ * updated (fsync policy: see donemap.c).  The signed spool file itself is
+ * never rewritten.
  */
 #ifndef SM_DONEMAP_H
 #define SM_DONEMAP_H
@@ -17,13 +18,15 @@
 #define DONEMAP_DIR	"state/done"		/* under spool_dir */
 
 /* donemap_create - make state/done/QID for nrcpt recipients when missing
- * (fsynced with its directory); an existing map of the right size is
+ * (written whole at once); an existing map of the right size is
  * kept.  EX_TEMPFAIL (no space, I/O) means: do not deliver it now. */
 int	donemap_create(const char *spool_dir, const char *qid, size_t nrcpt);
 /* donemap_mark - record the final status (QR_SENT, QR_BOUNCED) of every
- * recipient i of rec with tried[i] set, then fdatasync. */
+ * recipient i of rec with tried[i] set (overwriting in place). */
 int	donemap_mark(const char *spool_dir, const struct qrec *rec,
 	    const char *tried);
+/* donemap_sync - fdatasync the map of qid (when it is the only record). */
+int	donemap_sync(const char *spool_dir, const char *qid);
 /* donemap_flag - set a message flag: 'd' (the DSN for its bounced
  * recipients is queued) or 'c' (charged after a thaw). */
 int	donemap_flag(const char *spool_dir, const char *qid, int flag);

@@ -1112,6 +1112,8 @@ msg_save(struct runner *r, struct rmsg *m)
 		snprintf(why, sizeof(why), "cannot update the queue state (%s)"
 		    "; final results are kept in %s, retried in %lds",
 		    err_str(), DONEMAP_DIR, (long)runner_backoff(r, 1));
+		/* The map is the only record of these results now. */
+		(void)donemap_sync(r->conf->spool_dir, m->rec.qid);
 		rstate_pause(r->rs, m->rec.qid, time(NULL) +
 		    runner_backoff(r, 1), why);
 		runner_due_at(r, time(NULL) + runner_backoff(r, 1));
