@@ -15,10 +15,12 @@
  *			space-padded to 13 bytes
  *	file size = 35 + 16 * N exactly.
  *
- * The runner creates the file (mode 0640) before it delivers the message
- * for the first time, writing it whole.  After each attempt it overwrites
- * the slots of the recipients that became final, and only then updates
- * queue.tdb; when that update fails, it fdatasyncs the map
+ * The runner creates the file (mode 0640), written whole, after the first
+ * attempt that leaves the message queued (a message finished in one
+ * attempt needs none: its record is updated in place and the message is
+ * gone).  After each attempt it overwrites the slots of the recipients
+ * that became final, and only then updates queue.tdb; when that update
+ * fails, it fdatasyncs the map
  * (donemap_sync), the only record left.  The map is not fsynced on every
  * result: it survives a killed runner and any damage to queue.tdb, and
  * like Postfix's done marks in its queue files (which it does not fsync
@@ -132,8 +134,10 @@ donemap_create(const char *spool_dir, const char *qid, size_t nrcpt)
 	if ((dfd = dm_dirfd(spool_dir, 1)) < 0)
 		return err_set(EX_TEMPFAIL, "cannot open %s/%s: %s",
 		    spool_dir, DONEMAP_DIR, strerror(errno));
-	fd = openat(dfd, qid, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
+	fd = openat(dfd, qid, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0640);
+	if (fd < 0 && errno == EEXIST &&
+	    (fd = openat(dfd, qid, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
 		int	 good = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_size == dm_size(nrcpt);
 
@@ -142,11 +146,11 @@ donemap_create(const char *spool_dir, const char *qid, size_t nrcpt)
 			close(dfd);
 			return 0;
 		}
-		/* A torn create (crash, full disk): nothing was sent on it. */
+		/* A torn create (crash, full disk): rewritten whole. */
 		(void)unlinkat(dfd, qid, 0);
+		fd = openat(dfd, qid, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0640);
 	}
-	fd = openat(dfd, qid, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
 	if (fd < 0 || dm_write_new(fd, nrcpt) < 0 || close(fd) < 0) {
 		saved = errno;
 		if (fd >= 0) {
@@ -176,8 +180,10 @@ donemap_mark(const char *spool_dir, const struct qrec *rec, const char *tried)
 			n++;
 	if (n == 0)
 		return 0;
-	if ((fd = dm_open(spool_dir, rec->qid, O_WRONLY)) < 0 ||
-	    fstat(fd, &st) < 0 || st.st_size != dm_size(rec->nr)) {
+	if ((fd = dm_open(spool_dir, rec->qid, O_WRONLY)) < 0 &&
+	    errno == ENOENT)
+		return 0;		/* none made (see donemap.h) */
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size != dm_size(rec->nr)) {
 		int	 saved = fd < 0 ? errno : EINVAL;
 
 		if (fd >= 0)
@@ -229,8 +235,9 @@ donemap_flag(const char *spool_dir, const char *qid, int flag)
 	int	 fd, bad;
 
 	if ((fd = dm_open(spool_dir, qid, O_WRONLY)) < 0)
-		return err_set(EX_TEMPFAIL, "cannot open %s/%s/%s: %s",
-		    spool_dir, DONEMAP_DIR, qid, strerror(errno));
+		return errno == ENOENT ? 0 : err_set(EX_TEMPFAIL, "cannot open "
+		    "%s/%s/%s: %s", spool_dir, DONEMAP_DIR, qid,
+		    strerror(errno));
 	bad = pwrite(fd, "Y", 1, off) != 1;
 	close(fd);
 	return bad ? err_set(EX_TEMPFAIL, "cannot record in %s/%s/%s",

@@ -25,6 +25,10 @@
  *					rest of the line (non-empty)
  *	why TEXT			optional, right after its rcpt line:
  *					the last reason for that recipient
+ *	pad ....			optional, at most once: dots that
+ *					give the record room to grow, so an
+ *					update usually fits where the
+ *					record is (qstate_update_inplace)
  *
  * Numbers are canonical decimal (no sign, no leading zeros); every key but
  * rcpt and why appears at most once, in any order.  The decoder rejects
@@ -62,6 +66,9 @@
 #define QS_HASH_SIZE	10007
 #define QS_RCPT_MAX	(1u << 20)
 #define QS_FLUSH_MAX	4096
+#define QS_PAD_BASE	64		/* room to grow in a new record */
+#define QS_PAD_RCPT	128		/* ... per recipient */
+#define QS_PAD_MAX	16384
 
 struct qstate {
 	struct tdb_context *tdb;
@@ -399,6 +406,11 @@ qs_line(const char *p, size_t n, struct qrec *rec, unsigned *seen,
 		*why_ok = 1;
 		return qs_rcpt_add(v, vlen, rec, cap);
 	}
+	if (klen == 3 && memcmp(p, "pad", 3) == 0) {
+		/* Room for in-place updates (qs_pad): dots only. */
+		*why_ok = 0;
+		return strspn(v, ".") >= vlen ? 0 : -1;
+	}
 	if (klen == 3 && memcmp(p, "why", 3) == 0) {
 		if (!*why_ok)
 			return -1;
@@ -538,13 +550,54 @@ qs_tx_end(struct qstate *qs, int rc, const char *qid)
 	return 0;
 }
 
-/* qs_store - encode and store rec with the given tdb flag. */
+static int qs_store_min(struct qstate *, const struct qrec *, int, size_t);
+
+/* qs_pad - append a "pad" line so text is at least want bytes long (a
+ * line is at least 5 bytes, so a shortfall of 1 to 4 ends a little
+ * longer); records are written with room to grow, so that most updates
+ * fit where the record is and tdb rewrites it in place. */
+static int
+qs_pad(struct buf *text, size_t want)
+{
+	size_t	 n;
+
+	if (text->len >= want)
+		return 0;
+	n = want - text->len < 5 ? 5 : want - text->len;
+	if (buf_add(text, "pad ", 4) < 0)
+		return -1;
+	for (n -= 5; n > 0; n--)
+		if (buf_add(text, ".", 1) < 0)
+			return -1;
+	return buf_add(text, "\n", 1) < 0 ? -1 : 0;
+}
+
+/* qs_reserve - the room a new record of nr recipients is given. */
+static size_t
+qs_reserve(size_t nr)
+{
+	size_t	 r = QS_PAD_BASE + QS_PAD_RCPT * nr;
+
+	return r < QS_PAD_MAX ? r : QS_PAD_MAX;
+}
+
+/* qs_store - encode and store rec with the given tdb flag (a new record
+ * gets room to grow; a replaced one is padded to at least min_len). */
 static int
 qs_store(struct qstate *qs, const struct qrec *rec, int flag)
+{
+	return qs_store_min(qs, rec, flag, 0);
+}
+
+/* qs_store_min - qs_store, padding the text to at least min_len. */
+static int
+qs_store_min(struct qstate *qs, const struct qrec *rec, int flag,
+    size_t min_len)
 {
 	char	 kbuf[SPOOL_QIDLEN + 3];
 	TDB_DATA key, val;
 	struct buf text;
+	size_t	 want;
 	int	 rc;
 
 	if ((rc = qs_key(rec->qid, kbuf, &key)) != 0)
@@ -553,6 +606,12 @@ qs_store(struct qstate *qs, const struct qrec *rec, int flag)
 	if ((rc = qstate_encode(rec, &text)) != 0) {
 		buf_free(&text);
 		return rc;
+	}
+	want = flag == TDB_INSERT || min_len == 0 ?
+	    text.len + qs_reserve(rec->nr) : min_len;
+	if (qs_pad(&text, want) < 0) {
+		buf_free(&text);
+		return err_set(EX_SOFTWARE, "qstate: record too long");
 	}
 	val.dptr = (unsigned char *)text.ptr;
 	val.dsize = text.len;
@@ -739,6 +798,61 @@ qstate_update(struct qstate *qs, const char *qid,
 	if (qstate_unlock(qs, qid) != 0 && rc == 0)
 		rc = EX_TEMPFAIL;
 	return rc;
+}
+
+/* qstate_update_inplace - qstate_update without a transaction when it can
+ * be done safely: under the chain lock, a new text no longer than the
+ * stored one (padded to the same length) is written where the old one is
+ * (tdb updates in place when the data fits), so a full disk cannot lose
+ * it.  A record that must grow goes through qstate_update (a transaction),
+ * calling fn again on a fresh copy: fn must be idempotent. */
+int
+qstate_update_inplace(struct qstate *qs, const char *qid,
+    int (*fn)(void *, struct qrec *), void *ctx)
+{
+	char	 kbuf[SPOOL_QIDLEN + 3];
+	struct buf text;
+	struct qrec rec;
+	TDB_DATA key, val;
+	size_t	 old_len;
+	int	 rc;
+
+	if ((rc = qs_key(qid, kbuf, &key)) != 0)
+		return rc;
+	if (tdb_chainlock(qs->tdb, key) != 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot lock %s: %s", qid,
+		    tdb_errorstr(qs->tdb));
+	val = tdb_fetch(qs->tdb, key);
+	if (val.dptr == NULL) {
+		tdb_chainunlock(qs->tdb, key);
+		return qstate_update(qs, qid, fn, ctx);
+	}
+	old_len = val.dsize;
+	rc = qstate_decode((const char *)val.dptr, val.dsize, &rec);
+	free(val.dptr);
+	if (rc != 0 || strcmp(rec.qid, qid) != 0) {
+		if (rc == 0)
+			qrec_free(&rec);
+		tdb_chainunlock(qs->tdb, key);
+		return qstate_update(qs, qid, fn, ctx);
+	}
+	buf_init(&text, QSTATE_REC_MAX);
+	rc = fn(ctx, &rec);
+	if (rc == 0 && (qstate_encode(&rec, &text) != 0 ||
+	    qs_pad(&text, old_len) < 0 || text.len != old_len))
+		rc = 1;			/* does not fit: the slow way */
+	else if (rc == 0) {
+		val.dptr = (unsigned char *)text.ptr;
+		val.dsize = text.len;
+		if (tdb_store(qs->tdb, key, val, TDB_REPLACE) != 0)
+			rc = err_set(EX_TEMPFAIL, "qstate: cannot store %s: %s",
+			    qid, tdb_errorstr(qs->tdb));
+	} else if (rc == QSTATE_KEEP)
+		rc = 0;
+	buf_free(&text);
+	qrec_free(&rec);
+	tdb_chainunlock(qs->tdb, key);
+	return rc == 1 ? qstate_update(qs, qid, fn, ctx) : rc;
 }
 
 /* One traverse in progress. */

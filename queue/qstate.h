@@ -141,6 +141,11 @@ int	qstate_unlock(struct qstate *, const char *qid);
 #define QSTATE_KEEP	(-1)
 int	qstate_update(struct qstate *, const char *qid,
 	    int (*fn)(void *, struct qrec *), void *);
+/* qstate_update_inplace - the same, in place under the chain lock when
+ * the new record fits where the old one is (records are written with
+ * room to grow), else through qstate_update; fn must be idempotent. */
+int	qstate_update_inplace(struct qstate *, const char *qid,
+	    int (*fn)(void *, struct qrec *), void *);
 /* qstate_traverse - call fn for every valid record (read-only traverse;
  * fn must not change the database); a non-zero return stops the walk and
  * is returned.  Records that do not decode are logged and skipped. */

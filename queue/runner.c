@@ -138,6 +138,7 @@ struct rmsg {
 	char	**note;			/* per recipient: "local mx=..." */
 	struct rjob *jobs;
 	size_t	 njobs, jobs_left;
+	int	 final;			/* msg_store: every recipient final */
 };
 
 struct runner {
@@ -1016,7 +1017,6 @@ msg_finish(struct runner *r, struct rmsg *m, struct qrec *rec)
 	if (qstate_delete(r->qs, rec->qid) != 0)
 		log_warn("%s: %s", rec->qid, err_str());
 	donemap_remove(r->conf->spool_dir, rec->qid);
-	(void)freeze_msg_set(r->conf->spool_dir, rec->qid, 0);
 	r->stats.removed++;
 	log_info("%s: removed", rec->qid);
 }
@@ -1055,38 +1055,47 @@ msg_merge(struct rmsg *m, struct qrec *cur)
 	cur->hold = m->rec.hold;
 }
 
+/* msg_store_fn - qstate_update_inplace callback: merge this attempt's
+ * results into the current record (idempotent). */
+static int
+msg_store_fn(void *arg, struct qrec *cur)
+{
+	struct rmsg *m = arg;
+
+	msg_merge(m, cur);
+	m->final = qrec_final(cur);
+	return 0;
+}
+
 /* msg_store - write this attempt's results; finish a final message.
  * Non-zero when the queue state could not be written. */
 static int
 msg_store(struct runner *r, struct rmsg *m)
 {
 	struct qrec cur;
-	int	 rc, final = 0;
+	int	 rc;
 
-	memset(&cur, 0, sizeof(cur));
 	if (msg_file_gone(m))
 		return 0;		/* deleted meanwhile (admin) */
-	if ((rc = qstate_lock(r->qs, m->rec.qid)) != 0) {
+	m->final = 0;
+	rc = qstate_update_inplace(r->qs, m->rec.qid, msg_store_fn, m);
+	if (rc == EX_NOINPUT) {
+		/* No record: it was lost; ours is the best there is. */
+		rc = qstate_put(r->qs, &m->rec);
+		m->final = rc == 0 && qrec_final(&m->rec);
+	}
+	if (rc != 0) {
 		log_error("%s: %s", m->rec.qid, err_str());
 		return rc;
 	}
-	rc = qstate_get(r->qs, m->rec.qid, &cur);
-	if (rc == 0) {
-		msg_merge(m, &cur);
-		rc = qstate_put(r->qs, &cur);
-		final = rc == 0 && qrec_final(&cur);
-	} else if (rc == EX_NOINPUT) {
-		/* No record: it was lost; ours is the best there is. */
-		rc = qstate_put(r->qs, &m->rec);
-		final = rc == 0 && qrec_final(&m->rec);
+	if (m->final) {
+		if (qstate_get(r->qs, m->rec.qid, &cur) == 0) {
+			msg_finish(r, m, &cur);
+			qrec_free(&cur);
+		} else
+			msg_finish(r, m, &m->rec);
 	}
-	if (qstate_unlock(r->qs, m->rec.qid) != 0 && rc == 0)
-		rc = EX_TEMPFAIL;
-	if (rc == 0 && final)
-		msg_finish(r, m, cur.r ? &cur : &m->rec);
-	if (cur.r)
-		qrec_free(&cur);
-	return rc;
+	return 0;
 }
 
 /* msg_save - make this attempt's results durable: the done map first
@@ -1097,7 +1106,12 @@ msg_save(struct runner *r, struct rmsg *m)
 	char	 why[600];
 	int	 mapped;
 
-	mapped = donemap_mark(r->conf->spool_dir, &m->rec, m->tried) == 0;
+	/* A message that stays queued keeps its final recipients in its
+	 * done map; one that is finished now needs none (its record is
+	 * updated in place, and then it is gone). */
+	mapped = (qrec_final(&m->rec) || donemap_create(r->conf->spool_dir,
+	    m->rec.qid, m->rec.nr) == 0) &&
+	    donemap_mark(r->conf->spool_dir, &m->rec, m->tried) == 0;
 	if (!mapped)
 		snprintf(why, sizeof(why), "%s", err_str());
 	if (msg_store(r, m) == 0) {
@@ -1606,12 +1620,6 @@ msg_prepare(struct runner *r, struct rmsg *m)
 
 	if (!rec_due(r, &m->rec, now, &next)) {
 		runner_due_at(r, next);
-		return -1;
-	}
-	if (donemap_create(r->conf->spool_dir, m->rec.qid, m->rec.nr) != 0) {
-		rstate_pause(r->rs, m->rec.qid, now + runner_backoff(r, 1),
-		    err_str());
-		runner_due_at(r, now + runner_backoff(r, 1));
 		return -1;
 	}
 	if (m->rec.qflags & QREC_UNCHARGED) {
