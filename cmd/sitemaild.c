@@ -88,7 +88,7 @@ struct runnerd {
 	int	 reload;
 	int	 rescan;
 	int	 flush;
-	time_t	 last_scan, last_house;
+	time_t	 last_scan, last_house, last_tick;
 };
 
 /* rd_conf - the active configuration. */
@@ -413,6 +413,8 @@ rd_timeout_ms(struct runnerd *d, time_t now)
 		wake = next;
 	if (d->last_house + RUNNERD_HOUSEKEEP < wake)
 		wake = d->last_house + RUNNERD_HOUSEKEEP;
+	if (d->last_tick + RUNNER_TICK < wake)
+		wake = d->last_tick + RUNNER_TICK;
 	if (wake <= now)
 		return 0;
 	if (wake - now > RUNNERD_IDLE_MAX)
@@ -430,8 +432,11 @@ rd_scan(struct runnerd *d, time_t now)
 		return;
 	if (now - d->last_house >= RUNNERD_HOUSEKEEP) {
 		(void)runner_housekeeping(d->r, RUNNERD_INDEX_AGE);
-		d->last_house = now;
+		d->last_house = d->last_tick = now;
 		d->rescan = 1;
+	} else if (now - d->last_tick >= RUNNER_TICK) {
+		runner_tick(d->r);
+		d->last_tick = now;
 	}
 	if (d->rescan || now - d->last_scan >= RUNNERD_RESCAN ||
 	    (next > 0 && now >= next)) {
@@ -546,7 +551,7 @@ main(int argc, char **argv)
 	    " one pass" : "", rd_conf(&d)->spool_dir,
 	    rd_conf(&d)->connections);
 	(void)runner_housekeeping(d.r, RUNNERD_INDEX_AGE);
-	d.last_house = time(NULL);
+	d.last_house = d.last_tick = time(NULL);
 	rd_flush_requests(&d);
 	if (runner_scan(d.r) != 0)
 		log_warn("scan: %s", err_str());

@@ -26,6 +26,7 @@
 #include "queue/policy.h"
 #include "queue/verdict.h"
 #include "spool/spool.h"
+#include "spool/usage.h"
 #include "util/buf.h"
 #include "util/msg.h"
 
@@ -385,7 +386,9 @@ intake_message(struct intake *in, const char *sender, char **rcpt,
 	j.max_rcpt = in->conf->max_recipients;
 	buf_init(&j.first, HDR_FIRST_MAX);
 	gettimeofday(&j.tv, NULL);
-	if ((rc = intake_key(in)) == 0)
+	rc = usage_check(in->conf->spool_dir, in->site.name,
+	    in->site.limits.spool_quota, in->conf->min_free_space);
+	if (rc == 0 && (rc = intake_key(in)) == 0)
 		rc = spool_create(&j.w, in->conf->spool_dir, in->key);
 	if (rc == 0)
 		rc = headers_read(&j.hdr, src, &j.first);

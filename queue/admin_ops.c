@@ -39,6 +39,7 @@
 #include "queue/admin_int.h"
 #include "queue/bounce.h"
 #include "queue/bucket.h"
+#include "queue/freeze.h"
 #include "queue/qstate.h"
 #include "util/buf.h"
 #include "util/msg.h"
@@ -351,6 +352,9 @@ admin_freeze_site(struct admin *a, const char *site, int freeze, FILE *fp)
 
 	if (!admin_site_known(a, site))
 		return err_set(EX_NOINPUT, "%s: no such site", site);
+	/* The marker is the durable freeze: first on, last off. */
+	if (freeze && (rc = freeze_site_set(a->conf->spool_dir, site, 1)) != 0)
+		return rc;
 	if ((rc = admin_bdb(a, 1, &bdb)) != 0)
 		return rc;
 	site_limits(a->conf, site, &lim);
@@ -369,6 +373,8 @@ admin_freeze_site(struct admin *a, const char *site, int freeze, FILE *fp)
 		fprintf(fp, "site %s: frozen\n", site);
 		return 0;
 	}
+	if ((rc = freeze_site_set(a->conf->spool_dir, site, 0)) != 0)
+		return rc;
 	if (br.flags & BUCKET_FROZEN)
 		log_warn("site %s: thawed by admin uid=%lu%s", site,
 		    (unsigned long)a->uid, br.flags & BUCKET_AUTO ?
@@ -403,9 +409,15 @@ admin_freeze_ids(struct admin *a, char *const *ids, size_t n, int freeze,
 	if ((rc = admin_qs(a, 1, &qs)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
-		rc = spool_qid_valid(ids[i]) ?
-		    qstate_update(qs, ids[i], freeze_one, &freeze) :
-		    EX_NOINPUT;
+		/* The marker first on, last off (queue/freeze.h). */
+		rc = !spool_qid_valid(ids[i]) ? EX_NOINPUT : freeze ?
+		    freeze_msg_set(a->conf->spool_dir, ids[i], 1) : 0;
+		if (rc == 0 && spool_qid_valid(ids[i]))
+			rc = qstate_update(qs, ids[i], freeze_one, &freeze);
+		if (rc == 0 && !freeze)
+			rc = freeze_msg_set(a->conf->spool_dir, ids[i], 0);
+		else if (rc == EX_NOINPUT && freeze)
+			(void)freeze_msg_set(a->conf->spool_dir, ids[i], 0);
 		if (rc == EX_NOINPUT)
 			rc = err_set(EX_NOINPUT, "%s: no such message", ids[i]);
 		if (rc) {

@@ -10,8 +10,11 @@
  *	u16 cname length | cname bytes		(length 0: no CNAME)
  *	u16 count | count records
  * An MX record is u16 preference | u16 length | host bytes; an A or AAAA
- * record is u8 family (4 or 6) | 4 or 16 address bytes.  A record of
- * another version, a malformed one, or one past its expiry is a miss.
+ * record is u8 family (4 or 6) | 4 or 16 address bytes.  The stored tdb
+ * value is that record followed by a 16-byte BLAKE2b hash of it
+ * (DNS_CACHE_SUMLEN), so a bit flipped on disk is a miss, never a wrong
+ * MX.  A record of another version, a malformed one, one whose hash does
+ * not match, or one past its expiry is a miss.
  * Writes take the key's chain lock.  When root creates the file it hands
  * it to the owner of the state directory, so the runner can still use it.
  */
@@ -26,11 +29,14 @@
 #include <tdb.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "queue/dns.h"
 #include "util/db.h"
 #include "util/msg.h"
 
 #define DNS_CACHE_REC_MAX	(64 * 1024)
+#define DNS_CACHE_SUMLEN	16
 
 struct dns_cache {
 	struct tdb_context *tdb;
@@ -273,6 +279,32 @@ dns_cache_close(struct dns_cache *c)
 	free(c);
 }
 
+/* dns_cache_sum_add - append the hash of the record in b. */
+static int
+dns_cache_sum_add(struct buf *b)
+{
+	unsigned char sum[DNS_CACHE_SUMLEN];
+
+	crypto_generichash(sum, sizeof(sum), (const unsigned char *)b->ptr,
+	    b->len, NULL, 0);
+	return buf_add(b, sum, sizeof(sum)) < 0 ?
+	    err_set(EX_SOFTWARE, "DNS cache record too long") : 0;
+}
+
+/* dns_cache_sum_ok - 1 if a stored value ends in the hash of the rest. */
+static int
+dns_cache_sum_ok(const unsigned char *v, size_t len)
+{
+	unsigned char sum[DNS_CACHE_SUMLEN];
+
+	if (len <= DNS_CACHE_SUMLEN)
+		return 0;
+	crypto_generichash(sum, sizeof(sum), v, len - DNS_CACHE_SUMLEN, NULL,
+	    0);
+	return sodium_memcmp(sum, v + len - DNS_CACHE_SUMLEN, sizeof(sum)) ==
+	    0;
+}
+
 /* dns_cache_get - a live cached answer: 0, or -1 when there is none. */
 int
 dns_cache_get(struct dns_cache *c, const char *qname, int qtype, time_t now,
@@ -296,7 +328,9 @@ dns_cache_get(struct dns_cache *c, const char *qname, int qtype, time_t now,
 	buf_free(&key);
 	if (v.dptr == NULL)
 		return -1;
-	if (dns_cache_decode(v.dptr, v.dsize, ans, &stored, &expires) == 0 &&
+	if (dns_cache_sum_ok(v.dptr, v.dsize) &&
+	    dns_cache_decode(v.dptr, v.dsize - DNS_CACHE_SUMLEN, ans, &stored,
+	    &expires) == 0 &&
 	    ans->qtype == qtype && expires > now) {
 		ans->ttl = (uint32_t)(expires - now);
 		ans->from_cache = 1;
@@ -325,7 +359,8 @@ dns_cache_put(struct dns_cache *c, const struct dns_answer *ans, time_t now)
 	buf_init(&key, 2048);
 	buf_init(&val, DNS_CACHE_REC_MAX);
 	if (dns_cache_key(ans->qname, ans->qtype, &key) < 0 ||
-	    (st = dns_cache_encode(ans, now, &val)) != 0) {
+	    (st = dns_cache_encode(ans, now, &val)) != 0 ||
+	    (st = dns_cache_sum_add(&val)) != 0) {
 		buf_free(&key);
 		buf_free(&val);
 		return st ? st : err_set(EX_SOFTWARE, "DNS cache key too long");
@@ -361,7 +396,8 @@ dns_cache_purge_one(struct tdb_context *tdb, TDB_DATA k, TDB_DATA v,
 	(void)dns_get_int(&rd, 4);	/* qtype, status */
 	(void)dns_get_int(&rd, 8);	/* stored */
 	expires = (time_t)dns_get_int(&rd, 8);
-	if (rd.bad || version != DNS_CACHE_VERSION || expires <= now)
+	if (rd.bad || version != DNS_CACHE_VERSION || expires <= now ||
+	    !dns_cache_sum_ok(v.dptr, v.dsize))
 		return tdb_delete(tdb, k) == 0 ? 0 : -1;
 	return 0;
 }

@@ -25,6 +25,10 @@
  *					rest of the line (non-empty)
  *	why TEXT			optional, right after its rcpt line:
  *					the last reason for that recipient
+ *	pad ....			optional, at most once: dots that
+ *					give the record room to grow, so an
+ *					update usually fits where the
+ *					record is (qstate_update_inplace)
  *
  * Numbers are canonical decimal (no sign, no leading zeros); every key but
  * rcpt and why appears at most once, in any order.  The decoder rejects
@@ -52,6 +56,8 @@
 
 #include <tdb.h>
 
+#include "queue/donemap.h"
+#include "queue/freeze.h"
 #include "queue/qstate.h"
 #include "util/db.h"
 #include "util/msg.h"
@@ -59,10 +65,15 @@
 #define QS_MAGIC	"sitemail-qstate 1"
 #define QS_HASH_SIZE	10007
 #define QS_RCPT_MAX	(1u << 20)
+#define QS_PAD_BASE	64		/* room to grow in a new record */
+#define QS_PAD_RCPT	128		/* ... per recipient */
+#define QS_PAD_MAX	16384
 
 struct qstate {
 	struct tdb_context *tdb;
 	char	*spool_dir;
+	int	 tx;			/* depth of qstate_lock transactions */
+	int	 tx_bad;		/* a write in this transaction failed */
 };
 
 /* Single-valued keys of a record. */
@@ -101,8 +112,17 @@ qs_open(struct qstate **qsp, const char *spool_dir, int oflags)
 		return err_set(EX_CONFIG, "spool_dir too long: %s", spool_dir);
 	}
 	errno = 0;
+	/*
+	 * Writers use transactions without fsync (atomic against a failed
+	 * write or a killed process; power-loss durability of what matters,
+	 * final recipients and freezes, is the done maps' and markers' job)
+	 * and without mmap: tdb remaps the whole file after every commit,
+	 * which made a commit cost 3 ms instead of 0.4 ms.  Read-only
+	 * openers (mailq) keep the mmap.
+	 */
 	qs->tdb = db_open(buf_str(&path), QS_HASH_SIZE,
-	    TDB_DEFAULT | TDB_INCOMPATIBLE_HASH, oflags, 0660);
+	    TDB_DEFAULT | TDB_INCOMPATIBLE_HASH | TDB_NOSYNC |
+	    ((oflags & O_ACCMODE) == O_RDONLY ? 0 : TDB_NOMMAP), oflags, 0660);
 	saved = errno;
 	if (qs->tdb == NULL) {
 		int rc = (saved == ENOENT && !(oflags & O_CREAT)) ?
@@ -385,6 +405,11 @@ qs_line(const char *p, size_t n, struct qrec *rec, unsigned *seen,
 		*why_ok = 1;
 		return qs_rcpt_add(v, vlen, rec, cap);
 	}
+	if (klen == 3 && memcmp(p, "pad", 3) == 0) {
+		/* Room for in-place updates (qs_pad): dots only. */
+		*why_ok = 0;
+		return strspn(v, ".") >= vlen ? 0 : -1;
+	}
 	if (klen == 3 && memcmp(p, "why", 3) == 0) {
 		if (!*why_ok)
 			return -1;
@@ -488,13 +513,90 @@ qs_key(const char *qid, char kbuf[SPOOL_QIDLEN + 3], TDB_DATA *key)
 	return 0;
 }
 
-/* qs_store - encode and store rec with the given tdb flag. */
+/* qs_tx_begin - start a transaction for one write (a no-op inside
+ * qstate_lock, or when want is 0): tdb_store(TDB_REPLACE) frees the old
+ * record before it allocates the new one, so on a full disk a bare store
+ * loses the record; inside a transaction the old one stays until the
+ * commit succeeds. */
+static int
+qs_tx_begin(struct qstate *qs, int want)
+{
+	if (!want || qs->tx > 0)
+		return 0;
+	if (tdb_transaction_start(qs->tdb) != 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot start a "
+		    "transaction: %s", tdb_errorstr(qs->tdb));
+	return 0;
+}
+
+/* qs_tx_end - commit the write of qs_tx_begin (cancel it when rc != 0);
+ * inside qstate_lock, remember a failure for the commit at unlock. */
+static int
+qs_tx_end(struct qstate *qs, int rc, const char *qid)
+{
+	if (qs->tx > 0) {
+		if (rc != 0)
+			qs->tx_bad = 1;
+		return rc;
+	}
+	if (rc != 0) {
+		(void)tdb_transaction_cancel(qs->tdb);
+		return rc;
+	}
+	if (tdb_transaction_commit(qs->tdb) != 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot store %s: %s",
+		    qid, tdb_errorstr(qs->tdb));
+	return 0;
+}
+
+static int qs_store_min(struct qstate *, const struct qrec *, int, size_t);
+
+/* qs_pad - append a "pad" line so text is at least want bytes long (a
+ * line is at least 5 bytes, so a shortfall of 1 to 4 ends a little
+ * longer); records are written with room to grow, so that most updates
+ * fit where the record is and tdb rewrites it in place. */
+static int
+qs_pad(struct buf *text, size_t want)
+{
+	size_t	 n;
+
+	if (text->len >= want)
+		return 0;
+	n = want - text->len < 5 ? 5 : want - text->len;
+	if (buf_add(text, "pad ", 4) < 0)
+		return -1;
+	for (n -= 5; n > 0; n--)
+		if (buf_add(text, ".", 1) < 0)
+			return -1;
+	return buf_add(text, "\n", 1) < 0 ? -1 : 0;
+}
+
+/* qs_reserve - the room a new record of nr recipients is given. */
+static size_t
+qs_reserve(size_t nr)
+{
+	size_t	 r = QS_PAD_BASE + QS_PAD_RCPT * nr;
+
+	return r < QS_PAD_MAX ? r : QS_PAD_MAX;
+}
+
+/* qs_store - encode and store rec with the given tdb flag (a new record
+ * gets room to grow; a replaced one is padded to at least min_len). */
 static int
 qs_store(struct qstate *qs, const struct qrec *rec, int flag)
+{
+	return qs_store_min(qs, rec, flag, 0);
+}
+
+/* qs_store_min - qs_store, padding the text to at least min_len. */
+static int
+qs_store_min(struct qstate *qs, const struct qrec *rec, int flag,
+    size_t min_len)
 {
 	char	 kbuf[SPOOL_QIDLEN + 3];
 	TDB_DATA key, val;
 	struct buf text;
+	size_t	 want;
 	int	 rc;
 
 	if ((rc = qs_key(rec->qid, kbuf, &key)) != 0)
@@ -504,14 +606,23 @@ qs_store(struct qstate *qs, const struct qrec *rec, int flag)
 		buf_free(&text);
 		return rc;
 	}
+	want = flag == TDB_INSERT || min_len == 0 ?
+	    text.len + qs_reserve(rec->nr) : min_len;
+	if (qs_pad(&text, want) < 0) {
+		buf_free(&text);
+		return err_set(EX_SOFTWARE, "qstate: record too long");
+	}
 	val.dptr = (unsigned char *)text.ptr;
 	val.dsize = text.len;
-	if (tdb_store(qs->tdb, key, val, flag) != 0) {
+	rc = qs_tx_begin(qs, flag == TDB_REPLACE);
+	if (rc == 0 && tdb_store(qs->tdb, key, val, flag) != 0) {
 		rc = (flag == TDB_INSERT &&
 		    tdb_error(qs->tdb) == TDB_ERR_EXISTS) ? 0 :
 		    err_set(EX_TEMPFAIL, "qstate: cannot store %s: %s",
 		    rec->qid, tdb_errorstr(qs->tdb));
 	}
+	if (flag == TDB_REPLACE)
+		rc = qs_tx_end(qs, rc, rec->qid);
 	buf_free(&text);
 	return rc;
 }
@@ -624,13 +735,18 @@ qstate_delete(struct qstate *qs, const char *qid)
 	if ((rc = qs_key(qid, kbuf, &key)) != 0)
 		return rc;
 	if (tdb_delete(qs->tdb, key) != 0 &&
-	    tdb_error(qs->tdb) != TDB_ERR_NOEXIST)
-		return err_set(EX_TEMPFAIL, "qstate: cannot delete %s: %s",
+	    tdb_error(qs->tdb) != TDB_ERR_NOEXIST) {
+		rc = err_set(EX_TEMPFAIL, "qstate: cannot delete %s: %s",
 		    qid, tdb_errorstr(qs->tdb));
-	return 0;
+		if (qs->tx > 0)
+			qs->tx_bad = 1;
+	}
+	return rc;
 }
 
-/* qstate_lock - take the record's chain lock (blocking). */
+/* qstate_lock - start a transaction for a read-modify-write of qid
+ * (blocking; it serialises every writer, and its writes land together
+ * or not at all). */
 int
 qstate_lock(struct qstate *qs, const char *qid)
 {
@@ -640,21 +756,34 @@ qstate_lock(struct qstate *qs, const char *qid)
 
 	if ((rc = qs_key(qid, kbuf, &key)) != 0)
 		return rc;
-	if (tdb_chainlock(qs->tdb, key) != 0)
+	if (tdb_transaction_start(qs->tdb) != 0)
 		return err_set(EX_TEMPFAIL, "qstate: cannot lock %s: %s", qid,
 		    tdb_errorstr(qs->tdb));
+	if (qs->tx++ == 0)
+		qs->tx_bad = 0;
 	return 0;
 }
 
-/* qstate_unlock - release the record's chain lock. */
-void
+/* qstate_unlock - commit what was written since qstate_lock (nothing of
+ * it when a write failed: the old records stay). */
+int
 qstate_unlock(struct qstate *qs, const char *qid)
 {
-	char	 kbuf[SPOOL_QIDLEN + 3];
-	TDB_DATA key;
+	int	 bad;
 
-	if (qs_key(qid, kbuf, &key) == 0)
-		(void)tdb_chainunlock(qs->tdb, key);
+	if (qs->tx == 0)
+		return err_set(EX_SOFTWARE, "qstate: unlock without a lock");
+	qs->tx--;
+	bad = qs->tx_bad;
+	if (bad) {
+		(void)tdb_transaction_cancel(qs->tdb);
+		return err_set(EX_TEMPFAIL, "qstate: %s: not stored (a write "
+		    "failed)", qid);
+	}
+	if (tdb_transaction_commit(qs->tdb) != 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot store %s: %s",
+		    qid, tdb_errorstr(qs->tdb));
+	return 0;
 }
 
 /* qstate_update - locked read-modify-write of one record. */
@@ -675,8 +804,64 @@ qstate_update(struct qstate *qs, const char *qid,
 			rc = 0;
 		qrec_free(&rec);
 	}
-	qstate_unlock(qs, qid);
+	if (qstate_unlock(qs, qid) != 0 && rc == 0)
+		rc = EX_TEMPFAIL;
 	return rc;
+}
+
+/* qstate_update_inplace - qstate_update without a transaction when it can
+ * be done safely: under the chain lock, a new text no longer than the
+ * stored one (padded to the same length) is written where the old one is
+ * (tdb updates in place when the data fits), so a full disk cannot lose
+ * it.  A record that must grow goes through qstate_update (a transaction),
+ * calling fn again on a fresh copy: fn must be idempotent. */
+int
+qstate_update_inplace(struct qstate *qs, const char *qid,
+    int (*fn)(void *, struct qrec *), void *ctx)
+{
+	char	 kbuf[SPOOL_QIDLEN + 3];
+	struct buf text;
+	struct qrec rec;
+	TDB_DATA key, val;
+	size_t	 old_len;
+	int	 rc;
+
+	if ((rc = qs_key(qid, kbuf, &key)) != 0)
+		return rc;
+	if (tdb_chainlock(qs->tdb, key) != 0)
+		return err_set(EX_TEMPFAIL, "qstate: cannot lock %s: %s", qid,
+		    tdb_errorstr(qs->tdb));
+	val = tdb_fetch(qs->tdb, key);
+	if (val.dptr == NULL) {
+		tdb_chainunlock(qs->tdb, key);
+		return qstate_update(qs, qid, fn, ctx);
+	}
+	old_len = val.dsize;
+	rc = qstate_decode((const char *)val.dptr, val.dsize, &rec);
+	free(val.dptr);
+	if (rc != 0 || strcmp(rec.qid, qid) != 0) {
+		if (rc == 0)
+			qrec_free(&rec);
+		tdb_chainunlock(qs->tdb, key);
+		return qstate_update(qs, qid, fn, ctx);
+	}
+	buf_init(&text, QSTATE_REC_MAX);
+	rc = fn(ctx, &rec);
+	if (rc == 0 && (qstate_encode(&rec, &text) != 0 ||
+	    qs_pad(&text, old_len) < 0 || text.len != old_len))
+		rc = 1;			/* does not fit: the slow way */
+	else if (rc == 0) {
+		val.dptr = (unsigned char *)text.ptr;
+		val.dsize = text.len;
+		if (tdb_store(qs->tdb, key, val, TDB_REPLACE) != 0)
+			rc = err_set(EX_TEMPFAIL, "qstate: cannot store %s: %s",
+			    qid, tdb_errorstr(qs->tdb));
+	} else if (rc == QSTATE_KEEP)
+		rc = 0;
+	buf_free(&text);
+	qrec_free(&rec);
+	tdb_chainunlock(qs->tdb, key);
+	return rc == 1 ? qstate_update(qs, qid, fn, ctx) : rc;
 }
 
 /* One traverse in progress. */
@@ -761,11 +946,58 @@ qstate_has(struct qstate *qs, const char *qid)
 	return qs_key(qid, kbuf, &key) == 0 && tdb_exists(qs->tdb, key);
 }
 
+/* qs_add_recovered - qstate_add, with what the done map and the freeze
+ * markers know applied to the fresh record. */
+static int
+qs_add_recovered(struct qstate *qs, const struct envelope *env,
+    uint64_t size, int replace)
+{
+	struct qrec rec;
+	int	 rc;
+
+	if ((rc = qstate_rec_from_env(&rec, env, size)) != 0)
+		return rc;
+	(void)qstate_recover(qs->spool_dir, &rec);
+	rc = qs_store(qs, &rec, replace ? TDB_REPLACE : TDB_INSERT);
+	qrec_free(&rec);
+	return rc;
+}
+
+/* qstate_recover - apply the done map and the freeze marker to rec. */
+int
+qstate_recover(const char *spool_dir, struct qrec *rec)
+{
+	int	 n = donemap_apply(spool_dir, rec);
+
+	if (!rec->frozen && freeze_msg_get(spool_dir, rec->qid)) {
+		rec->frozen = 1;
+		n++;
+	}
+	return n;
+}
+
+/* qs_damaged - 0 if qid has a good record, 1 if its record does not
+ * decode, -1 if it has none (or cannot be read now). */
+static int
+qs_damaged(struct qstate *qs, const char *qid)
+{
+	struct qrec rec;
+	int	 rc;
+
+	if (!qstate_has(qs, qid))
+		return -1;
+	if ((rc = qstate_get(qs, qid, &rec)) == 0) {
+		qrec_free(&rec);
+		return 0;
+	}
+	return rc == EX_DATAERR ? 1 : 0;
+}
+
 /* qs_index_file - verify queue/name and add its record; quarantine it
  * when it fails verification.  Returns 1 if a record was added. */
 static int
 qs_index_file(struct qstate *qs, int queuefd, const char *name,
-    const unsigned char *key)
+    const unsigned char *key, int replace)
 {
 	struct spool_msg msg;
 	int	 rc;
@@ -785,7 +1017,7 @@ qs_index_file(struct qstate *qs, int queuefd, const char *name,
 	}
 	if (rc != 0)
 		return 0;
-	rc = qstate_add(qs, &msg.env, msg.content_len);
+	rc = qs_add_recovered(qs, &msg.env, msg.content_len, replace);
 	spool_close(&msg);
 	if (rc != 0) {
 		log_warn("%s: cannot index: %s", name, err_str());
@@ -804,7 +1036,7 @@ qs_rebuild_files(struct qstate *qs, int queuefd, const unsigned char *key,
 	struct stat st;
 	time_t	 now = time(NULL);
 	DIR	*dir;
-	int	 fd;
+	int	 fd, bad = -1;
 
 	if ((fd = dup(queuefd)) < 0 || (dir = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
@@ -816,13 +1048,17 @@ qs_rebuild_files(struct qstate *qs, int queuefd, const unsigned char *key,
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (spool_qid_valid(de->d_name) && qstate_has(qs, de->d_name))
+		if (spool_qid_valid(de->d_name) &&
+		    (bad = qs_damaged(qs, de->d_name)) == 0)
 			continue;
 		if (fstatat(queuefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (min_age > 0 && st.st_mtime > now - min_age))
 			continue;
+		if (bad == 1)
+			log_warn("%s: its queue state record is damaged; "
+			    "rebuilt from the spool file", de->d_name);
 		*added += (unsigned)qs_index_file(qs, queuefd, de->d_name,
-		    key);
+		    key, bad == 1);
 	}
 	closedir(dir);
 	return 0;

@@ -5,15 +5,18 @@
  * this database holds what changes: per-recipient status, attempts, next
  * retry and last reason, the rate-limit hold, and an admin freeze.  Every
  * record can be rebuilt from the spool (qstate_rebuild), so losing the tdb
- * loses no mail: at worst a sent recipient is tried again.
+ * loses no mail, sends nothing twice and thaws nothing (see below).
  *
  * Record: key "m:QID", value a small versioned text block (qstate.c owns
  * the exact encoding; qstate_encode/qstate_decode round-trip it).  Intake
  * adds the record right after its commit (qstate_add; a record that exists
  * already is left alone, since the runner may have indexed the file
  * first); when that fails the runner indexes the file when it sees it.
- * Updates run under the record's tdb chain lock (qstate_lock, or
- * qstate_update for one read-modify-write).  The file is mode 0660: intake
+ * Updates run in a tdb transaction (qstate_lock, or qstate_update for one
+ * read-modify-write), so a write that fails (ENOSPC, EIO) keeps the old
+ * record.  What a rebuild needs beyond the spool file is kept outside this
+ * file: the final recipients in state/done/ (queue/donemap.h) and the
+ * freezes in state/frozen/ (queue/freeze.h).  The file is mode 0660: intake
  * (setgid sitemail) adds records, the runner and the admin tool change
  * them.
  *
@@ -103,7 +106,8 @@ int	qstate_open_readonly(struct qstate **, const char *spool_dir);
 int	qstate_check(struct qstate *);
 /* qstate_discard - move a damaged database aside (queue.tdb.bad-TIME) and
  * open a fresh one in its place; qstate_rebuild then re-indexes the
- * spool (recipients already sent may be sent again). */
+ * spool, applying the done maps and freeze markers (nothing sent is sent
+ * again, nothing frozen is thawed). */
 int	qstate_discard(struct qstate **);
 /* qstate_close - close the database (NULL is fine). */
 void	qstate_close(struct qstate *);
@@ -113,6 +117,10 @@ int	qstate_add(struct qstate *, const struct envelope *, uint64_t size);
 /* qstate_rec_from_env - fill a fresh record (all pending) from env. */
 int	qstate_rec_from_env(struct qrec *, const struct envelope *,
 	    uint64_t size);
+/* qstate_recover - make a record agree with what is kept outside the
+ * tdb: recipients final in its done map, its freeze marker.  Returns how
+ * many things changed. */
+int	qstate_recover(const char *spool_dir, struct qrec *rec);
 /* qstate_get - fetch a record; EX_NOINPUT when there is none. */
 int	qstate_get(struct qstate *, const char *qid, struct qrec *);
 /* qstate_has - 1 if qid has a record. */
@@ -121,14 +129,24 @@ int	qstate_has(struct qstate *, const char *qid);
 int	qstate_put(struct qstate *, const struct qrec *);
 /* qstate_delete - remove a record (none is fine). */
 int	qstate_delete(struct qstate *, const char *qid);
-/* qstate_lock / qstate_unlock - the record's chain lock (blocking). */
+/* qstate_lock / qstate_unlock - a tdb transaction around a
+ * read-modify-write of qid (blocking; it serialises writers).  The writes
+ * made meanwhile are committed at unlock, or none of them (a failed write,
+ * a full disk): the old record stays until the new one is safely stored.
+ * qstate_unlock returns EX_TEMPFAIL when nothing was stored.  Outside a
+ * lock, qstate_put runs in a transaction of its own. */
 int	qstate_lock(struct qstate *, const char *qid);
-void	qstate_unlock(struct qstate *, const char *qid);
+int	qstate_unlock(struct qstate *, const char *qid);
 /* qstate_update - locked read-modify-write: fn changes the record and
  * returns 0 to store it, QSTATE_KEEP to store nothing, or a status that
  * is passed up.  EX_NOINPUT when there is no record. */
 #define QSTATE_KEEP	(-1)
 int	qstate_update(struct qstate *, const char *qid,
+	    int (*fn)(void *, struct qrec *), void *);
+/* qstate_update_inplace - the same, in place under the chain lock when
+ * the new record fits where the old one is (records are written with
+ * room to grow), else through qstate_update; fn must be idempotent. */
+int	qstate_update_inplace(struct qstate *, const char *qid,
 	    int (*fn)(void *, struct qrec *), void *);
 /* qstate_traverse - call fn for every valid record (read-only traverse;
  * fn must not change the database); a non-zero return stops the walk and

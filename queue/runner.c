@@ -61,14 +61,20 @@
 #include "queue/admin.h"
 #include "queue/bounce.h"
 #include "queue/bucket.h"
+#include "queue/donemap.h"
+#include "queue/freeze.h"
 #include "queue/qstate.h"
 #include "queue/relay.h"
 #include "queue/route.h"
+#include "queue/rstate.h"
 #include "queue/runner.h"
 #include "queue/charge.h"
 #include "queue/site.h"
+#include "queue/statecheck.h"
 #include "spool/spool.h"
+#include "spool/usage.h"
 #include "util/buf.h"
+#include "util/db.h"
 #include "util/msg.h"
 
 #define RUNNER_DISPATCH_BUDGET	512	/* messages started per fill */
@@ -135,6 +141,7 @@ struct rmsg {
 	char	**note;			/* per recipient: "local mx=..." */
 	struct rjob *jobs;
 	size_t	 njobs, jobs_left;
+	int	 final;			/* msg_store: every recipient final */
 };
 
 struct runner {
@@ -168,6 +175,8 @@ struct runner {
 	struct runner_stats stats;
 	struct charge_book *book;	/* intake charges awaiting pickup */
 	time_t	 last_expire;
+	struct rstate *rs;		/* paused messages (queue/rstate.c) */
+	unsigned long dmg;		/* db_damage_count() at the last check */
 };
 
 static void msg_done_job(struct relay_job *);
@@ -339,6 +348,8 @@ runner_open_parts(struct runner *r)
 {
 	int	 rc;
 
+	(void)statecheck_all(r->conf->spool_dir);
+	r->dmg = db_damage_count();
 	if ((rc = runner_open_dirs(r)) != 0 ||
 	    (rc = qstate_open(&r->qs, r->conf->spool_dir)) != 0)
 		return rc;
@@ -353,6 +364,7 @@ runner_open_parts(struct runner *r)
 		r->counters = NULL;
 	}
 	if ((rc = bucket_open(&r->bdb, r->conf->spool_dir)) != 0 ||
+	    (rc = statecheck_freezes(r->conf->spool_dir, r->bdb)) != 0 ||
 	    (rc = route_open(&r->route, r->conf)) != 0 ||
 	    (rc = relay_pool_new(&r->pool, r->conf->connections)) != 0)
 		return rc;
@@ -393,6 +405,10 @@ runner_open(struct runner **rp, const struct conf *conf,
 	r->conf = conf;
 	memcpy(r->key, key, SPOOL_KEYLEN);
 	r->queuefd = r->spoolfd = -1;
+	if ((r->rs = rstate_new()) == NULL) {
+		free(r);
+		return err_set(EX_TEMPFAIL, "runner: out of memory");
+	}
 	if ((rc = relay_global_init()) != 0 ||
 	    (rc = charge_book_new(&r->book)) != 0 ||
 	    (rc = runner_open_parts(r)) != 0) {
@@ -473,6 +489,7 @@ runner_close(struct runner *r)
 	free(r->sh_urls);
 	free(r->due);
 	charge_book_free(r->book);
+	rstate_free(r->rs);
 	explicit_bzero(r->key, sizeof(r->key));
 	free(r);
 }
@@ -541,6 +558,7 @@ runner_site_frozen(struct runner *r, const char *site)
 	struct runner_site *s = NULL, *v;
 	time_t	 now = time(NULL);
 	size_t	 i;
+	int	 ok;
 
 	for (i = 0; i < r->nsites && s == NULL; i++)
 		if (strcmp(r->sites[i].name, site) == 0)
@@ -558,12 +576,12 @@ runner_site_frozen(struct runner *r, const char *site)
 	}
 	if (s->checked == 0 || now - s->checked >= RUNNER_SITE_TTL) {
 		site_limits(r->conf, site, &lim);
-		if (bucket_get(r->bdb, site, &lim, (double)now, &br) != 0) {
+		ok = bucket_get(r->bdb, site, &lim, (double)now, &br) == 0;
+		if (!ok)
 			log_warn("runner: cannot read the bucket of site %s: "
-			    "%s", site, err_str());
-			return 1;
-		}
-		s->frozen = (br.flags & BUCKET_FROZEN) != 0;
+			    "%s (its freeze marker decides)", site, err_str());
+		s->frozen = rstate_site_frozen(r->conf->spool_dir, site, ok,
+		    ok ? br.flags : 0);
 		s->checked = now;
 	}
 	return s->frozen;
@@ -984,6 +1002,8 @@ msg_bounce(struct runner *r, struct rmsg *m, struct qrec *rec)
 	    dsnqid);
 	runner_index_new(r, dsnqid);
 	/* Remember it, so a crash before the unlink makes no second DSN. */
+	if (donemap_flag(r->conf->spool_dir, rec->qid, 'd') != 0)
+		log_warn("%s: %s", rec->qid, err_str());
 	rec->qflags |= QREC_DSN_QUEUED;
 	if (qstate_lock(r->qs, rec->qid) == 0) {
 		(void)qstate_put(r->qs, rec);
@@ -1005,6 +1025,7 @@ msg_finish(struct runner *r, struct rmsg *m, struct qrec *rec)
 	}
 	if (qstate_delete(r->qs, rec->qid) != 0)
 		log_warn("%s: %s", rec->qid, err_str());
+	donemap_remove(r->conf->spool_dir, rec->qid);
 	r->stats.removed++;
 	log_info("%s: removed", rec->qid);
 }
@@ -1043,37 +1064,90 @@ msg_merge(struct rmsg *m, struct qrec *cur)
 	cur->hold = m->rec.hold;
 }
 
-/* msg_store - write this attempt's results; finish a final message. */
-static void
+/* msg_store_fn - qstate_update_inplace callback: merge this attempt's
+ * results into the current record (idempotent). */
+static int
+msg_store_fn(void *arg, struct qrec *cur)
+{
+	struct rmsg *m = arg;
+
+	msg_merge(m, cur);
+	m->final = qrec_final(cur);
+	return 0;
+}
+
+/* msg_store - write this attempt's results; finish a final message.
+ * Non-zero when the queue state could not be written. */
+static int
 msg_store(struct runner *r, struct rmsg *m)
 {
 	struct qrec cur;
-	int	 rc, final = 0;
+	int	 rc;
 
 	if (msg_file_gone(m))
-		return;			/* deleted meanwhile (admin) */
-	if ((rc = qstate_lock(r->qs, m->rec.qid)) != 0) {
-		log_error("%s: %s", m->rec.qid, err_str());
-		return;
-	}
-	rc = qstate_get(r->qs, m->rec.qid, &cur);
-	if (rc == 0) {
-		msg_merge(m, &cur);
-		rc = qstate_put(r->qs, &cur);
-		final = rc == 0 && qrec_final(&cur);
-	} else if (rc == EX_NOINPUT) {
+		return 0;		/* deleted meanwhile (admin) */
+	m->final = 0;
+	rc = qstate_update_inplace(r->qs, m->rec.qid, msg_store_fn, m);
+	if (rc == EX_NOINPUT) {
 		/* No record: it was lost; ours is the best there is. */
 		rc = qstate_put(r->qs, &m->rec);
-		final = rc == 0 && qrec_final(&m->rec);
+		m->final = rc == 0 && qrec_final(&m->rec);
 	}
-	qstate_unlock(r->qs, m->rec.qid);
-	if (rc != 0)
-		log_error("%s: cannot update the queue state: %s", m->rec.qid,
+	if (rc != 0) {
+		log_error("%s: %s", m->rec.qid, err_str());
+		return rc;
+	}
+	if (m->final) {
+		if (qstate_get(r->qs, m->rec.qid, &cur) == 0) {
+			msg_finish(r, m, &cur);
+			qrec_free(&cur);
+		} else
+			msg_finish(r, m, &m->rec);
+	}
+	return 0;
+}
+
+/* msg_save - make this attempt's results durable: the done map first
+ * (fsynced), then queue.tdb; pause the message when either fails. */
+static void
+msg_save(struct runner *r, struct rmsg *m)
+{
+	char	 why[600];
+	int	 mapped;
+
+	/* A message that stays queued keeps its final recipients in its
+	 * done map; one that is finished now needs none (its record is
+	 * updated in place, and then it is gone). */
+	mapped = (qrec_final(&m->rec) || donemap_create(r->conf->spool_dir,
+	    m->rec.qid, m->rec.nr) == 0) &&
+	    donemap_mark(r->conf->spool_dir, &m->rec, m->tried) == 0;
+	if (!mapped)
+		snprintf(why, sizeof(why), "%s", err_str());
+	if (msg_store(r, m) == 0) {
+		if (mapped)
+			rstate_resume(r->rs, m->rec.qid);
+		else
+			log_warn("%s: %s (the queue state has the results)",
+			    m->rec.qid, why);
+		return;
+	}
+	if (mapped) {
+		snprintf(why, sizeof(why), "cannot update the queue state (%s)"
+		    "; final results are kept in %s, retried in %lds",
+		    err_str(), DONEMAP_DIR, (long)runner_backoff(r, 1));
+		/* The map is the only record of these results now. */
+		(void)donemap_sync(r->conf->spool_dir, m->rec.qid);
+		rstate_pause(r->rs, m->rec.qid, time(NULL) +
+		    runner_backoff(r, 1), why);
+		runner_due_at(r, time(NULL) + runner_backoff(r, 1));
+	} else {
+		char	 both[900];
+
+		snprintf(both, sizeof(both), "cannot record the results (%s; "
+		    "%s); not delivered again until sitemaild restarts", why,
 		    err_str());
-	else if (final)
-		msg_finish(r, m, cur.r ? &cur : &m->rec);
-	if (cur.r)
-		qrec_free(&cur);
+		rstate_pause(r->rs, m->rec.qid, 0, both);
+	}
 }
 
 /* msg_complete - every job of m finished: apply results, store, free. */
@@ -1091,7 +1165,7 @@ msg_complete(struct runner *r, struct rmsg *m)
 			    j->job.session_text, j->job.relay_name[0] ?
 			    j->job.relay_name : NULL);
 	}
-	msg_store(r, m);
+	msg_save(r, m);
 	runner_unlink(r, m);
 	rmsg_free(m);
 }
@@ -1328,6 +1402,8 @@ msg_record(struct runner *r, struct rmsg *m)
 	if (rc != 0)
 		log_error("%s: cannot read the queue state: %s",
 		    m->msg.env.qid, err_str());
+	else
+		(void)rstate_recover(r->conf->spool_dir, r->qs, &m->rec);
 	return rc;
 }
 
@@ -1393,6 +1469,8 @@ msg_release(struct runner *r, struct rmsg *m)
 		return (m->rec.qflags & QREC_UNCHARGED) ||
 		    m->rec.hold > time(NULL) ? -1 : 0;
 	}
+	if (donemap_flag(r->conf->spool_dir, m->rec.qid, 'c') != 0)
+		log_warn("%s: %s", m->rec.qid, err_str());
 	log_info("%s: released: site=%s %s", m->rec.qid, m->rec.site,
 	    rl.hold ? "status=held" : "status=ready");
 	m->rec.qflags &= ~QREC_UNCHARGED;
@@ -1724,7 +1802,7 @@ msg_start(struct runner *r, const char *qid)
 {
 	struct rmsg *m;
 
-	if (runner_is_inflight(r, qid))
+	if (runner_is_inflight(r, qid) || rstate_paused(r->rs, qid, time(NULL)))
 		return;
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		log_error("%s: out of memory", qid);
@@ -1806,6 +1884,16 @@ runner_fill(struct runner *r)
 int
 runner_step(struct runner *r, int timeout_ms)
 {
+	if (r->dmg != db_damage_count() && r->ninflight == 0 &&
+	    r->subq == NULL) {
+		/* tdb reported corruption: check and reopen the state. */
+		log_warn("runner: a state file reported damage; checking");
+		runner_close_parts(r);
+		if (runner_open_parts(r) != 0)
+			log_error("runner: %s", err_str());
+		r->ndue = r->duepos = 0;
+		(void)runner_scan(r);
+	}
 	runner_collect(r);
 	runner_fill(r);
 	if (r->pool && r->ninflight > 0) {
@@ -1944,6 +2032,16 @@ runner_clean_dir(struct runner *r, const char *dir, time_t max_age,
 	closedir(d);
 }
 
+/* runner_tick - the minute-scale chores: tmp/ files whose writer is gone
+ * (after rstate_tmp_grace() seconds) and the usage snapshot intake reads. */
+void
+runner_tick(struct runner *r)
+{
+	(void)spool_tmp_sweep(r->conf->spool_dir, rstate_tmp_grace());
+	if (usage_publish(r->conf) != 0)
+		log_warn("runner: %s", err_str());
+}
+
 /* runner_housekeeping - rebuild, tmp/ cleanup, DNS cache purge. */
 int
 runner_housekeeping(struct runner *r, time_t min_age)
@@ -1958,6 +2056,9 @@ runner_housekeeping(struct runner *r, time_t min_age)
 		log_info("runner: queue index: %u file(s) indexed, %u stale "
 		    "record(s) dropped", added, dropped);
 	runner_clean_dir(r, "tmp", RUNNER_TMP_MAX_AGE, 0);
+	runner_tick(r);
+	(void)donemap_sweep(r->conf->spool_dir);
+	(void)freeze_sweep(r->conf->spool_dir);
 	runner_clean_dir(r, QSTATE_FLUSH_DIR, RUNNER_FLUSH_STALE, 1);
 	(void)route_cache_purge(r->route);
 	return rc;

@@ -78,6 +78,10 @@ void	runner_stop(struct runner *, int stop);
  * drop stale records, remove tmp/ leftovers older than a day, purge the
  * DNS cache. */
 int	runner_housekeeping(struct runner *, time_t min_age);
+/* runner_tick - remove tmp/ files whose writer is gone and publish the
+ * usage snapshot (run it every RUNNER_TICK seconds). */
+#define RUNNER_TICK	15
+void	runner_tick(struct runner *);
 /* runner_get_stats - counters since runner_open. */
 const struct runner_stats *runner_get_stats(const struct runner *);
 

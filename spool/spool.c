@@ -25,9 +25,18 @@
  * spool_write() buffers 64 KiB at a time and feeds the MAC as bytes pass
  * (the message is never held in memory), spool_commit() appends envelope,
  * trailer and MAC, fsyncs, renames tmp/QID to queue/QID without replacing
- * anything (renameat2 RENAME_NOREPLACE, or link+unlink where that is not
- * supported) and fsyncs queue/.  Only then does it return 0.  Any failure
- * is EX_TEMPFAIL (EX_DATAERR for a bad envelope) and leaves no file.
+ * anything (renameat2 RENAME_NOREPLACE, or, where that is not supported,
+ * a plain rename into the unique and unused name: never link + unlink)
+ * and fsyncs queue/.  Only then does it return 0.  Any failure is
+ * EX_TEMPFAIL (EX_DATAERR for a bad envelope) and leaves no file.
+ *
+ * Identity: tmp/QID is created with the file system uid set to the real
+ * uid (the uid the envelope records) when a set-uid caller's real and
+ * effective uid differ; when that switch is impossible the submission is
+ * refused.  The writer holds an flock on its own tmp/QID from creation to
+ * commit (non-blocking; only the runner ever tests it, non-blocking too):
+ * spool_tmp_sweep() removes a tmp/ file it can lock, that is, whose writer
+ * is gone, once it is older than a grace period.
  *
  * Reader: spool_open() opens queue/NAME with O_NOFOLLOW|O_NONBLOCK, wants a
  * regular file with one link, checks magic, lengths against the file size
@@ -40,13 +49,18 @@
  * a site user is owned by that user.  Every rejection is EX_DATAERR
  * ("quarantine this"); an I/O error is EX_TEMPFAIL.
  */
+#include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -63,6 +77,8 @@
 #define SPOOL_ENV_MAX	(16u << 20)
 #define SPOOL_IOBUF	65536
 #define SPOOL_QID_TRIES	8
+#define SPOOL_LINK_GRACE 60		/* seconds a second link may be
+					 * a commit in progress */
 
 struct spool_writer {
 	crypto_generichash_state mac;	/* first: needs 64-byte alignment */
@@ -199,6 +215,55 @@ writer_free(struct spool_writer *w)
 	free(w);
 }
 
+/* writer_fsuid - create files as the real uid (the identity the envelope
+ * records): with a set-uid caller (real and effective uid differ) switch
+ * the file system uid to the real uid; to = 0 switches back.  -1 when the
+ * switch is impossible (no privilege to do it). */
+static int
+writer_fsuid(int to)
+{
+	uid_t	 ruid = getuid(), euid = geteuid();
+
+	if (ruid == euid)
+		return 0;
+	(void)setfsuid(to ? ruid : euid);
+	return (uid_t)setfsuid((uid_t)-1) == (to ? ruid : euid) ? 0 : -1;
+}
+
+/* writer_create - openat tmp/QID as the real uid, and lock it: the lock
+ * tells the runner the writer is alive (nobody ever waits on it). */
+static int
+writer_create(struct spool_writer *w)
+{
+	int	 saved;
+
+	if (writer_fsuid(1) < 0) {
+		(void)writer_fsuid(0);
+		errno = EPERM;
+		return -1;
+	}
+	w->fd = openat(w->tmpfd, w->qid, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0640);
+	saved = errno;
+	/* The runner reads through the group: umask must not remove g+r
+	 * (chmod as the owner, before the file system uid goes back). */
+	if (w->fd >= 0 && fchmod(w->fd, 0640) < 0) {
+		saved = errno;
+		close(w->fd);
+		w->fd = -1;
+		unlinkat(w->tmpfd, w->qid, 0);
+	}
+	(void)writer_fsuid(0);
+	if (w->fd >= 0 && flock(w->fd, LOCK_EX | LOCK_NB) < 0) {
+		saved = errno;
+		close(w->fd);
+		w->fd = -1;
+		unlinkat(w->tmpfd, w->qid, 0);
+	}
+	errno = saved;
+	return w->fd;
+}
+
 /* writer_open_tmp - create tmp/QID under a fresh queue ID. */
 static int
 writer_open_tmp(struct spool_writer *w, const char *spool_dir)
@@ -207,12 +272,16 @@ writer_open_tmp(struct spool_writer *w, const char *spool_dir)
 
 	for (i = 0; i < SPOOL_QID_TRIES; i++) {
 		spool_qid_new(w->qid);
-		w->fd = openat(w->tmpfd, w->qid, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0640);
-		if (w->fd >= 0) {
+		if (writer_create(w) >= 0) {
 			w->linked = 1;
 			break;
 		}
+		if (errno == EPERM && getuid() != geteuid())
+			return err_set(EX_TEMPFAIL, "real uid %lu and effective "
+			    "uid %lu differ, and the message cannot be written "
+			    "as uid %lu: refused (run it without a set-uid "
+			    "wrapper)", (unsigned long)getuid(),
+			    (unsigned long)geteuid(), (unsigned long)getuid());
 		if (errno != EEXIST)
 			return err_set(EX_TEMPFAIL, "cannot create %s/tmp/%s: %s",
 			    spool_dir, w->qid, strerror(errno));
@@ -220,12 +289,6 @@ writer_open_tmp(struct spool_writer *w, const char *spool_dir)
 	if (w->fd < 0)
 		return err_set(EX_TEMPFAIL, "cannot create a unique file in "
 		    "%s/tmp", spool_dir);
-	/* The runner reads through the group: umask must not remove g+r. */
-	if (fchmod(w->fd, 0640) < 0) {
-		err_set(EX_TEMPFAIL, "cannot chmod %s/tmp/%s: %s", spool_dir,
-		    w->qid, strerror(errno));
-		return EX_TEMPFAIL;
-	}
 	return 0;
 }
 
@@ -332,6 +395,8 @@ writer_finish(struct spool_writer *w, const struct buf *env)
 static int
 writer_rename(struct spool_writer *w, int queuefd)
 {
+	struct stat st;
+
 	if (renameat2(w->tmpfd, w->qid, queuefd, w->qid,
 	    RENAME_NOREPLACE) == 0) {
 		w->linked = 0;
@@ -339,10 +404,18 @@ writer_rename(struct spool_writer *w, int queuefd)
 	}
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
-	/* The file system cannot rename without replacing: link + unlink. */
-	if (linkat(w->tmpfd, w->qid, queuefd, w->qid, 0) < 0)
+	/*
+	 * The file system cannot rename without replacing (NFS): a plain
+	 * rename.  Queue IDs are unique (time + random, and tmp/QID was
+	 * made with O_EXCL), so the name is free; never link + unlink,
+	 * which shows the runner a file with two links.
+	 */
+	if (fstatat(queuefd, w->qid, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
 		return -1;
-	unlinkat(w->tmpfd, w->qid, 0);
+	}
+	if (renameat(w->tmpfd, w->qid, queuefd, w->qid) < 0)
+		return -1;
 	w->linked = 0;
 	return 0;
 }
@@ -394,6 +467,43 @@ spool_commit(struct spool_writer *w, struct envelope *env)
 	buf_free(&text);
 	spool_abort(w);		/* unlinks tmp/QID unless it was renamed */
 	return rc;
+}
+
+/* spool_tmp_sweep - remove tmp/ files whose writer is gone. */
+unsigned
+spool_tmp_sweep(const char *spool_dir, time_t grace)
+{
+	char	 path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	time_t	 now = time(NULL);
+	unsigned n = 0;
+	DIR	*d;
+	int	 fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/tmp", spool_dir) >=
+	    sizeof(path) || (d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* The writer's lock is held from before its first write. */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime <= now - grace &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0) {
+			log_info("removed tmp/%s: its writer is gone (%lld "
+			    "bytes)", de->d_name, (long long)st.st_size);
+			n++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return n;
 }
 
 /* Reading. */
@@ -535,6 +645,9 @@ spool_open(struct spool_msg *msg, int dirfd, const char *name,
 	    O_CLOEXEC);
 	if (fd < 0 && errno == ELOOP)
 		return err_set(EX_DATAERR, "is a symbolic link");
+	if (fd < 0 && errno == EACCES)
+		return err_set(EX_DATAERR, "cannot be read by the runner "
+		    "(permission denied)");
 	if (fd < 0)
 		return err_set(EX_TEMPFAIL, "cannot open: %s", strerror(errno));
 	if (fstat(fd, &st) < 0) {
@@ -546,8 +659,13 @@ spool_open(struct spool_msg *msg, int dirfd, const char *name,
 		goto fail;
 	}
 	if (st.st_nlink != 1) {
-		rc = err_set(EX_DATAERR, "has %lu hard links, want 1",
-		    (unsigned long)st.st_nlink);
+		/* A commit by link + unlink (an older sendmail on a file
+		 * system without RENAME_NOREPLACE) shows two links for an
+		 * instant: only an old extra link is refused. */
+		rc = st.st_nlink == 2 && st.st_ctime > time(NULL) -
+		    SPOOL_LINK_GRACE ? err_set(EX_TEMPFAIL, "has 2 hard links "
+		    "(a commit in progress?)") : err_set(EX_DATAERR, "has %lu "
+		    "hard links, want 1", (unsigned long)st.st_nlink);
 		goto fail;
 	}
 	if ((rc = spool_verify_fd(msg, fd, key)) != 0)

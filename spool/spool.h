@@ -3,10 +3,14 @@
  *
  * Directory layout under spool_dir (all mode 0770 sitemail:sitemail, so a
  * site user can never name a spool file once sendmail has exited):
- *	tmp/		files being written (O_EXCL|O_NOFOLLOW, mode 0640)
+ *	tmp/		files being written (O_EXCL|O_NOFOLLOW, mode 0640,
+ *			flock'ed by their writer until the commit)
  *	queue/		committed messages, one file per message, named QID
  *	quarantine/	files that failed verification, never delivered
- *	state/		tdb files (queue.tdb, bucket.tdb, dns.tdb)
+ *	state/		tdb files (queue.tdb, bucket.tdb, stats.tdb,
+ *			dns.tdb), the usage snapshot (spool/usage.h), done
+ *			maps in state/done/ (queue/donemap.h), freeze
+ *			markers in state/frozen/ (queue/freeze.h)
  *
  * File format, version 1 (see spool.c for the byte-level description):
  *	"SITEMAIL-SPOOL 1\n"		magic line
@@ -109,6 +113,9 @@ uint64_t spool_content_size(const struct spool_writer *);
 int	spool_commit(struct spool_writer *, struct envelope *);
 /* spool_abort - unlink the temporary file and free the writer. */
 void	spool_abort(struct spool_writer *);
+/* spool_tmp_sweep - (runner) remove every tmp/ file older than grace
+ * seconds whose writer is gone (its flock can be taken); the count. */
+unsigned spool_tmp_sweep(const char *spool_dir, time_t grace);
 
 /* Reading: open, verify, parse; then stream the content. */
 struct spool_msg {

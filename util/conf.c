@@ -105,6 +105,7 @@ static const struct conf_key conf_keys[] = {
 	{ S_MAIN, "user", T_USER, C(user) },
 	{ S_MAIN, "max_message_size", T_SIZE, C(max_message_size) },
 	{ S_MAIN, "max_recipients", T_RECIPIENTS, C(max_recipients) },
+	{ S_MAIN, "min_free_space", T_SIZE, C(min_free_space) },
 	{ S_MAIN, "queue_lifetime", T_DURATION, C(queue_lifetime) },
 	{ S_MAIN, "retry_min", T_DURATION, C(retry_min) },
 	{ S_MAIN, "retry_max", T_DURATION, C(retry_max) },
@@ -128,6 +129,7 @@ static const struct conf_key conf_keys[] = {
 	{ S_LIMITS, "burst", T_BURST, L(burst) },
 	{ S_LIMITS, "backlog", T_COUNT, L(backlog) },
 	{ S_LIMITS, "from_policy", T_POLICY, L(from_policy) },
+	{ S_LIMITS, "spool_quota", T_SIZE, L(spool_quota) },
 	{ S_SITE, "users", T_USERS, SI(users) },
 	{ S_SITE, "domains", T_LIST, SI(domains) },
 	{ S_SITE, "smarthost_username", T_STRING, SI(smarthost_username) },
@@ -136,7 +138,7 @@ static const struct conf_key conf_keys[] = {
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
-_Static_assert(CONF_NKEYS <= 32, "per-site key mask is 32 bits");
+_Static_assert(CONF_NKEYS <= 64, "per-site key mask is 64 bits");
 
 /* Loader state, one per conf_load() call. */
 struct conf_ctx {
@@ -152,7 +154,7 @@ struct conf_ctx {
 	int	 status;		/* first error, 0 if none */
 	enum conf_sect sect;
 	size_t	 site;			/* index when sect == S_SITE */
-	unsigned *set;			/* per site: limits keys given */
+	uint64_t *set;			/* per site: limits keys given */
 	int	*users_line;		/* per site: line of users= */
 	size_t	 cap;			/* allocated sites */
 	char	 retry_at[512];		/* FILE:LINE of the last retry_* */
@@ -666,7 +668,7 @@ conf_handler(void *user, const char *section, const char *name,
 		base = (char *)site;
 		if (k->sect == S_LIMITS) {
 			base = (char *)&site->limits;
-			ctx->set[ctx->site] |= 1u << (k - conf_keys);
+			ctx->set[ctx->site] |= (uint64_t)1 << (k - conf_keys);
 		} else if (k->type == T_USERS)
 			ctx->users_line[ctx->site] = ctx->lineno;
 	} else if (ctx->sect == S_LIMITS)
@@ -1058,13 +1060,14 @@ conf_resolve_limits(struct conf_ctx *ctx)
 		l = &c->sites[i].limits;
 		for (bit = 0; bit < CONF_NKEYS; bit++) {
 			if (conf_keys[bit].sect != S_LIMITS ||
-			    (ctx->set[i] & (1u << bit)))
+			    (ctx->set[i] & ((uint64_t)1 << bit)))
 				continue;
 			memcpy((char *)l + conf_keys[bit].off,
 			    (strcmp(c->sites[i].name, "root") == 0 ?
 			    (char *)&root : (char *)&c->limits) +
 			    conf_keys[bit].off, conf_keys[bit].type == T_POLICY ?
-			    sizeof(l->from_policy) : sizeof(double));
+			    sizeof(l->from_policy) : conf_keys[bit].type ==
+			    T_SIZE ? sizeof(size_t) : sizeof(double));
 		}
 	}
 }
@@ -1212,6 +1215,8 @@ conf_defaults(struct conf *c, const char *dir)
 	    (c->dir = strdup(dir)) == NULL)
 		return -1;
 	c->max_message_size = 25 * 1024 * 1024;
+	c->min_free_space = 64 * 1024 * 1024;
+	c->limits.spool_quota = (size_t)1024 * 1024 * 1024;
 	c->max_recipients = 100;
 	c->queue_lifetime = 5 * 86400;
 	c->retry_min = 60;

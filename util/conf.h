@@ -37,6 +37,7 @@ struct conf_limits {
 	double	 burst;			/* bucket size, tokens */
 	double	 backlog;		/* waiting recipients before auto-freeze */
 	enum conf_from_policy from_policy;
+	size_t	 spool_quota;		/* bytes in the spool, tmp/ included */
 };
 
 struct conf_site {
@@ -62,6 +63,7 @@ struct conf {
 	char	*spool_dir;
 	char	*user;
 	size_t	 max_message_size;
+	size_t	 min_free_space;	/* spool file system, bytes */
 	unsigned max_recipients;
 	long	 queue_lifetime;	/* seconds */
 	long	 retry_min;

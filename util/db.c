@@ -8,6 +8,16 @@
 #include "util/db.h"
 #include "util/msg.h"
 
+static unsigned long db_damage;		/* fatal tdb reports seen */
+
+/* db_damage_count - how many fatal tdb errors (corruption, I/O) were
+ * reported in this process so far. */
+unsigned long
+db_damage_count(void)
+{
+	return db_damage;
+}
+
 /* db_log - tdb's errors go to the mail log, one line each. */
 static void SM_PRINTF(3, 4)
 db_log(struct tdb_context *tdb, enum tdb_debug_level level,
@@ -19,6 +29,8 @@ db_log(struct tdb_context *tdb, enum tdb_debug_level level,
 
 	if (level > TDB_DEBUG_ERROR)
 		return;
+	if (level == TDB_DEBUG_FATAL)
+		db_damage++;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);

@@ -12,4 +12,8 @@
 struct tdb_context *db_open(const char *path, int hash_size, int tdb_flags,
 	    int open_flags, mode_t mode);
 
+/* db_damage_count - fatal tdb errors (corruption, I/O) reported so far in
+ * this process: a change tells the runner to check its state files. */
+unsigned long db_damage_count(void);
+
 #endif

@@ -31,7 +31,7 @@ bench_now(void)
 int
 main(int argc, char **argv)
 {
-	struct conf_limits l = { 1e6, 1e12, 1e12, FROM_ALLOW };
+	struct conf_limits l = { 1e6, 1e12, 1e12, FROM_ALLOW, 0 };
 	struct bucket_result r;
 	struct bucket_db *db;
 	char	 tmp[64] = "/tmp/bucket_bench.XXXXXX", state[4200], file[4300];

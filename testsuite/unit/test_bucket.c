@@ -28,7 +28,7 @@ static char path[128];
 static struct conf_limits
 lim(double rate, double burst, double backlog)
 {
-	struct conf_limits l = { rate, burst, backlog, FROM_REWRITE };
+	struct conf_limits l = { rate, burst, backlog, FROM_REWRITE, 0 };
 
 	return l;
 }
