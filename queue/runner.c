@@ -61,6 +61,7 @@
 #include "queue/admin.h"
 #include "queue/bounce.h"
 #include "queue/bucket.h"
+#include "queue/dkim_key.h"
 #include "queue/qstate.h"
 #include "queue/relay.h"
 #include "queue/route.h"
@@ -132,6 +133,8 @@ struct rmsg {
 	char	**note;			/* per recipient: "local mx=..." */
 	struct rjob *jobs;
 	size_t	 njobs, jobs_left;
+	struct buf dkim;		/* DKIM-Signature header sent first */
+	char	 dkim_note[DKIM_WHY_MAX + 64];	/* "d/s" or "none (why)" */
 };
 
 struct runner {
@@ -163,6 +166,7 @@ struct runner {
 	struct rjob *subq, *subq_tail;
 	int	 stopping;
 	struct runner_stats stats;
+	struct dkim_cache *dkim;	/* DKIM keys */
 };
 
 static void msg_done_job(struct relay_job *);
@@ -371,6 +375,8 @@ runner_close_parts(struct runner *r)
 	runner_secrets_clear(r);
 	runner_sites_clear(r);
 	runner_memo_clear(r);
+	dkim_cache_free(r->dkim);
+	r->dkim = NULL;
 }
 
 /* runner_open - set up a runner for conf. */
@@ -415,6 +421,7 @@ rmsg_free(struct rmsg *m)
 	free(m->tried);
 	qrec_free(&m->rec);
 	spool_close(&m->msg);
+	buf_free(&m->dkim);
 	free(m);
 }
 
@@ -898,9 +905,10 @@ rcpt_result(struct runner *r, struct rmsg *m, size_t i, int status,
 		runner_tally_add(r, m->rec.site, ADMIN_STAT_DEFERRED);
 	}
 	log_info("%s: to=<%s>, relay=%s, route=%s, delay=%.1f, dsn=%s, "
-	    "status=%s (%s)", m->rec.qid, q->addr, relay ? relay : "none",
+	    "status=%s (%s)%s%s", m->rec.qid, q->addr, relay ? relay : "none",
 	    m->note[i] ? m->note[i] : "none", delay, q->dsn, word,
-	    q->reason ? q->reason : "");
+	    q->reason ? q->reason : "", relay && m->dkim_note[0] ?
+	    ", dkim=" : "", relay ? m->dkim_note : "");
 }
 
 /* rcpt_code - the status for an SMTP reply code. */
@@ -1510,6 +1518,8 @@ msg_jobs(struct runner *r, struct rmsg *m)
 	for (i = 0; i < m->njobs; i++) {
 		j = &m->jobs[i];
 		j->job.msg = &m->msg;
+		j->job.prefix = m->dkim.ptr;
+		j->job.prefix_len = m->dkim.len;
 		j->job.sender = m->rec.sender;
 		j->job.rcpt = j->rcpt;
 		j->job.nrcpt = j->n;
@@ -1568,6 +1578,23 @@ msg_prepare(struct runner *r, struct rmsg *m)
 	return 0;
 }
 
+/* msg_dkim - sign m once for this attempt, over the bytes the relay
+ * sends (the spool content; dkim_key.h). */
+static void
+msg_dkim(struct runner *r, struct rmsg *m)
+{
+	struct dkim_spool_src src = { &m->msg, 0 };
+
+	buf_init(&m->dkim, DKIM_SIG_MAX);
+	if (r->dkim == NULL && dkim_cache_new(&r->dkim) != 0)
+		snprintf(m->dkim_note, sizeof(m->dkim_note), "none (%s)",
+		    err_str());
+	else if (dkim_sign_stream(r->dkim, r->conf, m->rec.site,
+	    dkim_spool_read, &src, time(NULL), &m->dkim, m->dkim_note,
+	    sizeof(m->dkim_note)) != 0)
+		log_warn("%s: dkim=%s", m->rec.qid, m->dkim_note);
+}
+
 /* msg_start - open, lock, check and route one due message. */
 static void
 msg_start(struct runner *r, const char *qid)
@@ -1595,6 +1622,7 @@ msg_start(struct runner *r, const char *qid)
 		msg_complete(r, m);	/* nothing to relay: results known */
 		return;
 	}
+	msg_dkim(r, m);
 	msg_jobs(r, m);
 }
 

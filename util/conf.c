@@ -68,11 +68,11 @@
 #define CONF_FILES_MAX	10000		/* files in sites.d */
 
 enum conf_sect {
-	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_SITE
+	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_DKIM, S_SITE
 };
 
 static const char *const conf_sect_names[] = {
-	"", "main", "dns", "local", "smarthost", "limits", "site"
+	"", "main", "dns", "local", "smarthost", "limits", "dkim", "site"
 };
 
 /* Value types, each with its own parser and "want ..." hint. */
@@ -122,15 +122,19 @@ static const struct conf_key conf_keys[] = {
 	{ S_LIMITS, "burst", T_BURST, L(burst) },
 	{ S_LIMITS, "backlog", T_COUNT, L(backlog) },
 	{ S_LIMITS, "from_policy", T_POLICY, L(from_policy) },
+	{ S_DKIM, "keys", T_PATH, C(dkim_keys) },
+	{ S_DKIM, "selector", T_HOST, C(dkim_selector) },
 	{ S_SITE, "users", T_USERS, SI(users) },
 	{ S_SITE, "domains", T_LIST, SI(domains) },
 	{ S_SITE, "smarthost_username", T_STRING, SI(smarthost_username) },
 	{ S_SITE, "smarthost_password_file", T_OPTPATH,
 	    SI(smarthost_password_file) },
+	{ S_SITE, "dkim", T_BOOL, SI(dkim) },
+	{ S_SITE, "dkim_subdomains", T_BOOL, SI(dkim_subdomains) },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
-_Static_assert(CONF_NKEYS <= 32, "per-site key mask is 32 bits");
+_Static_assert(CONF_NKEYS <= 64, "per-site key mask is 64 bits");
 
 /* Loader state, one per conf_load() call. */
 struct conf_ctx {
@@ -143,7 +147,7 @@ struct conf_ctx {
 	int	 status;		/* first error, 0 if none */
 	enum conf_sect sect;
 	size_t	 site;			/* index when sect == S_SITE */
-	unsigned *set;			/* per site: limits keys given */
+	uint64_t *set;			/* per site: limits keys given */
 	int	*users_line;		/* per site: line of users= */
 	size_t	 cap;			/* allocated sites */
 	char	 retry_at[512];		/* FILE:LINE of the last retry_* */
@@ -620,7 +624,7 @@ conf_handler(void *user, const char *section, const char *name,
 		base = (char *)site;
 		if (k->sect == S_LIMITS) {
 			base = (char *)&site->limits;
-			ctx->set[ctx->site] |= 1u << (k - conf_keys);
+			ctx->set[ctx->site] |= (uint64_t)1 << (k - conf_keys);
 		} else if (k->type == T_USERS)
 			ctx->users_line[ctx->site] = ctx->lineno;
 	} else if (ctx->sect == S_LIMITS)
@@ -732,6 +736,7 @@ conf_site_add(struct conf_ctx *ctx, const char *name)
 		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
 	}
 	ctx->set[c->nsites] = 0;
+	s->dkim = 1;
 	ctx->users_line[c->nsites] = 0;
 	ctx->site = c->nsites++;
 	*slot = c->nsites;
@@ -970,7 +975,7 @@ conf_resolve_limits(struct conf_ctx *ctx)
 		l = &c->sites[i].limits;
 		for (bit = 0; bit < CONF_NKEYS; bit++) {
 			if (conf_keys[bit].sect != S_LIMITS ||
-			    (ctx->set[i] & (1u << bit)))
+			    (ctx->set[i] & ((uint64_t)1 << bit)))
 				continue;
 			memcpy((char *)l + conf_keys[bit].off,
 			    (char *)&c->limits + conf_keys[bit].off,
@@ -1092,13 +1097,28 @@ conf_finish(struct conf_ctx *ctx)
 	return 0;
 }
 
+/* conf_join - a new string a + b, or NULL. */
+static char *
+conf_join(const char *a, const char *b)
+{
+	size_t	 na = strlen(a), nb = strlen(b);
+	char	*p = malloc(na + nb + 1);
+
+	if (p != NULL) {
+		memcpy(p, a, na);
+		memcpy(p + na, b, nb + 1);
+	}
+	return p;
+}
+
 /* conf_defaults - the built-in values (shared/DESIGN.md). */
 static int
 conf_defaults(struct conf *c, const char *dir)
 {
 	char	**strings[] = { &c->hostname, &c->log, &c->alert_to,
 	    &c->local_transport, &c->smarthost_url, &c->ca_file,
-	    &c->smarthost_username, &c->smarthost_password_file };
+	    &c->smarthost_username, &c->smarthost_password_file,
+	    &c->dkim_selector };
 	size_t	 i;
 
 	memset(c, 0, sizeof(*c));
@@ -1109,7 +1129,11 @@ conf_defaults(struct conf *c, const char *dir)
 	if ((c->log = strdup("syslog")) == NULL ||
 	    (c->spool_dir = strdup(SM_SPOOLDIR)) == NULL ||
 	    (c->user = strdup(SM_USER)) == NULL ||
-	    (c->dir = strdup(dir)) == NULL)
+	    (c->dir = strdup(dir)) == NULL ||
+	    (c->dkim_keys = conf_join(dir, "/dkim")) == NULL)
+		return -1;
+	free(c->dkim_selector);
+	if ((c->dkim_selector = strdup("sitemail")) == NULL)
 		return -1;
 	c->max_message_size = 25 * 1024 * 1024;
 	c->max_recipients = 100;
@@ -1220,6 +1244,8 @@ conf_free(struct conf *c)
 	free(c->ca_file);
 	free(c->smarthost_username);
 	free(c->smarthost_password_file);
+	free(c->dkim_keys);
+	free(c->dkim_selector);
 	for (i = 0; i < c->nsites; i++) {
 		s = &c->sites[i];
 		free(s->name);

@@ -3,7 +3,7 @@
  *
  * Files: $(SYSCONFDIR)/sitemail/sitemail.conf, then every
  * $(SYSCONFDIR)/sitemail/sites.d/ *.conf in name order.  Sections: [main],
- * [dns], [local], [smarthost], [limits], and [site NAME] (any file).  The
+ * [dns], [local], [smarthost], [limits], [dkim], and [site NAME] (any file).  The
  * site "system" (root and uid < 1000) may be given its own [site system].
  * Durations take s/m/h/d, sizes K/M/G, rates N/s N/m N/h N/d.  A missing
  * file means built-in defaults.  An unknown key or bad value fails with
@@ -43,6 +43,8 @@ struct conf_site {
 	struct conf_limits limits;
 	char	*smarthost_username;
 	char	*smarthost_password_file;
+	int	 dkim;			/* sign as its domains that have keys */
+	int	 dkim_subdomains;	/* a subdomain signs with its parent's key */
 	char	*file;			/* where it was defined */
 	int	 line;
 };
@@ -77,6 +79,9 @@ struct conf {
 	int	 allow_plaintext;
 	/* [limits] */
 	struct conf_limits limits;
+	/* [dkim] */
+	char	*dkim_keys;		/* directory of DOMAIN.SELECTOR.key */
+	char	*dkim_selector;
 	/* [site ...] */
 	struct conf_site *sites;
 	size_t	 nsites;
