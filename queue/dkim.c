@@ -119,11 +119,44 @@ dkim_body_visible(struct dkim_signer *s, unsigned char c)
 	s->line_open = s->any = 1;
 }
 
-/* dkim_body_feed - canonicalize and hash n body bytes. */
+/* dkim_body_run - the length of the run at p of bytes that are neither
+ * CR nor white space (copied as they are). */
+static inline size_t
+dkim_body_run(const unsigned char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == '\r' || p[i] == ' ' || p[i] == '\t')
+			break;
+	return i;
+}
+
+/* dkim_body_put_n - n canonical body bytes. */
+static void
+dkim_body_put_n(struct dkim_signer *s, const unsigned char *p, size_t n)
+{
+	size_t	 k;
+
+	while (n > 0) {
+		if (s->nout == sizeof(s->out))
+			dkim_body_flush(s);
+		k = sizeof(s->out) - s->nout;
+		if (k > n)
+			k = n;
+		memcpy(s->out + s->nout, p, k);
+		s->nout += k;
+		p += k;
+		n -= k;
+	}
+}
+
+/* dkim_body_feed - canonicalize and hash n body bytes.  After a visible
+ * byte, the run of plain bytes behind it is copied in one go. */
 static void
 dkim_body_feed(struct dkim_signer *s, const unsigned char *p, size_t n)
 {
-	size_t	 i;
+	size_t	 i, k;
 	unsigned char c;
 
 	for (i = 0; i < n; i++) {
@@ -141,8 +174,12 @@ dkim_body_feed(struct dkim_signer *s, const unsigned char *p, size_t n)
 			s->cr = 1;
 		else if (c == ' ' || c == '\t')
 			s->ws = 1;
-		else
+		else {
 			dkim_body_visible(s, c);
+			k = dkim_body_run(p + i + 1, n - i - 1);
+			dkim_body_put_n(s, p + i + 1, k);
+			i += k;
+		}
 	}
 }
 
