@@ -207,6 +207,7 @@ verb_check_config(struct cli *c, struct cli_args *ar)
 		rc = spool_key_load(buf_str(&path), key);
 	if (rc != 0)
 		msg_warnx("warning: %s", err_str());
+	(void)admin_dkim_check_config(&c->conf);
 	sodium_memzero(key, sizeof(key));
 	buf_free(&path);
 	printf("%s: configuration OK: %zu site%s, spool %s\n", c->confdir,

@@ -522,6 +522,62 @@ adkim_check(const struct conf *c, char **argv, size_t argc, FILE *out)
 	return 0;
 }
 
+/* adkim_check_mode - warn unless path is owned by uid with no group or
+ * other access; 1 if it warned. */
+static int
+adkim_check_mode(const char *path, const struct stat *st, uid_t uid,
+    const char *user)
+{
+	if (st->st_uid == uid && (st->st_mode & 077) == 0)
+		return 0;
+	msg_warnx("warning: %s: want owner %s and mode 0%o (now uid %u, mode "
+	    "0%o): DKIM keys must be readable by the runner user only", path,
+	    user, S_ISDIR(st->st_mode) ? 0700 : 0600, (unsigned)st->st_uid,
+	    (unsigned)(st->st_mode & 07777));
+	return 1;
+}
+
+/* admin_dkim_check_config - warn about the key directory and key files
+ * (owner, mode, usable); the number of warnings. */
+int
+admin_dkim_check_config(const struct conf *c)
+{
+	struct adkim_key k;
+	struct dirent *de;
+	struct stat st;
+	char	 path[PATH_MAX];
+	EVP_PKEY *key;
+	uid_t	 uid = 0;
+	gid_t	 gid = 0;
+	int	 n = 0;
+	DIR	*d;
+
+	if (lstat(c->dkim_keys, &st) < 0)
+		return 0;		/* no DKIM keys: nothing to check */
+	if (adkim_runner(c, &uid, &gid) != 0) {
+		msg_warnx("warning: %s", err_str());
+		return 1;
+	}
+	n += adkim_check_mode(c->dkim_keys, &st, uid, c->user);
+	if ((d = opendir(c->dkim_keys)) == NULL)
+		return n;
+	while ((de = readdir(d)) != NULL) {
+		if (adkim_parse_name(de->d_name, &k) < 0 ||
+		    dkim_key_path(c, k.domain, k.selector, path,
+		    sizeof(path)) != 0 || lstat(path, &st) < 0)
+			continue;
+		if (adkim_check_mode(path, &st, uid, c->user))
+			n++;
+		else if (dkim_key_read(path, &key) != 0) {
+			msg_warnx("warning: %s", err_str());
+			n++;
+		} else
+			EVP_PKEY_free(key);
+	}
+	closedir(d);
+	return n;
+}
+
 /* admin_dkim - dispatch "sitemail dkim VERB ARGS". */
 int
 admin_dkim(const struct conf *c, char **argv, size_t argc, FILE *out)

@@ -13,6 +13,8 @@
  * value unfolded, white-space runs made one SP, white space around the
  * colon and at the end removed.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -588,11 +590,19 @@ dkim_key_read(const char *path, EVP_PKEY **kp)
 	size_t	 len = 0;
 	BIO	*bio;
 	EVP_PKEY *k;
+	struct stat st;
 	int	 fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return err_set(errno == ENOENT ? EX_NOINPUT : EX_NOPERM,
 		    "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0) {
+		close(fd);
+		return err_set(EX_NOPERM, "%s: refused: not a regular file of "
+		    "mode 0600 (a key the group or others can read is not "
+		    "used: chmod 600 it, and consider it leaked)", path);
+	}
 	if ((b = malloc(DKIM_KEY_MAX)) == NULL) {
 		close(fd);
 		return err_set(EX_TEMPFAIL, "out of memory");

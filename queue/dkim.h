@@ -74,8 +74,9 @@ int	dkim_canon_header(const char *field, size_t n, struct buf *out);
 int	dkim_canon_body(const char *, size_t n, struct buf *out);
 
 /* dkim_key_read - load a PEM private key from path (O_NOFOLLOW); RSA only.
- * EX_NOINPUT when missing, EX_NOPERM when unreadable, EX_DATAERR when it
- * is not a usable key. */
+ * EX_NOINPUT when missing, EX_NOPERM when unreadable or when the group or
+ * others may read it (mode & 077), EX_DATAERR when it is not a usable
+ * key. */
 int	dkim_key_read(const char *path, EVP_PKEY **);
 /* dkim_key_bits - the key's size in bits. */
 int	dkim_key_bits(EVP_PKEY *);

@@ -15,12 +15,12 @@
 
 #define DKIM_READ_CHUNK	65536
 
-/* One cached key, reloaded when the file's identity or mtime changes. */
+/* One cached key, reloaded when the file's identity or ctime changes. */
 struct dkim_cached {
 	char	*path;
 	dev_t	 dev;
 	ino_t	 ino;
-	struct timespec mtime;
+	struct timespec ctime;		/* any change: chmod, chown, write */
 	EVP_PKEY *key;
 };
 
@@ -184,8 +184,8 @@ dkim_cache_get(struct dkim_cache *c, const char *path, EVP_PKEY **kp)
 			break;
 		}
 	if (k && k->dev == st.st_dev && k->ino == st.st_ino &&
-	    k->mtime.tv_sec == st.st_mtim.tv_sec &&
-	    k->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+	    k->ctime.tv_sec == st.st_ctim.tv_sec &&
+	    k->ctime.tv_nsec == st.st_ctim.tv_nsec) {
 		*kp = k->key;
 		return 0;
 	}
@@ -203,7 +203,7 @@ dkim_cache_get(struct dkim_cache *c, const char *path, EVP_PKEY **kp)
 	k->key = key;
 	k->dev = st.st_dev;
 	k->ino = st.st_ino;
-	k->mtime = st.st_mtim;
+	k->ctime = st.st_ctim;
 	*kp = key;
 	return 0;
 }

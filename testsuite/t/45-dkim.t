@@ -7,7 +7,8 @@
 # it reads from that DNS server.  Also: an 8-bit UTF-8 body, a multipart
 # attachment, a message retried after 451 (signed again: a fresh t=),
 # one signature shared by a message's smarthost and local jobs, a body
-# line over 998 bytes (TODO until the wire fixes land), a foreign From
+# line over 998 bytes (TODO until the wire fixes land), a key the group
+# may read (refused; check-config warns), a foreign From
 # relayed unsigned with the reason in the log, keys the site user and the
 # set-gid group cannot read (and sendmail never opens), and "dkim list"
 # telling a matching record from a mismatching or missing one.
@@ -229,6 +230,18 @@ if delivered long@shop.test; then
 else
 	todo_ok 1 "long line: delivered and verifies" "the strict smarthost refuses lines over 998 bytes until the wire fixes re-encode them"
 fi
+
+# --- a key the group may read is refused (and check-config says so) -------
+chmod 640 "$KEY"
+like "$("$SITEMAIL" -C "$ETC" check-config 2>&1)" "warning: $KEY: want owner sitemail and mode 0600" \
+    "check-config warns about a group-readable key"
+printf 'From: alice@alice.test\nSubject: leaky\n\nbody\n' | submit smr-alice leaky@shop.test
+wait_for 20 delivered leaky@shop.test; ok $? "group-readable key: delivered"
+is "$(grep -ci '^DKIM-Signature:' "$(newest sh leaky@shop.test)")" 0 "group-readable key: not used"
+like "$(grep 'to=<leaky@shop.test>.*status=sent' "$SM_LOG")" 'dkim=none \(signing failed: .*refused' \
+    "group-readable key: the log says why"
+chmod 600 "$KEY"
+is "$("$SITEMAIL" -C "$ETC" check-config 2>&1 | grep -c dkim)" 0 "check-config: no DKIM warning with mode 0600"
 
 rd_stop
 sanitizer_clean; ok $? "no sanitizer report from sitemaild"

@@ -82,6 +82,26 @@ slurp(const char *file, size_t *len)
 	return p;
 }
 
+/* key_copy - test.key copied to a fresh mode-0600 file (git keeps only
+ * 0644); its path (static buffer), or NULL. */
+static const char *
+key_copy(void)
+{
+	static char tmp[] = "/tmp/test_dkim_key.XXXXXX";
+	size_t	 len;
+	char	*k = slurp(path("test.key"), &len);
+	int	 fd = mkstemp(tmp);
+
+	if (k == NULL || fd < 0 || fchmod(fd, 0600) < 0 ||
+	    write(fd, k, len) != (ssize_t)len) {
+		free(k);
+		return NULL;
+	}
+	close(fd);
+	free(k);
+	return tmp;
+}
+
 /* canon_body - the relaxed body of a string, as a static string. */
 static const char *
 canon_body(const char *s, size_t n)
@@ -325,11 +345,17 @@ main(void)
 	struct dkim_cache *cache;
 	EVP_PKEY *key, *k2, *k3 = NULL;
 	struct buf b;
+	const char *kp;
 
 	src = getenv("SM_SRC") ? getenv("SM_SRC") : ".";
 	test_rfc_examples();
 	test_from();
-	if (!ok(dkim_key_read(path("test.key"), &key) == 0, "test key loads"))
+	kp = key_copy();
+
+	ok(chmod(path("test.key"), 0644) == 0 &&
+	    dkim_key_read(path("test.key"), &key) == EX_NOPERM,
+	    "a key the group or others may read is refused");
+	if (!ok(kp && dkim_key_read(kp, &key) == 0, "test key (0600) loads"))
 		return tap_done();
 	is_int(dkim_key_bits(key), 2048, "2048 bits");
 	buf_init(&b, 4096);
@@ -337,17 +363,28 @@ main(void)
 	is_str(buf_str(&b), TEST_P, "p= equals openssl's SubjectPublicKeyInfo");
 	buf_free(&b);
 	test_golden(key);
-	ok(dkim_key_read(path("m1.eml"), &k2) == EX_DATAERR,
-	    "a file that is no key: EX_DATAERR");
+	{
+		char	 junk[] = "/tmp/test_dkim_junk.XXXXXX";
+		int	 fd = mkstemp(junk);
+
+		ok(fd >= 0 && write(fd, "no key\n", 7) == 7 &&
+		    dkim_key_read(junk, &k2) == EX_DATAERR,
+		    "a 0600 file that is no key: EX_DATAERR");
+		if (fd >= 0) {
+			close(fd);
+			unlink(junk);
+		}
+	}
 	ok(dkim_key_read(path("missing.key"), &k2) == EX_NOINPUT,
 	    "a missing key: EX_NOINPUT");
 	ok(dkim_cache_new(&cache) == 0 &&
-	    dkim_cache_get(cache, path("test.key"), &k2) == 0 &&
+	    dkim_cache_get(cache, kp, &k2) == 0 &&
 	    EVP_PKEY_eq(k2, key) == 1, "the cache loads the key");
-	ok(dkim_cache_get(cache, path("test.key"), &k3) == 0 && k3 == k2,
+	ok(dkim_cache_get(cache, kp, &k3) == 0 && k3 == k2,
 	    "and then returns the same key");
 	dkim_cache_free(cache);
 	EVP_PKEY_free(key);
+	unlink(kp);
 	test_choose();
 	return tap_done();
 }
