@@ -405,7 +405,8 @@ static const struct verb cli_verbs[] = {
 	{ "check-config", 1, 0, 0, verb_check_config, "check-config" },
 	{ "keygen", 1, 0, 0, verb_keygen, "keygen [PATH]" },
 	{ "dkim", 1, 0, O_ARGV, verb_dkim, "dkim keygen DOMAIN [--selector S] "
-	    "[--bits N] | list [--json] | check DOMAIN [--site S]" },
+	    "[--bits N] [--type rsa|ed25519] | list [--json] | check DOMAIN "
+	    "[--site S]" },
 	/* Postfix and Exim habits */
 	{ "hold", 1, 1, O_SITE, verb_freeze, "hold SITE | ID... (= freeze)" },
 	{ "release", 1, 1, O_SITE, verb_thaw, "release SITE | ID... (= thaw)" },

@@ -2,11 +2,13 @@
  * admin_dkim.c - "sitemail dkim keygen | list | check": DKIM keys for the
  * administrator (root or the runner user; sitemail.c refuses others).
  *
- *   dkim keygen DOMAIN [--selector S] [--bits N]
+ *   dkim keygen DOMAIN [--selector S] [--bits N] [--type rsa|ed25519]
  *	writes [dkim] keys/DOMAIN.S.key (PEM PKCS#8, owner the runner user,
  *	mode 0600; the directory is made 0700 and owned by the runner user,
  *	so group sitemail - the set-gid programs inside the sites - cannot
  *	even list it), never over an existing key, and prints the TXT record.
+ *	--type ed25519 writes DOMAIN.S-ed25519.key instead: the key of the
+ *	second (ed25519-sha256) signature.
  *   dkim list [--json]
  *	every key file: domain, selector, bits, whether the selector is the
  *	active one, and what DNS says at S._domainkey.DOMAIN (asked through
@@ -48,6 +50,7 @@ struct adkim_key {
 	char	 domain[DKIM_DOMAIN_MAX + 1];
 	char	 selector[64];
 	int	 bits;			/* 0: unreadable */
+	char	 type[8];		/* rsa, ed25519 */
 	char	 dns[16];		/* match, mismatch, ... */
 	char	 detail[700];
 };
@@ -115,19 +118,21 @@ adkim_keydir(const struct conf *c, uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* adkim_write_key - a new key of bits into path (O_EXCL, 0600). */
+/* adkim_write_key - a new RSA key of bits (0: Ed25519) into path (O_EXCL,
+ * mode 0600). */
 static int
 adkim_write_key(const char *path, int bits, uid_t uid, gid_t gid,
     EVP_PKEY **kp)
 {
-	EVP_PKEY *k;
+	EVP_PKEY *k = bits == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") :
+	    EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
 	BIO	*bio;
 	char	*pem;
 	long	 n;
 	int	 fd, rc = 0;
 
-	if ((k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits)) == NULL)
-		return err_set(EX_SOFTWARE, "cannot generate an RSA key");
+	if (k == NULL)
+		return err_set(EX_SOFTWARE, "cannot generate a key");
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    (n = BIO_get_mem_data(bio, &pem)) <= 0) {
@@ -169,7 +174,8 @@ adkim_print_record(EVP_PKEY *k, const char *domain, const char *sel,
 	buf_init(&p, 8192);
 	buf_init(&v, 8192);
 	if ((rc = dkim_pubkey_b64(k, &p)) == 0 &&
-	    buf_printf(&v, "v=DKIM1; k=rsa; p=%s", buf_str(&p)) < 0)
+	    buf_printf(&v, "v=DKIM1; k=%s; p=%s", dkim_key_type(k),
+	    buf_str(&p)) < 0)
 		rc = err_set(EX_SOFTWARE, "out of memory");
 	if (rc == 0) {
 		fprintf(out, "Publish this TXT record (zone file syntax; "
@@ -191,8 +197,8 @@ adkim_print_record(EVP_PKEY *k, const char *domain, const char *sel,
 static int
 adkim_keygen(const struct conf *c, char **argv, size_t argc, FILE *out)
 {
-	const char *sel = c->dkim_selector, *bits_s = "2048";
-	char	 domain[DKIM_DOMAIN_MAX + 1], path[PATH_MAX];
+	const char *sel = c->dkim_selector, *bits_s = "2048", *type = "rsa";
+	char	 domain[DKIM_DOMAIN_MAX + 1], path[PATH_MAX], edsel[80];
 	EVP_PKEY *k = NULL;
 	uid_t	 uid = 0;
 	gid_t	 gid = 0;
@@ -206,6 +212,8 @@ adkim_keygen(const struct conf *c, char **argv, size_t argc, FILE *out)
 			sel = argv[++i];
 		else if (strcmp(argv[i], "--bits") == 0 && i + 1 < argc)
 			bits_s = argv[++i];
+		else if (strcmp(argv[i], "--type") == 0 && i + 1 < argc)
+			type = argv[++i];
 		else if (argv[i][0] != '-' && domain[0] == '\0' &&
 		    strlen(argv[i]) < sizeof(domain)) {
 			snprintf(domain, sizeof(domain), "%s", argv[i]);
@@ -213,9 +221,13 @@ adkim_keygen(const struct conf *c, char **argv, size_t argc, FILE *out)
 		}
 		else
 			return err_set(EX_USAGE, "usage: sitemail dkim keygen "
-			    "DOMAIN [--selector S] [--bits N]");
+			    "DOMAIN [--selector S] [--bits N] [--type rsa|"
+			    "ed25519]");
 	}
 	bits = strtol(bits_s, NULL, 10);
+	if (strcmp(type, "rsa") != 0 && strcmp(type, "ed25519") != 0)
+		return err_set(EX_USAGE, "dkim keygen: --type is rsa or "
+		    "ed25519");
 	if (!adkim_name_ok(domain, DKIM_DOMAIN_MAX, 1) || !strchr(domain, '.'))
 		return err_set(EX_USAGE, "dkim keygen: want a domain name");
 	if (!adkim_name_ok(sel, 63, 0))
@@ -224,17 +236,25 @@ adkim_keygen(const struct conf *c, char **argv, size_t argc, FILE *out)
 	if (bits < ADKIM_BITS_MIN || bits > ADKIM_BITS_MAX || bits % 1024)
 		return err_set(EX_USAGE, "dkim keygen: --bits is 1024, 2048, "
 		    "3072 or 4096");
+	if (strcmp(type, "ed25519") == 0) {	/* the second signature's */
+		snprintf(edsel, sizeof(edsel), "%s%s", sel, DKIM_ED_SUFFIX);
+		bits = 0;
+	}
 	if ((rc = adkim_runner(c, &uid, &gid)) != 0 ||
 	    (rc = adkim_keydir(c, uid, gid)) != 0 ||
-	    (rc = dkim_key_path(c, domain, sel, path, sizeof(path))) != 0 ||
+	    (rc = dkim_key_path(c, domain, bits ? sel : edsel, path,
+	    sizeof(path))) != 0 ||
 	    (rc = adkim_write_key(path, (int)bits, uid, gid, &k)) != 0)
 		return rc;
-	fprintf(out, "sitemail: wrote %s (%ld bits, owner %s, mode 0600)\n",
-	    path, bits, c->user);
+	fprintf(out, "sitemail: wrote %s (%s %d bits, owner %s, mode 0600)\n",
+	    path, type, dkim_key_bits(k), c->user);
 	if (strcmp(sel, c->dkim_selector) != 0)
 		fprintf(out, "note: [dkim] selector is \"%s\": this key signs "
 		    "only once selector = %s\n", c->dkim_selector, sel);
-	rc = adkim_print_record(k, domain, sel, out);
+	if (bits == 0)
+		fprintf(out, "note: an Ed25519 key only adds a second signature "
+		    "to mail signed with the RSA key of selector %s\n", sel);
+	rc = adkim_print_record(k, domain, bits ? sel : edsel, out);
 	EVP_PKEY_free(k);
 	return rc;
 }
@@ -381,6 +401,8 @@ adkim_scan(const struct conf *c, struct adkim_key **kp, size_t *np)
 			    err_str());
 		} else {
 			v[n].bits = dkim_key_bits(key);
+			snprintf(v[n].type, sizeof(v[n].type), "%s",
+			    dkim_key_type(key));
 			adkim_dns(res, key, &v[n]);
 			EVP_PKEY_free(key);
 		}
@@ -393,6 +415,17 @@ adkim_scan(const struct conf *c, struct adkim_key **kp, size_t *np)
 	*kp = v;
 	*np = n;
 	return 0;
+}
+
+/* adkim_active - 1 if selector signs: [dkim] selector, or its
+ * -ed25519 companion. */
+static int
+adkim_active(const struct conf *c, const char *sel)
+{
+	size_t	 n = strlen(c->dkim_selector);
+
+	return strncmp(sel, c->dkim_selector, n) == 0 && (sel[n] == '\0' ||
+	    strcmp(sel + n, DKIM_ED_SUFFIX) == 0);
 }
 
 /* adkim_list - dkim list [--json]. */
@@ -411,15 +444,16 @@ adkim_list(const struct conf *c, int json, FILE *out)
 		fprintf(out, "no keys in %s (sitemail dkim keygen DOMAIN)\n",
 		    c->dkim_keys);
 	else if (!json)
-		fprintf(out, "%-30s %-12s %5s %-6s %-8s %s\n", "DOMAIN",
-		    "SELECTOR", "BITS", "ACTIVE", "DNS", "DETAIL");
+		fprintf(out, "%-30s %-16s %-7s %5s %-6s %-8s %s\n", "DOMAIN",
+		    "SELECTOR", "TYPE", "BITS", "ACTIVE", "DNS", "DETAIL");
 	for (i = 0; i < n; i++) {
-		int	 active = strcmp(v[i].selector, c->dkim_selector) == 0;
+		int	 active = adkim_active(c, v[i].selector);
 
 		if (!json) {
-			fprintf(out, "%-30s %-12s %5d %-6s %-8s %s\n",
-			    v[i].domain, v[i].selector, v[i].bits,
-			    active ? "yes" : "no", v[i].dns, v[i].detail);
+			fprintf(out, "%-30s %-16s %-7s %5d %-6s %-8s %s\n",
+			    v[i].domain, v[i].selector, v[i].type[0] ?
+			    v[i].type : "-", v[i].bits, active ? "yes" : "no",
+			    v[i].dns, v[i].detail);
 			continue;
 		}
 		(void)buf_addstr(&b, i ? ",\n  {\"domain\": " : "[\n  "
@@ -427,6 +461,8 @@ adkim_list(const struct conf *c, int json, FILE *out)
 		(void)admin_put_json(&b, v[i].domain);
 		(void)buf_addstr(&b, ", \"selector\": ");
 		(void)admin_put_json(&b, v[i].selector);
+		(void)buf_addstr(&b, ", \"type\": ");
+		(void)admin_put_json(&b, v[i].type);
 		(void)buf_printf(&b, ", \"bits\": %d, \"active\": %s, "
 		    "\"dns\": ", v[i].bits, active ? "true" : "false");
 		(void)admin_put_json(&b, v[i].dns);
@@ -461,8 +497,10 @@ adkim_check_site(const struct conf *c, const char *site, const char *d,
 		    "%s\n", site, err_str());
 		return 0;
 	}
-	fprintf(out, "site %s: signed with d=%s s=%s (%s, %d bits)\n", site,
-	    ch.domain, ch.selector, ch.path, dkim_key_bits(key));
+	fprintf(out, "site %s: signed with d=%s s=%s (%s, %d bits)%s%s\n",
+	    site, ch.domain, ch.selector, ch.path, dkim_key_bits(key),
+	    ch.ed_path[0] ? ", and ed25519-sha256 with s=" : "",
+	    ch.ed_selector);
 	EVP_PKEY_free(key);
 	return 1;
 }
@@ -593,6 +631,6 @@ admin_dkim(const struct conf *c, char **argv, size_t argc, FILE *out)
 	if (argc >= 1 && strcmp(argv[0], "check") == 0)
 		return adkim_check(c, argv + 1, argc - 1, out);
 	return err_set(EX_USAGE, "usage: sitemail dkim keygen DOMAIN "
-	    "[--selector S] [--bits N] | list [--json] | check DOMAIN "
-	    "[--site S]");
+	    "[--selector S] [--bits N] [--type rsa|ed25519] | list [--json] | "
+	    "check DOMAIN [--site S]");
 }

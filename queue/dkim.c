@@ -49,6 +49,8 @@ struct dkim_signer {
 	int	 line_open;		/* visible bytes since the last CRLF */
 	int	 any;			/* any visible byte in the body */
 	int	 failed;
+	unsigned char bh[EVP_MAX_MD_SIZE];	/* body hash, once finished */
+	unsigned bhlen;			/* 0 until the body is finished */
 	unsigned char out[DKIM_OUT_BUF];
 	size_t	 nout;
 };
@@ -494,23 +496,40 @@ dkim_h_list(struct dkim_field *f, size_t n, struct buf *h, struct buf *data)
 	return 0;
 }
 
-/* dkim_sign_data - the RSA-SHA256 signature of data, base64, folded. */
+/* dkim_is_ed25519 - 1 for an Ed25519 key. */
+static int
+dkim_is_ed25519(EVP_PKEY *key)
+{
+	return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519;
+}
+
+/* dkim_sign_data - the signature of data, base64, folded: RSA-SHA256
+ * (PKCS#1 v1.5 over SHA-256 of data), or for an Ed25519 key PureEdDSA
+ * over the SHA-256 digest of data (RFC 8463). */
 static int
 dkim_sign_data(EVP_PKEY *key, const struct buf *data, struct buf *out)
 {
 	EVP_MD_CTX *md;
-	unsigned char *sig = NULL;
-	size_t	 siglen = 0, i;
+	unsigned char *sig = NULL, dg[32];
+	const unsigned char *m = (const unsigned char *)data->ptr;
+	size_t	 siglen = 0, mlen = data->len, i;
 	struct buf b64;
-	int	 rc = -1;
+	int	 rc = -1, ed = dkim_is_ed25519(key);
 
 	buf_init(&b64, DKIM_SIG_MAX);
+	if (ed) {
+		if (EVP_Digest(m, mlen, dg, NULL, EVP_sha256(), NULL) != 1)
+			return -1;
+		m = dg;
+		mlen = sizeof(dg);
+	}
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)data->ptr,
-	    data->len) != 1 || (sig = malloc(siglen)) == NULL ||
-	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)data->ptr,
-	    data->len) != 1 || dkim_b64(sig, siglen, &b64) < 0)
+	    EVP_DigestSignInit(md, NULL, ed ? NULL : EVP_sha256(), NULL,
+	    key) != 1 ||
+	    EVP_DigestSign(md, NULL, &siglen, m, mlen) != 1 ||
+	    (sig = malloc(siglen)) == NULL ||
+	    EVP_DigestSign(md, sig, &siglen, m, mlen) != 1 ||
+	    dkim_b64(sig, siglen, &b64) < 0)
 		goto out;
 	for (i = 0; i < b64.len; i += DKIM_B64_LINE) {
 		if (i > 0 && buf_add(out, "\r\n\t", 3) < 0)
@@ -533,8 +552,6 @@ dkim_signer_finish(struct dkim_signer *s, EVP_PKEY *key, const char *domain,
     const char *selector, time_t t, struct buf *out)
 {
 	struct dkim_field *f = NULL;
-	unsigned char bh[EVP_MAX_MD_SIZE];
-	unsigned bhlen = 0;
 	struct buf h, data, sig;
 	ssize_t	 n;
 	int	 rc = EX_SOFTWARE;
@@ -542,19 +559,24 @@ dkim_signer_finish(struct dkim_signer *s, EVP_PKEY *key, const char *domain,
 	if (s->overflow)
 		return err_set(EX_DATAERR, "dkim: header over %d bytes",
 		    DKIM_HEADER_MAX);
-	dkim_body_end(s);
-	if (s->failed || EVP_DigestFinal_ex(s->body, bh, &bhlen) != 1)
-		return err_set(EX_SOFTWARE, "dkim: hashing failed");
+	if (s->bhlen == 0) {		/* the first signature ends the body */
+		dkim_body_end(s);
+		if (s->failed || EVP_DigestFinal_ex(s->body, s->bh,
+		    &s->bhlen) != 1 || s->bhlen == 0)
+			return err_set(EX_SOFTWARE, "dkim: hashing failed");
+	}
 	buf_init(&h, 4096);
 	buf_init(&data, DKIM_HEADER_MAX + DKIM_SIG_MAX);
 	buf_init(&sig, DKIM_SIG_MAX);
 	if ((n = dkim_fields(s, &f)) < 0 ||
 	    dkim_h_list(f, (size_t)n, &h, &data) < 0)
 		goto fail;
-	if (buf_printf(&sig, "DKIM-Signature: v=1; a=rsa-sha256; "
+	if (buf_printf(&sig, "DKIM-Signature: v=1; a=%s; "
 	    "c=relaxed/relaxed; d=%s; s=%s;\r\n\tt=%lld; h=%s;\r\n\tbh=",
-	    domain, selector, (long long)t, buf_str(&h)) < 0 ||
-	    dkim_b64(bh, bhlen, &sig) < 0 || buf_addstr(&sig, ";\r\n\tb=") < 0)
+	    dkim_is_ed25519(key) ? "ed25519-sha256" : "rsa-sha256", domain,
+	    selector, (long long)t, buf_str(&h)) < 0 ||
+	    dkim_b64(s->bh, s->bhlen, &sig) < 0 ||
+	    buf_addstr(&sig, ";\r\n\tb=") < 0)
 		goto fail;
 	/* The signature's own header, b= empty, last and without CRLF. */
 	if (dkim_canon_header(sig.ptr, sig.len, &data) < 0)
@@ -618,11 +640,11 @@ dkim_key_read(const char *path, EVP_PKEY **kp)
 	free(b);
 	if (k == NULL)
 		return err_set(EX_DATAERR, "%s: not a PEM private key", path);
-	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA || EVP_PKEY_get_bits(k) <
-	    1024 || EVP_PKEY_get_bits(k) > 8192) {
+	if (!dkim_is_ed25519(k) && (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA ||
+	    EVP_PKEY_get_bits(k) < 1024 || EVP_PKEY_get_bits(k) > 8192)) {
 		EVP_PKEY_free(k);
-		return err_set(EX_DATAERR, "%s: not an RSA key of 1024 to 8192 "
-		    "bits", path);
+		return err_set(EX_DATAERR, "%s: neither an RSA key of 1024 to "
+		    "8192 bits nor an Ed25519 key", path);
 	}
 	*kp = k;
 	return 0;
@@ -635,13 +657,29 @@ dkim_key_bits(EVP_PKEY *k)
 	return EVP_PKEY_get_bits(k);
 }
 
-/* dkim_pubkey_b64 - the base64 DER SubjectPublicKeyInfo. */
+/* dkim_key_type - "rsa" or "ed25519" (the k= tag). */
+const char *
+dkim_key_type(EVP_PKEY *k)
+{
+	return dkim_is_ed25519(k) ? "ed25519" : "rsa";
+}
+
+/* dkim_pubkey_b64 - the p= value: base64 DER SubjectPublicKeyInfo for
+ * RSA, the raw 32-byte public key for Ed25519 (RFC 8463). */
 int
 dkim_pubkey_b64(EVP_PKEY *k, struct buf *out)
 {
-	unsigned char *der = NULL;
+	unsigned char *der = NULL, raw[32];
+	size_t	 rawlen = sizeof(raw);
 	int	 n, rc;
 
+	if (dkim_is_ed25519(k)) {
+		if (EVP_PKEY_get_raw_public_key(k, raw, &rawlen) != 1)
+			return err_set(EX_SOFTWARE, "dkim: cannot get the "
+			    "public key");
+		return dkim_b64(raw, rawlen, out) < 0 ?
+		    err_set(EX_TEMPFAIL, "out of memory") : 0;
+	}
 	if ((n = i2d_PUBKEY(k, &der)) <= 0)
 		return err_set(EX_SOFTWARE, "dkim: cannot encode the public "
 		    "key");

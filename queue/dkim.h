@@ -21,7 +21,7 @@
  * It goes in front of the message.
  *
  * Key files (DOMAIN.SELECTOR.key): a PEM private key (PKCS#8 or PKCS#1),
- * RSA 1024 to 8192 bits.
+ * RSA 1024 to 8192 bits, or Ed25519 (PKCS#8) for a second signature.
  */
 #ifndef SM_DKIM_H
 #define SM_DKIM_H
@@ -62,7 +62,10 @@ int	dkim_signer_in_body(const struct dkim_signer *);
 int	dkim_signer_from_domain(const struct dkim_signer *, char *out,
 	    size_t len, char *why, size_t whylen);
 /* dkim_signer_finish - end of the message: append the DKIM-Signature
- * header for (domain, selector, t) signed with key to out. */
+ * header for (domain, selector, t) signed with key to out: rsa-sha256
+ * for an RSA key, ed25519-sha256 (RFC 8463) for an Ed25519 key.  May be
+ * called again with another key for a second signature (same body hash,
+ * same h= fields; neither signature covers the other). */
 int	dkim_signer_finish(struct dkim_signer *, EVP_PKEY *key,
 	    const char *domain, const char *selector, time_t t,
 	    struct buf *out);
@@ -80,7 +83,10 @@ int	dkim_canon_body(const char *, size_t n, struct buf *out);
 int	dkim_key_read(const char *path, EVP_PKEY **);
 /* dkim_key_bits - the key's size in bits. */
 int	dkim_key_bits(EVP_PKEY *);
-/* dkim_pubkey_b64 - the base64 DER SubjectPublicKeyInfo (the p= tag). */
+/* dkim_key_type - "rsa" or "ed25519": the k= tag of its DNS record. */
+const char *dkim_key_type(EVP_PKEY *);
+/* dkim_pubkey_b64 - the p= tag: base64 DER SubjectPublicKeyInfo (RSA) or
+ * the raw 32-byte public key (Ed25519, RFC 8463). */
 int	dkim_pubkey_b64(EVP_PKEY *, struct buf *out);
 
 #endif

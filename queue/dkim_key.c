@@ -65,13 +65,20 @@ dkim_key_exists(const struct conf *c, const char *d, const char *sel,
 	    stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* dkim_take - choose (d, selector, path). */
+/* dkim_take - choose (d, selector, path), and the Ed25519 key of
+ * selector-ed25519 when there is one. */
 static int
-dkim_take(struct dkim_choice *ch, const char *d, const char *sel)
+dkim_take(const struct conf *c, struct dkim_choice *ch, const char *d,
+    const char *sel)
 {
 	ch->sign = 1;
 	snprintf(ch->domain, sizeof(ch->domain), "%s", d);
 	snprintf(ch->selector, sizeof(ch->selector), "%s", sel);
+	snprintf(ch->ed_selector, sizeof(ch->ed_selector), "%s%s", sel,
+	    DKIM_ED_SUFFIX);
+	if (!dkim_key_exists(c, d, ch->ed_selector, ch->ed_path,
+	    sizeof(ch->ed_path)))
+		ch->ed_selector[0] = ch->ed_path[0] = '\0';
 	return 0;
 }
 
@@ -114,11 +121,11 @@ dkim_choose(const struct conf *c, const char *site, const char *from,
 	}
 	owned = dkim_site_domain(s, from);
 	if (owned && dkim_key_exists(c, from, sel, ch->path, sizeof(ch->path)))
-		return dkim_take(ch, from, sel);
+		return dkim_take(c, ch, from, sel);
 	parent = dkim_parent(s, from);
 	if (parent && s->dkim_subdomains && dkim_key_exists(c, parent, sel,
 	    ch->path, sizeof(ch->path)))
-		return dkim_take(ch, parent, sel);
+		return dkim_take(c, ch, parent, sel);
 	if (owned || (parent && s->dkim_subdomains))
 		snprintf(ch->why, sizeof(ch->why), "no key %s.%s.key in %s",
 		    parent && s->dkim_subdomains ? parent : from, sel,
@@ -232,6 +239,28 @@ dkim_feed_header(struct dkim_signer *s, dkim_reader rd, void *ctx,
 	return 0;
 }
 
+/* dkim_sign_ed - the second signature, ed25519-sha256; a failure only
+ * leaves it out (and says so in note). */
+static void
+dkim_sign_ed(struct dkim_cache *cache, struct dkim_signer *s,
+    const struct dkim_choice *ch, time_t now, struct buf *out, char *note,
+    size_t notelen)
+{
+	size_t	 n = strlen(note);
+	EVP_PKEY *key;
+
+	if (dkim_cache_get(cache, ch->ed_path, &key) != 0)
+		snprintf(note + n, notelen - n, " (no ed25519: %s)", err_str());
+	else if (strcmp(dkim_key_type(key), "ed25519") != 0)
+		snprintf(note + n, notelen - n, " (no ed25519: %s is not an "
+		    "Ed25519 key)", ch->ed_path);
+	else if (dkim_signer_finish(s, key, ch->domain, ch->ed_selector, now,
+	    out) != 0)
+		snprintf(note + n, notelen - n, " (no ed25519: %s)", err_str());
+	else
+		snprintf(note + n, notelen - n, "+%s", ch->ed_selector);
+}
+
 /* dkim_sign_stream - choose the key, sign, and say what was done. */
 int
 dkim_sign_stream(struct dkim_cache *cache, const struct conf *c,
@@ -260,12 +289,19 @@ dkim_sign_stream(struct dkim_cache *cache, const struct conf *c,
 		rc = 0;
 		goto out;
 	}
-	if ((rc = dkim_cache_get(cache, ch.path, &key)) != 0 ||
-	    (!eof && (rc = dkim_signer_feed_all(s, rd, ctx)) != 0) ||
+	if ((rc = dkim_cache_get(cache, ch.path, &key)) != 0)
+		goto fail;
+	if (strcmp(dkim_key_type(key), "rsa") != 0) {
+		rc = err_set(EX_CONFIG, "%s is not an RSA key", ch.path);
+		goto fail;
+	}
+	if ((!eof && (rc = dkim_signer_feed_all(s, rd, ctx)) != 0) ||
 	    (rc = dkim_signer_finish(s, key, ch.domain, ch.selector, now,
 	    out)) != 0)
 		goto fail;
 	snprintf(note, notelen, "%s/%s", ch.domain, ch.selector);
+	if (ch.ed_path[0])
+		dkim_sign_ed(cache, s, &ch, now, out, note, notelen);
 	goto out;
 fail:
 	snprintf(note, notelen, "none (signing failed: %s)", err_str());

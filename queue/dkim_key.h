@@ -14,7 +14,10 @@
  *    one of S's domains and has keys/P.SEL.key: d=P;
  *  - else the message goes unsigned, and why says so.
  * SEL is [dkim] selector.  Rotation: keygen a second selector, publish
- * its record, then switch [dkim] selector (see INSTALL).
+ * its record, then switch [dkim] selector (see INSTALL).  The key must be
+ * RSA.  When keys/D.SEL-ed25519.key (an Ed25519 key) exists too, a second
+ * signature (ed25519-sha256, selector SEL-ed25519) is added; never
+ * instead of the RSA one (Gmail and Outlook verify RSA only).
  */
 #ifndef SM_DKIM_KEY_H
 #define SM_DKIM_KEY_H
@@ -30,6 +33,7 @@
 #define DKIM_DOMAIN_MAX		253
 #define DKIM_WHY_MAX		400
 #define DKIM_CACHE_KEYS		64
+#define DKIM_ED_SUFFIX		"-ed25519"
 
 /* The outcome of a key choice. */
 struct dkim_choice {
@@ -37,6 +41,8 @@ struct dkim_choice {
 	char	 domain[DKIM_DOMAIN_MAX + 1];
 	char	 selector[64];
 	char	 path[PATH_MAX];
+	char	 ed_selector[80];	/* "" or SELECTOR-ed25519 */
+	char	 ed_path[PATH_MAX];	/* its key, when it exists */
 	char	 why[DKIM_WHY_MAX];	/* sign == 0: the reason */
 };
 
@@ -62,7 +68,8 @@ int	dkim_cache_get(struct dkim_cache *, const char *path, EVP_PKEY **);
 /* dkim_sign_stream - the runner's hook: read the message from rd (the
  * bytes that will go on the wire), choose the key for its From domain and
  * append the DKIM-Signature header to out when it is signed.  note gets
- * "DOMAIN/SELECTOR" or "none (reason)".  The body is read only when the
+ * "DOMAIN/SELECTOR" (plus "+SELECTOR-ed25519" with a second signature)
+ * or "none (reason)".  The body is read only when the
  * message is signed.  Non-zero only for a failure to read or sign (note
  * says so too); the caller relays the message unsigned then. */
 int	dkim_sign_stream(struct dkim_cache *, const struct conf *,

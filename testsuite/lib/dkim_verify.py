@@ -7,9 +7,11 @@ Usage: dkim_verify.py --dns HOST:PORT FILE...
 Run with /usr/bin/python3 (Debian's python3-dkim and python3-dnspython).
 Every FILE is a message as the smarthost stored it (CRLF).  The key
 records are asked from the DNS server at HOST:PORT (the test dnsmasq),
-over UDP, with dnspython: nothing is mocked.  Prints one line per file,
-"FILE: pass d=DOMAIN s=SELECTOR" or "FILE: fail (why)", and exits 1 when
-any file fails or has no DKIM-Signature.
+over UDP, with dnspython: nothing is mocked.  Every DKIM-Signature is
+checked (ed25519-sha256 needs python3-nacl).  Prints one line per file,
+"FILE: pass d=DOMAIN s=SELECTOR a=ALG[, pass ...]" or with "fail (why)"
+for a signature that does not verify, and exits 1 when any signature
+fails or a file has no DKIM-Signature.
 """
 import argparse
 import re
@@ -52,20 +54,26 @@ def main():
             print("%s: fail (no DKIM-Signature at the top)" % f)
             bad += 1
             continue
-        d = dkim.DKIM(msg)
-        try:
-            ok = d.verify(dnsfunc=dnsfunc)
-        except dkim.DKIMException as e:
-            ok, why = False, str(e)
-        else:
-            why = "signature did not verify"
-        if ok:
+        nsig = len(re.findall(rb"(?im)^dkim-signature:", msg.split(
+            b"\r\n\r\n", 1)[0]))
+        res = []
+        for idx in range(nsig):
+            d = dkim.DKIM(msg)
+            try:
+                ok = d.verify(idx=idx, dnsfunc=dnsfunc)
+            except dkim.DKIMException as e:
+                ok, why = False, str(e)
+            else:
+                why = "signature did not verify"
             fields = d.signature_fields
-            print("%s: pass d=%s s=%s" % (f, fields[b"d"].decode(),
-                                          fields[b"s"].decode()))
-        else:
-            print("%s: fail (%s)" % (f, why))
-            bad += 1
+            if ok:
+                res.append("pass d=%s s=%s a=%s" % (
+                    fields[b"d"].decode(), fields[b"s"].decode(),
+                    fields[b"a"].decode()))
+            else:
+                res.append("fail (%s)" % why)
+                bad += 1
+        print("%s: %s" % (f, ", ".join(res)))
     sys.exit(1 if bad else 0)
 
 

@@ -11,12 +11,13 @@
 # may read (refused; check-config warns), a foreign From
 # relayed unsigned with the reason in the log, keys the site user and the
 # set-gid group cannot read (and sendmail never opens), and "dkim list"
-# telling a matching record from a mismatching or missing one.
+# telling a matching record from a mismatching or missing one.  Also an
+# optional second signature, ed25519-sha256 (RFC 8463).
 . "$SM_SRC/testsuite/lib/tap.sh"
 . "$SM_SRC/testsuite/lib/runner.sh"
 
-$PY -c 'import dkim, dns.resolver' 2>/dev/null ||
-	skip_all "python3-dkim / python3-dnspython missing"
+$PY -c 'import dkim, dns.resolver, nacl' 2>/dev/null ||
+	skip_all "python3-dkim / python3-dnspython / python3-nacl missing"
 command -v php >/dev/null || skip_all "php-cli missing"
 rn_init
 sm_reset
@@ -176,7 +177,7 @@ ok $? "Symfony sendmail -bs submitted"
 for a in php phpmailer symfony; do
 	wait_for 20 delivered "$a@shop.test"; ok $? "$a: delivered"
 	eml=$(newest sh "$a@shop.test")
-	like "$(verify "$eml")" ': pass d=alice\.test s=sitemail$' "$a: python3-dkim verifies it against the DNS record"
+	like "$(verify "$eml")" ': pass d=alice\.test s=sitemail a=rsa-sha256$' "$a: python3-dkim verifies it against the DNS record"
 	like "$(grep "to=<$a@shop.test>.*status=sent" "$SM_LOG")" ', dkim=alice\.test/sitemail$' "$a: the log line says dkim=alice.test/sitemail"
 done
 eml=$(newest sh php@shop.test)
@@ -211,6 +212,24 @@ like "$(verify "$eml")" ': pass ' "retry: the delivered copy verifies"
 t=$(sigtag "$eml" t)
 [ "$t" -ge $((t0 + 2)) ]; ok $? "retry: t= is from the last attempt ($t >= $t0 + 2), not the first"
 sh_ctl sh '{}'
+
+# --- a second signature, ed25519-sha256, next to the RSA one -----------------
+out=$("$SITEMAIL" -C "$ETC" dkim keygen alice.test --type ed25519 2>&1)
+ok $? "dkim keygen --type ed25519"
+EDVALUE=$(printf '%s\n' "$out" | sed -n 's/^value: //p')
+like "$EDVALUE" '^v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=$' "the Ed25519 record: k=ed25519, a raw 32-byte key"
+printf 'txt-record=sitemail-ed25519._domainkey.alice.test,"%s"\n' "$EDVALUE" >>"$T/dns/zone.conf"
+rd_stop
+dns_stop dns
+dns_start dns "$T/dns/zone.conf" || bail "dnsmasq did not restart"
+conf
+rd_start
+printf 'From: alice@alice.test\nSubject: two signatures\n\nboth algorithms\n' | submit smr-alice ed@shop.test
+wait_for 20 delivered ed@shop.test; ok $? "ed25519: delivered"
+like "$(verify "$(newest sh ed@shop.test)")" ': pass d=alice\.test s=sitemail a=rsa-sha256, pass d=alice\.test s=sitemail-ed25519 a=ed25519-sha256$' \
+    "ed25519: both signatures verify (python3-dkim with PyNaCl), RSA first"
+like "$(grep 'to=<ed@shop.test>.*status=sent' "$SM_LOG")" ', dkim=alice\.test/sitemail\+sitemail-ed25519$' "ed25519: the log names both selectors"
+rm -f "$ETC/dkim/alice.test.sitemail-ed25519.key"
 
 # --- 2: a foreign From goes unsigned, and the log says why ---------------
 printf 'From: someone@other.test\nSubject: foreign\n\nnot ours\n' | submit smr-alice foreign@shop.test

@@ -36,6 +36,9 @@
 	"ooXkqMFjahZTL6gYDAyWg9pOlBn/mvsT6cTnpD+OR/rmWm8fcM0GynnLSmL15H87" \
 	"2zC2wOJ+AV6Q9xieojmdijmi5nL+RMDVYQCjrGcbLAgVF/e2trzK3PpCqg6coKER" \
 	"7cc3tdqZmPbzcyOfu2n5Mg=="
+#define M1_ED_B	"42xaQwcMbHIbKYen/RLxdR3gZiYFQndfQ9SXpJGIL+kw//66l62dtAURdsM1V9iE" \
+	"jiDoOtzhrVDxac/yvDqQCQ=="
+#define TEST_ED_P "Y5eof/Fa28wcG/Lp8IQNmvPlQvG4g5pTSm2OWjgD2O0="
 #define M2_H	"from:from:to:to:cc:subject:mime-version:content-type:reply-to"
 #define TEST_P	"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuIJwXy6O7+0REnu4EDEG" \
 	"qjwSnJ5Uz2aRpplFM2uBOE1wm5yAgXKHQKAYQqqwaJWG2h8habPKi6OM69cj0mrS" \
@@ -82,14 +85,13 @@ slurp(const char *file, size_t *len)
 	return p;
 }
 
-/* key_copy - test.key copied to a fresh mode-0600 file (git keeps only
- * 0644); its path (static buffer), or NULL. */
+/* key_copy - testsuite/unit/dkim/name copied to a fresh mode-0600 file
+ * (git keeps only 0644) at tmp (a mkstemp template); tmp, or NULL. */
 static const char *
-key_copy(void)
+key_copy(const char *name, char *tmp)
 {
-	static char tmp[] = "/tmp/test_dkim_key.XXXXXX";
 	size_t	 len;
-	char	*k = slurp(path("test.key"), &len);
+	char	*k = slurp(path(name), &len);
 	int	 fd = mkstemp(tmp);
 
 	if (k == NULL || fd < 0 || fchmod(fd, 0600) < 0 ||
@@ -231,6 +233,46 @@ test_golden(EVP_PKEY *key)
 	buf_free(&b);
 }
 
+/* test_ed25519 - the second signature: golden b= (PyNaCl), raw p=, and
+ * two signatures from one signer. */
+static void
+test_ed25519(EVP_PKEY *rsa)
+{
+	static char tmp[] = "/tmp/test_dkim_ed.XXXXXX";
+	const char *kp = key_copy("test-ed25519.key", tmp);
+	struct dkim_signer *s = NULL;
+	EVP_PKEY *ed;
+	struct buf a, b;
+	size_t	 len;
+	char	*m1 = slurp(path("m1.eml"), &len);
+
+	if (!ok(kp && dkim_key_read(kp, &ed) == 0, "Ed25519 key loads")) {
+		free(m1);
+		return;
+	}
+	unlink(kp);
+	is_str(dkim_key_type(ed), "ed25519", "its type");
+	buf_init(&a, DKIM_SIG_MAX);
+	buf_init(&b, DKIM_SIG_MAX);
+	ok(dkim_pubkey_b64(ed, &b) == 0, "Ed25519 p= encodes");
+	is_str(buf_str(&b), TEST_ED_P, "p= is the raw 32-byte key (RFC 8463)");
+	buf_reset(&b);
+	ok(m1 && dkim_signer_new(&s) == 0 && dkim_signer_feed(s, m1, len) == 0 &&
+	    dkim_signer_finish(s, rsa, "alice.test", "sitemail", 1700000000,
+	    &a) == 0 && dkim_signer_finish(s, ed, "alice.test",
+	    "sitemail-ed25519", 1700000000, &b) == 0,
+	    "one signer, two signatures");
+	is_str(tag(buf_str(&a), "b"), M1_B, "the RSA one is still the golden one");
+	is_str(tag(buf_str(&b), "a"), "ed25519-sha256", "a=ed25519-sha256");
+	is_str(tag(buf_str(&b), "bh"), M1_BH, "the same body hash");
+	is_str(tag(buf_str(&b), "b"), M1_ED_B, "golden ed25519-sha256 b=");
+	dkim_signer_free(s);
+	EVP_PKEY_free(ed);
+	buf_free(&a);
+	buf_free(&b);
+	free(m1);
+}
+
 /* from_of - the From domain of a header block (or "ERR: why"). */
 static const char *
 from_of(const char *hdr)
@@ -346,11 +388,12 @@ main(void)
 	EVP_PKEY *key, *k2, *k3 = NULL;
 	struct buf b;
 	const char *kp;
+	static char keytmp[] = "/tmp/test_dkim_key.XXXXXX";
 
 	src = getenv("SM_SRC") ? getenv("SM_SRC") : ".";
 	test_rfc_examples();
 	test_from();
-	kp = key_copy();
+	kp = key_copy("test.key", keytmp);
 
 	ok(chmod(path("test.key"), 0644) == 0 &&
 	    dkim_key_read(path("test.key"), &key) == EX_NOPERM,
@@ -363,6 +406,7 @@ main(void)
 	is_str(buf_str(&b), TEST_P, "p= equals openssl's SubjectPublicKeyInfo");
 	buf_free(&b);
 	test_golden(key);
+	test_ed25519(key);
 	{
 		char	 junk[] = "/tmp/test_dkim_junk.XXXXXX";
 		int	 fd = mkstemp(junk);
