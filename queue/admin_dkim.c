@@ -287,6 +287,14 @@ adkim_tag_p(const char *rec, struct buf *out)
 	}
 }
 
+/* adkim_tail - the last 16 characters of a p= value (RSA keys share
+ * their first ones, the ASN.1 header). */
+static const char *
+adkim_tail(const struct buf *b)
+{
+	return b->len > 16 ? b->ptr + b->len - 16 : buf_str(b);
+}
+
 /* adkim_dns - compare what DNS publishes for k with the key. */
 static void
 adkim_dns(struct dns_resolver *res, EVP_PKEY *key, struct adkim_key *k)
@@ -323,9 +331,9 @@ adkim_dns(struct dns_resolver *res, EVP_PKEY *key, struct adkim_key *k)
 		}
 		snprintf(k->dns, sizeof(k->dns), theirs.len ? "mismatch" :
 		    "revoked");
-		snprintf(k->detail, sizeof(k->detail), "%s publishes p=%.12s..., "
-		    "the key is p=%.12s...", name, buf_str(&theirs),
-		    buf_str(&mine));
+		snprintf(k->detail, sizeof(k->detail), "%s publishes p=...%s, "
+		    "the key is p=...%s", name, adkim_tail(&theirs),
+		    adkim_tail(&mine));
 	}
 	if (ans.status == DNS_OK && !seen)
 		snprintf(k->detail, sizeof(k->detail), "%s has TXT records "

@@ -1584,14 +1584,18 @@ static void
 msg_dkim(struct runner *r, struct rmsg *m)
 {
 	struct dkim_spool_src src = { &m->msg, 0 };
+	int	 rc;
 
 	buf_init(&m->dkim, DKIM_SIG_MAX);
-	if (r->dkim == NULL && dkim_cache_new(&r->dkim) != 0)
+	if (r->dkim == NULL && (rc = dkim_cache_new(&r->dkim)) != 0)
 		snprintf(m->dkim_note, sizeof(m->dkim_note), "none (%s)",
 		    err_str());
-	else if (dkim_sign_stream(r->dkim, r->conf, m->rec.site,
-	    dkim_spool_read, &src, time(NULL), &m->dkim, m->dkim_note,
-	    sizeof(m->dkim_note)) != 0)
+	else
+		rc = dkim_sign_stream(r->dkim, r->conf, m->rec.site,
+		    dkim_spool_read, &src, time(NULL), &m->dkim, m->dkim_note,
+		    sizeof(m->dkim_note));
+	relay_sanitize(m->dkim_note);	/* it may quote the From domain */
+	if (rc != 0)
 		log_warn("%s: dkim=%s", m->rec.qid, m->dkim_note);
 }
 
