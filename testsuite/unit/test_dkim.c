@@ -376,6 +376,27 @@ test_choose(void)
 	    "section, so no domains", "unknown site");
 	is_str(choose(&c, "alice", NULL), "no From", "no From domain");
 	conf_free(&c);
+	snprintf(p, sizeof(p), "%s/sitemail.conf", dir);
+	fp = fopen(p, "w");
+	fprintf(fp, "[site x]\ndomains = x.test\ndkim = maybe\n");
+	fclose(fp);
+	ok(conf_load(&c, dir) == EX_CONFIG && strstr(err_str(),
+	    "sitemail.conf:3: bad value \"maybe\" for dkim") != NULL,
+	    "dkim = maybe: FILE:LINE and the key");
+	fp = fopen(p, "w");
+	fprintf(fp, "[dkim]\nselector = bad/sel\n");
+	fclose(fp);
+	ok(conf_load(&c, dir) == EX_CONFIG && strstr(err_str(),
+	    "sitemail.conf:2: bad value") != NULL, "a selector with '/'");
+	fp = fopen(p, "w");
+	fprintf(fp, "[dkim]\n");
+	fclose(fp);
+	if (ok(conf_load(&c, dir) == 0, "defaults")) {
+		snprintf(p, sizeof(p), "%s/dkim", dir);
+		is_str(c.dkim_keys, p, "keys default: dkim in the config dir");
+		is_str(c.dkim_selector, "sitemail", "selector default: sitemail");
+		conf_free(&c);
+	}
 	snprintf(p, sizeof(p), "rm -rf %s", dir);
 	(void)system(p);
 }
