@@ -197,4 +197,11 @@ int	admin_stats_hour(struct admin_stats *, const char *site, time_t now,
 int	admin_stats_sites(struct admin_stats *,
 	    int (*fn)(void *, const char *site), void *);
 
+/* admin_dkim - "sitemail dkim keygen|list|check ..." (admin_dkim.c);
+ * argv holds the words after "dkim". */
+int	admin_dkim(const struct conf *, char **argv, size_t argc, FILE *);
+/* admin_dkim_check_config - warnings (stderr) about the DKIM key
+ * directory and keys: owner, mode, usable; how many. */
+int	admin_dkim_check_config(const struct conf *);
+
 #endif

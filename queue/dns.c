@@ -32,7 +32,7 @@ struct dns_resolver {
 	char	 servers[256];		/* for the evidence */
 };
 
-/* dns_type_name - "MX", "A", "AAAA" or "TYPEn". */
+/* dns_type_name - "MX", "A", "AAAA", "TXT" or "TYPEn". */
 const char *
 dns_type_name(int qtype)
 {
@@ -47,6 +47,8 @@ dns_type_name(int qtype)
 		return "AAAA";
 	case ns_t_cname:
 		return "CNAME";
+	case ns_t_txt:
+		return "TXT";
 	}
 	snprintf(other, sizeof(other), "TYPE%d", qtype);
 	return other;
@@ -181,6 +183,10 @@ dns_answer_clear(struct dns_answer *ans)
 
 	for (i = 0; ans->mx != NULL && i < ans->n; i++)
 		free(ans->mx[i].host);
+	for (i = 0; ans->txt != NULL && i < ans->n; i++)
+		free(ans->txt[i]);
+	free(ans->txt);
+	ans->txt = NULL;
 	free(ans->mx);
 	free(ans->addr);
 	free(ans->cname);
@@ -337,6 +343,37 @@ dns_add_addr(struct dns_answer *ans, int family, const unsigned char *a,
 	return 0;
 }
 
+/* dns_add_txt - append one TXT record, its character-strings joined. */
+static int
+dns_add_txt(struct dns_answer *ans, const unsigned char *p, size_t len)
+{
+	char	**v, *t;
+	size_t	 i = 0, n = 0, k;
+
+	if (ans->n >= DNS_RECORDS_MAX)
+		return 0;
+	if ((t = malloc(len + 1)) == NULL)
+		return -2;
+	while (i < len) {
+		k = p[i++];
+		if (k > len - i) {
+			free(t);
+			return -1;
+		}
+		memcpy(t + n, p + i, k);
+		n += k;
+		i += k;
+	}
+	t[n] = '\0';
+	if ((v = realloc(ans->txt, (ans->n + 1) * sizeof(*v))) == NULL) {
+		free(t);
+		return -2;
+	}
+	ans->txt = v;
+	v[ans->n++] = t;
+	return 0;
+}
+
 /* dns_take_record - add rr (owned by the chain's end) to ans; -1 if bad. */
 static int
 dns_take_record(ns_msg *msg, const ns_rr *rr, struct dns_answer *ans)
@@ -357,6 +394,8 @@ dns_take_record(ns_msg *msg, const ns_rr *rr, struct dns_answer *ans)
 		if (rr->rdlength != 16)
 			return -1;
 		return dns_add_addr(ans, AF_INET6, rr->rdata, 16) < 0 ? -2 : 0;
+	case ns_t_txt:
+		return dns_add_txt(ans, rr->rdata, rr->rdlength);
 	}
 	return -1;
 }
@@ -709,6 +748,7 @@ dns_merge(struct dns_answer *ans, struct dns_answer *next)
 	ans->cname = next->cname;
 	ans->mx = next->mx;
 	ans->addr = next->addr;
+	ans->txt = next->txt;
 	ans->n = next->n;
 	memcpy(ans->why, next->why, sizeof(ans->why));
 	ans->ttl = next->status == DNS_TEMPFAIL ? 0 :
@@ -716,6 +756,7 @@ dns_merge(struct dns_answer *ans, struct dns_answer *next)
 	next->cname = NULL;
 	next->mx = NULL;
 	next->addr = NULL;
+	next->txt = NULL;
 	next->n = 0;
 }
 

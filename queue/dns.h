@@ -75,7 +75,7 @@ struct dns_addr {
 
 /* One question and its parsed answer. */
 struct dns_answer {
-	int	 qtype;			/* ns_t_mx, ns_t_a or ns_t_aaaa */
+	int	 qtype;			/* ns_t_mx, ns_t_a, ns_t_aaaa, ns_t_txt */
 	char	*qname;			/* as asked, normalised */
 	enum dns_status status;
 	int	 rcode;			/* -1 when no packet came back */
@@ -84,6 +84,8 @@ struct dns_answer {
 	char	*cname;			/* end of the CNAME chain, or NULL */
 	struct dns_mx *mx;		/* qtype MX */
 	struct dns_addr *addr;		/* qtype A / AAAA */
+	char	**txt;			/* qtype TXT (never cached): each
+					 * record's strings joined */
 	size_t	 n;			/* entries in mx or addr */
 	int	 truncated;		/* TC was set */
 	int	 has_soa;		/* a negative answer carried an SOA */
@@ -93,7 +95,7 @@ struct dns_answer {
 struct dns_resolver;
 struct dns_cache;
 
-/* dns_type_name - "MX", "A", "AAAA" or "TYPEn". */
+/* dns_type_name - "MX", "A", "AAAA", "TXT" or "TYPEn". */
 const char *dns_type_name(int qtype);
 /* dns_status_name - "ok", "nxdomain", "nodata" or "tempfail". */
 const char *dns_status_name(enum dns_status);

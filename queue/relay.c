@@ -629,14 +629,16 @@ relay_debug(CURL *easy, curl_infotype type, char *data, size_t size,
 	return 0;
 }
 
-/* relay_read - CURLOPT_READFUNCTION: the content, straight from the spool
- * (pread on the verified file; spool_read_content would call err_set). */
+/* relay_read - CURLOPT_READFUNCTION: the job's prefix, then the content
+ * straight from the spool (pread on the verified file; spool_read_content
+ * would call err_set).  slot->off counts prefix and content bytes. */
 static size_t
 relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 {
 	struct relay_slot *slot = arg;
 	struct spool_msg *msg = slot->job->msg;
-	uint64_t left = msg->content_len - slot->off;
+	uint64_t plen = slot->job->prefix_len, coff;
+	uint64_t left = plen + msg->content_len - slot->off;
 	size_t	 n = size * nitems;
 	ssize_t	 got;
 	char	 ebuf[128];
@@ -645,13 +647,20 @@ relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 		return 0;
 	if (n > left)
 		n = (size_t)left;
+	if (slot->off < plen) {
+		if (n > plen - slot->off)
+			n = (size_t)(plen - slot->off);
+		memcpy(ptr, slot->job->prefix + slot->off, n);
+		slot->off += n;
+		return n;
+	}
+	coff = slot->off - plen;
 	do
-		got = pread(msg->fd, ptr, n,
-		    (off_t)(msg->content_off + slot->off));
+		got = pread(msg->fd, ptr, n, (off_t)(msg->content_off + coff));
 	while (got < 0 && errno == EINTR);
 	if (got <= 0) {
 		relay_note(slot, 'E', "%s: relay: cannot read spool content at "
-		    "%llu: %s", msg->env.qid, (unsigned long long)slot->off,
+		    "%llu: %s", msg->env.qid, (unsigned long long)coff,
 		    got < 0 ? strerror_r(errno, ebuf, sizeof(ebuf)) :
 		    "spool file truncated");
 		return CURL_READFUNC_ABORT;
@@ -833,7 +842,8 @@ relay_slot_setopt(struct relay_slot *slot)
 	SET(CURLOPT_UPLOAD, 1L);
 	SET(CURLOPT_READFUNCTION, relay_read);
 	SET(CURLOPT_READDATA, slot);
-	SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)job->msg->content_len);
+	SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)(job->prefix_len +
+	    job->msg->content_len));
 	SET(CURLOPT_USE_SSL, route->require_tls && !route->allow_plaintext ?
 	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
 	SET(CURLOPT_SSL_VERIFYPEER, route->tls_verify ? 1L : 0L);

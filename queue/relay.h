@@ -101,6 +101,9 @@ struct relay_rcpt_result {
 struct relay_job {
 	/* filled by the caller */
 	struct spool_msg *msg;
+	const char *prefix;		/* bytes sent before the content (the
+					 * DKIM-Signature header); may be NULL */
+	size_t	 prefix_len;
 	const char *sender;		/* "" = null sender */
 	char	**rcpt;
 	size_t	 nrcpt;

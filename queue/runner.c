@@ -63,6 +63,7 @@
 #include "queue/bucket.h"
 #include "queue/donemap.h"
 #include "queue/freeze.h"
+#include "queue/dkim_key.h"
 #include "queue/qstate.h"
 #include "queue/relay.h"
 #include "queue/route.h"
@@ -142,6 +143,8 @@ struct rmsg {
 	struct rjob *jobs;
 	size_t	 njobs, jobs_left;
 	int	 final;			/* msg_store: every recipient final */
+	struct buf dkim;		/* DKIM-Signature header sent first */
+	char	 dkim_note[DKIM_WHY_MAX + 64];	/* "d/s" or "none (why)" */
 };
 
 struct runner {
@@ -177,6 +180,7 @@ struct runner {
 	time_t	 last_expire;
 	struct rstate *rs;		/* paused messages (queue/rstate.c) */
 	unsigned long dmg;		/* db_damage_count() at the last check */
+	struct dkim_cache *dkim;	/* DKIM keys */
 };
 
 static void msg_done_job(struct relay_job *);
@@ -389,6 +393,8 @@ runner_close_parts(struct runner *r)
 	runner_secrets_clear(r);
 	runner_sites_clear(r);
 	runner_memo_clear(r);
+	dkim_cache_free(r->dkim);
+	r->dkim = NULL;
 }
 
 /* runner_open - set up a runner for conf. */
@@ -438,6 +444,7 @@ rmsg_free(struct rmsg *m)
 	free(m->tried);
 	qrec_free(&m->rec);
 	spool_close(&m->msg);
+	buf_free(&m->dkim);
 	free(m);
 }
 
@@ -925,9 +932,10 @@ rcpt_result(struct runner *r, struct rmsg *m, size_t i, int status,
 		runner_tally_add(r, m->rec.site, ADMIN_STAT_DEFERRED);
 	}
 	log_info("%s: to=<%s>, relay=%s, route=%s, delay=%.1f, dsn=%s, "
-	    "status=%s (%s)", m->rec.qid, q->addr, relay ? relay : "none",
+	    "status=%s (%s)%s%s", m->rec.qid, q->addr, relay ? relay : "none",
 	    m->note[i] ? m->note[i] : "none", delay, q->dsn, word,
-	    q->reason ? q->reason : "");
+	    q->reason ? q->reason : "", relay && m->dkim_note[0] ?
+	    ", dkim=" : "", relay ? m->dkim_note : "");
 }
 
 /* rcpt_code - the status for an SMTP reply code. */
@@ -1736,6 +1744,8 @@ msg_jobs(struct runner *r, struct rmsg *m)
 	for (i = 0; i < m->njobs; i++) {
 		j = &m->jobs[i];
 		j->job.msg = &m->msg;
+		j->job.prefix = m->dkim.ptr;
+		j->job.prefix_len = m->dkim.len;
 		j->job.sender = m->rec.sender;
 		j->job.rcpt = j->rcpt;
 		j->job.nrcpt = j->n;
@@ -1796,6 +1806,27 @@ msg_prepare(struct runner *r, struct rmsg *m)
 	return 0;
 }
 
+/* msg_dkim - sign m once for this attempt, over the bytes the relay
+ * sends (the spool content; dkim_key.h). */
+static void
+msg_dkim(struct runner *r, struct rmsg *m)
+{
+	struct dkim_spool_src src = { &m->msg, 0 };
+	int	 rc;
+
+	buf_init(&m->dkim, DKIM_SIG_MAX);
+	if (r->dkim == NULL && (rc = dkim_cache_new(&r->dkim)) != 0)
+		snprintf(m->dkim_note, sizeof(m->dkim_note), "none (%s)",
+		    err_str());
+	else
+		rc = dkim_sign_stream(r->dkim, r->conf, m->rec.site,
+		    dkim_spool_read, &src, time(NULL), &m->dkim, m->dkim_note,
+		    sizeof(m->dkim_note));
+	relay_sanitize(m->dkim_note);	/* it may quote the From domain */
+	if (rc != 0)
+		log_warn("%s: dkim=%s", m->rec.qid, m->dkim_note);
+}
+
 /* msg_start - open, lock, check and route one due message. */
 static void
 msg_start(struct runner *r, const char *qid)
@@ -1823,6 +1854,7 @@ msg_start(struct runner *r, const char *qid)
 		msg_complete(r, m);	/* nothing to relay: results known */
 		return;
 	}
+	msg_dkim(r, m);
 	msg_jobs(r, m);
 }
 

@@ -74,11 +74,11 @@
 #define CONF_FILES_MAX	10000		/* files in sites.d */
 
 enum conf_sect {
-	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_SITE
+	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_DKIM, S_SITE
 };
 
 static const char *const conf_sect_names[] = {
-	"", "main", "dns", "local", "smarthost", "limits", "site"
+	"", "main", "dns", "local", "smarthost", "limits", "dkim", "site"
 };
 
 /* Value types, each with its own parser and "want ..." hint. */
@@ -130,11 +130,15 @@ static const struct conf_key conf_keys[] = {
 	{ S_LIMITS, "backlog", T_COUNT, L(backlog) },
 	{ S_LIMITS, "from_policy", T_POLICY, L(from_policy) },
 	{ S_LIMITS, "spool_quota", T_SIZE, L(spool_quota) },
+	{ S_DKIM, "keys", T_PATH, C(dkim_keys) },
+	{ S_DKIM, "selector", T_HOST, C(dkim_selector) },
 	{ S_SITE, "users", T_USERS, SI(users) },
 	{ S_SITE, "domains", T_LIST, SI(domains) },
 	{ S_SITE, "smarthost_username", T_STRING, SI(smarthost_username) },
 	{ S_SITE, "smarthost_password_file", T_OPTPATH,
 	    SI(smarthost_password_file) },
+	{ S_SITE, "dkim", T_BOOL, SI(dkim) },
+	{ S_SITE, "dkim_subdomains", T_BOOL, SI(dkim_subdomains) },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -782,6 +786,7 @@ conf_site_add(struct conf_ctx *ctx, const char *name)
 		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
 	}
 	ctx->set[c->nsites] = 0;
+	s->dkim = 1;
 	ctx->users_line[c->nsites] = 0;
 	ctx->site = c->nsites++;
 	*slot = c->nsites;
@@ -1195,13 +1200,28 @@ conf_finish(struct conf_ctx *ctx)
 	return 0;
 }
 
+/* conf_join - a new string a + b, or NULL. */
+static char *
+conf_join(const char *a, const char *b)
+{
+	size_t	 na = strlen(a), nb = strlen(b);
+	char	*p = malloc(na + nb + 1);
+
+	if (p != NULL) {
+		memcpy(p, a, na);
+		memcpy(p + na, b, nb + 1);
+	}
+	return p;
+}
+
 /* conf_defaults - the built-in values (shared/DESIGN.md). */
 static int
 conf_defaults(struct conf *c, const char *dir)
 {
 	char	**strings[] = { &c->hostname, &c->log, &c->alert_to,
 	    &c->local_transport, &c->smarthost_url, &c->ca_file,
-	    &c->smarthost_username, &c->smarthost_password_file };
+	    &c->smarthost_username, &c->smarthost_password_file,
+	    &c->dkim_selector };
 	size_t	 i;
 
 	memset(c, 0, sizeof(*c));
@@ -1212,7 +1232,11 @@ conf_defaults(struct conf *c, const char *dir)
 	if ((c->log = strdup("syslog")) == NULL ||
 	    (c->spool_dir = strdup(SM_SPOOLDIR)) == NULL ||
 	    (c->user = strdup(SM_USER)) == NULL ||
-	    (c->dir = strdup(dir)) == NULL)
+	    (c->dir = strdup(dir)) == NULL ||
+	    (c->dkim_keys = conf_join(dir, "/dkim")) == NULL)
+		return -1;
+	free(c->dkim_selector);
+	if ((c->dkim_selector = strdup("sitemail")) == NULL)
 		return -1;
 	c->max_message_size = 25 * 1024 * 1024;
 	c->min_free_space = 64 * 1024 * 1024;
@@ -1495,6 +1519,8 @@ conf_free(struct conf *c)
 	for (i = 0; c->where != NULL && i < CONF_NKEYS; i++)
 		free(c->where[i]);
 	free(c->where);
+	free(c->dkim_keys);
+	free(c->dkim_selector);
 	for (i = 0; i < c->nsites; i++)
 		conf_site_free(&c->sites[i]);
 	free(c->sites);

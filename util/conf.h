@@ -3,11 +3,11 @@
  *
  * Files: $(SYSCONFDIR)/sitemail/sitemail.conf, then every
  * $(SYSCONFDIR)/sitemail/sites.d/ *.conf in name order.  Sections: [main],
- * [dns], [local], [smarthost], [limits], and [site NAME] (sites.d files
- * hold [site] sections only).  root's site "root" is exempt from rates
- * unless a [site root] sets them.  A broken sites.d file is left out,
- * its error kept in conf.broken ("FILE:LINE: what"): it never stops the
- * other sites.
+ * [dns], [local], [smarthost], [limits], [dkim], and [site NAME]
+ * (sites.d files hold [site] sections only).  root's site "root" is
+ * exempt from rates unless a [site root] sets them.  A broken sites.d
+ * file is left out, its error kept in conf.broken ("FILE:LINE: what"): it
+ * never stops the other sites.
  * Durations take s/m/h/d, sizes K/M/G, rates N/s N/m N/h N/d.  A missing
  * file means built-in defaults.  An unknown key or bad value fails with
  * EX_CONFIG and err_str() = "FILE:LINE: what is wrong".
@@ -47,6 +47,8 @@ struct conf_site {
 	struct conf_limits limits;
 	char	*smarthost_username;
 	char	*smarthost_password_file;
+	int	 dkim;			/* sign as its domains that have keys */
+	int	 dkim_subdomains;	/* a subdomain signs with its parent's key */
 	char	*file;			/* where it was defined */
 	int	 line;
 	int	 users_line, password_line;	/* of those keys, or 0 */
@@ -88,6 +90,9 @@ struct conf {
 	int	 allow_plaintext;
 	/* [limits] */
 	struct conf_limits limits;
+	/* [dkim] */
+	char	*dkim_keys;		/* directory of DOMAIN.SELECTOR.key */
+	char	*dkim_selector;
 	/* [site ...] */
 	struct conf_site *sites;
 	size_t	 nsites;
