@@ -3,7 +3,8 @@
  *
  * Files: $(SYSCONFDIR)/sitemail/sitemail.conf, then every
  * $(SYSCONFDIR)/sitemail/sites.d/ *.conf in name order.  Sections: [main],
- * [dns], [local], [smarthost], [limits], and [site NAME] (any file).  The
+ * [dns], [local], [smarthost], [limits], [smtpd], [firewall], and
+ * [site NAME] (any file).  The
  * site "system" (root and uid < 1000) may be given its own [site system].
  * Durations take s/m/h/d, sizes K/M/G, rates N/s N/m N/h N/d.  A missing
  * file means built-in defaults.  An unknown key or bad value fails with
@@ -47,6 +48,23 @@ struct conf_site {
 	int	 line;
 };
 
+/* [smtpd]: the loopback SMTP listener (sitemail-smtpd). */
+struct conf_smtpd {
+	struct conf_list listen;	/* "ip:port" or "[ip6]:port" */
+	unsigned redirect_port;		/* also bound on 127.0.0.1 and ::1 */
+	unsigned max_per_site;		/* max_connections_per_site */
+	long	 timeout;		/* idle and per-command, seconds */
+	int	 auth_accept;		/* auth = accept (1) | refuse (0) */
+	char	*tls_cert, *tls_key;	/* "" = no STARTTLS */
+};
+
+/* [firewall]: the egress lock (sitemail firewall). */
+struct conf_firewall {
+	struct conf_list redirect_ports;
+	struct conf_list block_ports;	/* or the single word "allow" */
+	struct conf_list exempt_users;	/* besides the runner user */
+};
+
 struct conf {
 	/* [main] */
 	char	*hostname;
@@ -77,6 +95,8 @@ struct conf {
 	int	 allow_plaintext;
 	/* [limits] */
 	struct conf_limits limits;
+	struct conf_smtpd smtpd;
+	struct conf_firewall firewall;
 	/* [site ...] */
 	struct conf_site *sites;
 	size_t	 nsites;
