@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "queue/admin.h"
+#include "queue/firewall.h"
 #include "queue/site.h"
 #include "spool/spool.h"
 #include "util/buf.h"
@@ -42,7 +43,7 @@ struct cli {
 /* The options of one verb. */
 struct cli_args {
 	const char *site, *sender, *rcpt;
-	int	 json, frozen, body, raw;
+	int	 json, frozen, body, raw, apply, remove;
 	char	**pos;			/* positional arguments */
 	size_t	 npos;
 };
@@ -55,6 +56,7 @@ struct cli_args {
 #define O_FROZEN	0x10
 #define O_BODY		0x20
 #define O_RAW		0x40
+#define O_APPLY		0x80		/* --apply, --remove */
 
 struct verb {
 	const char *name;
@@ -142,6 +144,10 @@ cli_parse(int argc, char **argv, unsigned allowed, struct cli_args *ar)
 			ar->body = 1;
 		else if ((allowed & O_RAW) && cli_flag(arg, "--raw", NULL))
 			ar->raw = 1;
+		else if ((allowed & O_APPLY) && cli_flag(arg, "--apply", NULL))
+			ar->apply = 1;
+		else if ((allowed & O_APPLY) && cli_flag(arg, "--remove", NULL))
+			ar->remove = 1;
 		else if (cli_flag(arg, "--help", "-h"))
 			cli_usage_verb(NULL, NULL);
 		else
@@ -377,6 +383,16 @@ verb_route(struct cli *c, struct cli_args *ar)
 	return admin_route(&c->a, ar->pos[0], ar->json, stdout);
 }
 
+/* verb_firewall - firewall [--apply | --remove] (queue/firewall.c). */
+static int
+verb_firewall(struct cli *c, struct cli_args *ar)
+{
+	if (ar->npos || (ar->apply && ar->remove))
+		cli_usage_verb("%s", "at most one of --apply and --remove");
+	return firewall_run(&c->conf, ar->apply ? FIREWALL_APPLY :
+	    ar->remove ? FIREWALL_REMOVE : FIREWALL_PRINT, stdout);
+}
+
 #define O_SELECT	(O_SITE | O_SENDER | O_RCPT | O_FROZEN)
 
 static const struct verb cli_verbs[] = {
@@ -394,6 +410,8 @@ static const struct verb cli_verbs[] = {
 	{ "route", 1, 1, O_JSON, verb_route, "route ADDRESS [--json]" },
 	{ "check-config", 1, 0, 0, verb_check_config, "check-config" },
 	{ "keygen", 1, 0, 0, verb_keygen, "keygen [PATH]" },
+	{ "firewall", 1, 0, O_APPLY, verb_firewall,
+	    "firewall [--apply | --remove]" },
 	/* Postfix and Exim habits */
 	{ "hold", 1, 1, O_SITE, verb_freeze, "hold SITE | ID... (= freeze)" },
 	{ "release", 1, 1, O_SITE, verb_thaw, "release SITE | ID... (= thaw)" },

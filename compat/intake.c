@@ -395,6 +395,7 @@ job_commit(struct intake *in, struct job *j, char *qid, size_t qidlen)
 	env.cwd = spool_valid_field(in->cwd) ? in->cwd : "?";
 	env.exe = spool_valid_field(in->exe) ? in->exe : "?";
 	env.script = j->script;
+	env.origdst = spool_valid_field(in->origdst) ? in->origdst : "?";
 	env.rcpt = j->rcpt.v;
 	env.nrcpt = j->rcpt.n;
 	if ((rc = job_charge(in, j, &env, &tokens)) != 0)
@@ -411,9 +412,10 @@ job_commit(struct intake *in, struct job *j, char *qid, size_t qidlen)
 	}
 	intake_index(in, &env, size);
 	log_info("%s: site=%s uid=%lu login=%s cwd=%s exe=%s script=%s "
-	    "from=<%s> size=%llu nrcpt=%zu tokens=%.1f%s", qid, env.site,
+	    "%s%s%sfrom=<%s> size=%llu nrcpt=%zu tokens=%.1f%s", qid, env.site,
 	    (unsigned long)env.uid, env.login, env.cwd, env.exe,
-	    *env.script ? env.script : "-", env.sender,
+	    *env.script ? env.script : "-", *env.origdst ? "origdst=" : "",
+	    env.origdst, *env.origdst ? " " : "", env.sender,
 	    (unsigned long long)size, env.nrcpt, tokens,
 	    env.hold ? " status=held" : "");
 	return 0;
