@@ -201,11 +201,11 @@ hp=$!
 wait_for 10 eval '[ "$(wc -l <"$T/hold.out")" -ge 20 ]'
 is "$(grep -c '^220 ' "$T/hold.out")" 10 "10 idle sessions of one site are served"
 is "$(grep -c '^421 4.7.0 .*too many connections from site eve.test' "$T/hold.out")" 10 "connections 11 to 20 get a clear 421"
-start=$(date +%s.%N)
+start=$(date +%s%N)
 out=$(as smr-bob send 127.0.0.1 25 fast@bob.test f@shop.test)
-took=$(echo "$(date +%s.%N) - $start" | bc)
+took=$(( ($(date +%s%N) - start) / 1000000 ))
 is "$out" "250 ok" "another site still delivers"
-ok "$(echo "$took < 2" | bc | sed 's/1/0/;t;s/0/1/')" "... at once (${took}s)"
+[ "$took" -lt 2000 ]; ok $? "... at once (${took} ms)"
 wait $hp
 is "$(grep -c '^idle: 421 4.4.2 .*timeout' "$T/hold.out")" 10 "the idle sessions end with 421 4.4.2 after the timeout"
 
