@@ -371,6 +371,7 @@ smtpd_spawn(struct smtpd *d, int fd)
 	if (smtpd_identify(d, fd, &site, origdst, sizeof(origdst), peer,
 	    sizeof(peer)) != 0)
 		return;
+	smtpd_reap(d);			/* sessions that just ended */
 	if ((n = smtpd_count(d, site.name)) >= d->conf.smtpd.max_per_site) {
 		log_warn("refused: site=%s uid=%lu peer=%s: %zu sessions "
 		    "(max_connections_per_site)", site.name,
