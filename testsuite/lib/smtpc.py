@@ -8,7 +8,8 @@ raw sockets).  Run with /usr/bin/python3, as the site user under test.
       "250 ..." on success or "CODE text" of the refusal.  Exit 0.
   smtpc.py raw HOST PORT LINE...
       Reads the greeting, sends each LINE (with CR LF; "\\r" in a LINE is a
-      bare CR) and prints every reply line, one per line.
+      bare CR) and prints every reply line, one per line.  After a 354,
+      LINEs up to "." are the message (no reply is awaited).
   smtpc.py hold HOST PORT N SECS
       Opens N connections, prints each greeting's first line, keeps them
       idle for SECS seconds, then prints what each one got meanwhile
@@ -63,12 +64,17 @@ def raw(a):
     c = socket.create_connection((a[0], int(a[1])), timeout=10)
     f = c.makefile("rb")
     print(f.readline().decode(errors="replace").rstrip())
+    in_data = False
     for line in a[2:]:
         c.sendall(line.replace("\\r", "\r").encode() + b"\r\n")
+        if in_data and line != ".":
+            continue                    # message text: no reply yet
+        in_data = False
         while True:
             r = f.readline().decode(errors="replace").rstrip()
             print(r)
             if len(r) < 4 or r[3] != "-":
+                in_data = r.startswith("354")
                 break
 
 
