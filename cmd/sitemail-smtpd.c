@@ -8,9 +8,10 @@
  * that owns the client socket (util/peer.c: inet_diag with the exact
  * 4-tuple, /proc/net/tcp as the fallback) and its site; a connection no
  * local socket owns is refused.  Each site may hold
- * max_connections_per_site sessions; the next one gets 421.  Each session
- * runs in a child process of its own (one site's stalled sessions never
- * delay another's), speaking ESMTP (compat/smtpin.c) and taking every
+ * max_connections_per_site sessions; the next one gets 421.  Sessions run
+ * in pre-forked worker processes, one at a time each (compat/pool.c keeps
+ * idle ones ready, so one site's stalled sessions never delay another's),
+ * speaking ESMTP (compat/smtpin.c) and taking every
  * message through the intake rules of sendmail (compat/intake.c), with the
  * connection's original destination (SO_ORIGINAL_DST) in the envelope and
  * the log line.  A session ends after [smtpd] timeout without input, and
@@ -33,6 +34,7 @@
 
 #include "compat/compat.h"
 #include "compat/intake.h"
+#include "compat/pool.h"
 #include "compat/tlsin.h"
 #include "queue/site.h"
 #include "util/conf.h"
@@ -43,27 +45,23 @@
 #define SMTPD_MAXFDS	16		/* listening sockets */
 #define SMTPD_TOTAL_MULT 6		/* session limit = 6 x timeout */
 
-/* One running session: its child and the site it counts against. */
-struct smtpd_child {
-	pid_t	 pid;
-	char	 site[SITE_NAME_MAX + 1];
+/* One session, in a worker: the caller and where it wanted to go.  The
+ * intake (its spool key and databases) stays open across sessions. */
+struct smtpd_session {
+	struct intake in;
+	struct site_id site;
+	char	 origdst[128];
+	char	 peer[80];
 };
 
-/* The listener process. */
+/* The listener process (each worker has its own copy). */
 struct smtpd {
 	struct conf conf;
 	const char *confdir;
 	int	 lfd[SMTPD_MAXFDS];
 	size_t	 nlfd;
-	struct smtpd_child *kids;
-	size_t	 nkids, capkids;
 	int	 tls;			/* STARTTLS offered */
-};
-
-/* One session, in its child. */
-struct smtpd_session {
-	struct intake in;
-	char	 peer[80];
+	struct smtpd_session ss;
 };
 
 static volatile sig_atomic_t smtpd_stop;
@@ -76,7 +74,7 @@ smtpd_on_term(int sig)
 	smtpd_stop = 1;
 }
 
-/* smtpd_on_alarm - the session's total time is up (in a child). */
+/* smtpd_on_alarm - the session's total time is up: end its worker. */
 static void
 smtpd_on_alarm(int sig)
 {
@@ -200,33 +198,6 @@ smtpd_bind(struct smtpd *d)
 	return 0;
 }
 
-/* smtpd_count - running sessions of a site. */
-static size_t
-smtpd_count(const struct smtpd *d, const char *site)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < d->nkids; i++)
-		n += strcmp(d->kids[i].site, site) == 0;
-	return n;
-}
-
-/* smtpd_reap - forget the sessions that ended. */
-static void
-smtpd_reap(struct smtpd *d)
-{
-	pid_t	 pid;
-	size_t	 i;
-	int	 st;
-
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		for (i = 0; i < d->nkids; i++)
-			if (d->kids[i].pid == pid) {
-				d->kids[i] = d->kids[--d->nkids];
-				break;
-			}
-}
-
 /* smtpd_say - write one reply line straight to a socket (refusals). */
 static void
 smtpd_say(int fd, const char *fmt, ...) SM_PRINTF(2, 3);
@@ -287,37 +258,31 @@ smtpd_timeouts(int fd, long secs)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* smtpd_session - the child: one SMTP session for a known site. */
-static void __attribute__((noreturn))
-smtpd_session(struct smtpd *d, int fd, const struct site_id *site,
-    const char *origdst)
+/* smtpd_session - pool_ops.session: one SMTP session for the site that
+ * smtpd_identify() found. */
+static void
+smtpd_session(void *ctx, int fd)
 {
-	static struct smtpd_session ss;
+	struct smtpd *d = ctx;
+	struct smtpd_session *ss = &d->ss;
 	struct smtpin_ops ops;
-	size_t	 i;
 	int	 rc;
 
-	for (i = 0; i < d->nlfd; i++)
-		close(d->lfd[i]);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGALRM, smtpd_on_alarm);
 	alarm((unsigned)(d->conf.smtpd.timeout * SMTPD_TOTAL_MULT));
 	smtpd_timeouts(fd, d->conf.smtpd.timeout);
-	ss.in.conf = &d->conf;
-	ss.in.site = *site;
-	snprintf(ss.in.cwd, sizeof(ss.in.cwd), "?");
-	snprintf(ss.in.exe, sizeof(ss.in.exe), "?");
-	snprintf(ss.in.origdst, sizeof(ss.in.origdst), "%s", origdst);
-	if ((rc = intake_site(&ss.in, site->uid)) != 0) {
+	ss->in.conf = &d->conf;
+	snprintf(ss->in.cwd, sizeof(ss->in.cwd), "?");
+	snprintf(ss->in.exe, sizeof(ss->in.exe), "?");
+	snprintf(ss->in.origdst, sizeof(ss->in.origdst), "%s", ss->origdst);
+	if ((rc = intake_site(&ss->in, ss->site.uid)) != 0) {
 		smtpd_say(fd, "421 4.3.0 %s Error: %s", d->conf.hostname,
 		    err_str());
-		_exit(rc);
+		alarm(0);
+		return;
 	}
 	memset(&ops, 0, sizeof(ops));
 	ops.deliver = smtpd_deliver;
-	ops.ctx = &ss;
+	ops.ctx = ss;
 	ops.hostname = d->conf.hostname;
 	ops.max_recipients = d->conf.max_recipients;
 	ops.max_size = d->conf.max_message_size;
@@ -325,115 +290,80 @@ smtpd_session(struct smtpd *d, int fd, const struct site_id *site,
 	ops.auth_accept = d->conf.smtpd.auth_accept;
 	ops.on_auth = smtpd_on_auth;
 	ops.starttls = d->tls ? tlsin_starttls : NULL;
-	rc = smtpin_serve(&ops, fd);
-	intake_close(&ss.in);
-	_exit(rc);
+	(void)smtpin_serve(&ops, fd);
+	alarm(0);
 }
 
-/* smtpd_identify - the site of the client on fd, and where it wanted to
- * go; 0, or a status after the refusal was sent. */
+/* smtpd_identify - pool_ops.identify: the site of the client on fd, and
+ * where it wanted to go; 0, or non-zero after the refusal was sent. */
 static int
-smtpd_identify(struct smtpd *d, int fd, struct site_id *site, char *origdst,
-    size_t len, char *peer, size_t peerlen)
+smtpd_identify(void *ctx, int fd, char *sitename, size_t len)
 {
+	struct smtpd *d = ctx;
+	struct smtpd_session *ss = &d->ss;
 	struct peer_conn c;
 	uid_t	 uid;
 	int	 redirected, rc;
 
-	*origdst = '\0';
-	snprintf(peer, peerlen, "?");
+	ss->origdst[0] = '\0';
+	snprintf(ss->peer, sizeof(ss->peer), "?");
 	if ((rc = peer_from_fd(fd, &c, &redirected)) == 0) {
-		peer_ep_str(&c.local, peer, peerlen);
+		peer_ep_str(&c.local, ss->peer, sizeof(ss->peer));
 		if (redirected)
-			peer_ep_str(&c.remote, origdst, len);
+			peer_ep_str(&c.remote, ss->origdst,
+			    sizeof(ss->origdst));
 		rc = peer_owner(&c, &uid);
 	}
 	if (rc == 0)
-		rc = site_identify(&d->conf, uid, site);
+		rc = site_identify(&d->conf, uid, &ss->site);
 	if (rc != 0) {
-		log_warn("refused: connection from %s: %s", peer, err_str());
+		log_warn("refused: connection from %s: %s", ss->peer,
+		    err_str());
 		smtpd_say(fd, "554 5.7.1 %s Error: connection refused: no "
 		    "local user owns it", d->conf.hostname);
+		return rc;
 	}
-	return rc;
+	log_info("connect: site=%s uid=%lu peer=%s origdst=%s", ss->site.name,
+	    (unsigned long)ss->site.uid, ss->peer, *ss->origdst ?
+	    ss->origdst : "-");
+	snprintf(sitename, len, "%s", ss->site.name);
+	return 0;
 }
 
-/* smtpd_spawn - a child for the session, if the site has room. */
+/* smtpd_too_many - pool_ops.too_many: the site is at its limit. */
 static void
-smtpd_spawn(struct smtpd *d, int fd)
+smtpd_too_many(void *ctx, int fd, const char *site, unsigned n)
 {
-	static struct site_id site;
-	char	 origdst[128], peer[80];
-	struct smtpd_child *k;
-	size_t	 n;
-	pid_t	 pid;
+	struct smtpd *d = ctx;
 
-	if (smtpd_identify(d, fd, &site, origdst, sizeof(origdst), peer,
-	    sizeof(peer)) != 0)
-		return;
-	smtpd_reap(d);			/* sessions that just ended */
-	if ((n = smtpd_count(d, site.name)) >= d->conf.smtpd.max_per_site) {
-		log_warn("refused: site=%s uid=%lu peer=%s: %zu sessions "
-		    "(max_connections_per_site)", site.name,
-		    (unsigned long)site.uid, peer, n);
-		smtpd_say(fd, "421 4.7.0 %s Error: too many connections from "
-		    "site %s (max_connections_per_site %u); try again later",
-		    d->conf.hostname, site.name, d->conf.smtpd.max_per_site);
-		return;
-	}
-	if (d->nkids == d->capkids) {
-		size_t	 cap = d->capkids ? d->capkids * 2 : 64;
-
-		if ((k = reallocarray(d->kids, cap, sizeof(*k))) == NULL) {
-			smtpd_say(fd, "421 4.3.0 Error: out of memory");
-			return;
-		}
-		d->kids = k;
-		d->capkids = cap;
-	}
-	log_info("connect: site=%s uid=%lu peer=%s origdst=%s", site.name,
-	    (unsigned long)site.uid, peer, *origdst ? origdst : "-");
-	if ((pid = fork()) < 0) {
-		log_error("fork: %s", strerror(errno));
-		smtpd_say(fd, "421 4.3.0 Error: cannot start a session");
-		return;
-	}
-	if (pid == 0)
-		smtpd_session(d, fd, &site, origdst);
-	d->kids[d->nkids].pid = pid;
-	snprintf(d->kids[d->nkids].site, sizeof(d->kids[0].site), "%s",
-	    site.name);
-	d->nkids++;
+	log_warn("refused: site=%s uid=%lu peer=%s: %u sessions "
+	    "(max_connections_per_site)", site, (unsigned long)d->ss.site.uid,
+	    d->ss.peer, n);
+	smtpd_say(fd, "421 4.7.0 %s Error: too many connections from site %s "
+	    "(max_connections_per_site %u); try again later",
+	    d->conf.hostname, site, d->conf.smtpd.max_per_site);
 }
 
-/* smtpd_loop - accept until SIGTERM. */
-static void
-smtpd_loop(struct smtpd *d)
+/* smtpd_pool - serve through the worker pool until SIGTERM. */
+static int
+smtpd_pool(struct smtpd *d)
 {
-	struct pollfd pfd[SMTPD_MAXFDS];
+	struct pool_ops ops;
 	size_t	 i;
-	int	 fd;
 
-	for (i = 0; i < d->nlfd; i++) {
-		pfd[i].fd = d->lfd[i];
-		pfd[i].events = POLLIN;
+	for (i = 0; i < d->nlfd; i++)
 		(void)fcntl(d->lfd[i], F_SETFL, O_NONBLOCK |
 		    fcntl(d->lfd[i], F_GETFL));
-	}
-	while (!smtpd_stop) {
-		smtpd_reap(d);
-		if (poll(pfd, d->nlfd, 1000) <= 0)
-			continue;
-		for (i = 0; i < d->nlfd; i++) {
-			if (!(pfd[i].revents & POLLIN))
-				continue;
-			while ((fd = accept4(d->lfd[i], NULL, NULL,
-			    SOCK_CLOEXEC)) >= 0) {
-				smtpd_spawn(d, fd);
-				close(fd);
-			}
-		}
-	}
+	memset(&ops, 0, sizeof(ops));
+	ops.identify = smtpd_identify;
+	ops.session = smtpd_session;
+	ops.too_many = smtpd_too_many;
+	ops.ctx = d;
+	ops.lfd = d->lfd;
+	ops.nlfd = d->nlfd;
+	ops.max_per_site = d->conf.smtpd.max_per_site;
+	ops.stop = &smtpd_stop;
+	return pool_run(&ops);
 }
 
 /* smtpd_setup - configuration, sockets, TLS, then the runner user. */
@@ -460,7 +390,8 @@ smtpd_setup(struct smtpd *d)
 		msg_fatal(EX_USAGE, "refusing to serve as root");
 }
 
-/* smtpd_signals - SIGTERM/SIGINT stop, SIGPIPE ignored. */
+/* smtpd_signals - SIGTERM/SIGINT stop, SIGALRM ends a session that ran
+ * too long (and its worker), SIGPIPE ignored. */
 static void
 smtpd_signals(void)
 {
@@ -471,6 +402,8 @@ smtpd_signals(void)
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = smtpd_on_alarm;
+	(void)sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -479,6 +412,7 @@ int
 main(int argc, char **argv)
 {
 	static struct smtpd d;
+	int	 rc;
 
 	umask(007);
 	(void)log_open("sitemail-smtpd", "stderr");
@@ -495,7 +429,8 @@ main(int argc, char **argv)
 	log_info("listening on %zu socket(s), %u session(s) per site, "
 	    "timeout %lds%s", d.nlfd, d.conf.smtpd.max_per_site,
 	    d.conf.smtpd.timeout, d.tls ? ", STARTTLS" : "");
-	smtpd_loop(&d);
+	if ((rc = smtpd_pool(&d)) != 0)
+		msg_fatal(rc, "%s", err_str());
 	log_info("stopping");
 	return 0;
 }
