@@ -5,8 +5,9 @@
 # that "sitemail firewall --apply" loads there; the host's own ruleset is
 # never touched).  Real users, the real runner, a real smarthost and real
 # clients (smtplib, PHPMailer, Symfony Mailer, swaks):
-#  1. a site user's raw SMTP to 192.0.2.10:25 is redirected, identified,
-#     charged to its site, relayed, and logged with the original destination;
+#  1. a site user's raw SMTP to 192.0.2.10:25 (and [2001:db8::10]:25) is
+#     redirected, identified, charged to its site, relayed, and logged with
+#     the original destination;
 #  2. PHPMailer (AUTH + STARTTLS), Symfony Mailer and swaks on localhost:25;
 #  3. HELO, MAIL FROM and AUTH never change the site; root and the runner
 #     user are not redirected;
@@ -28,6 +29,8 @@ fi
 
 ip link set lo up || bail "lo up"
 ip addr add 192.0.2.10/32 dev lo || bail "192.0.2.10 on lo"
+HAVE6=1
+ip -6 addr add 2001:db8::10/128 dev lo nodad 2>/dev/null || HAVE6=
 rn_init
 SMTPC="$SM_SRC/testsuite/lib/smtpc.py"
 SMTPD_PID=
@@ -112,6 +115,14 @@ ok $? "the accepted message's log line names site, uid and origdst"
 wait_for 15 from_has "hacked@alice.test" 1; ok $? "relayed through the smarthost"
 QID=$(grep -E 'origdst=192.0.2.10:25 from=<hacked@alice.test>' "$SM_LOG" | head -1 | sed -E 's/.*: ([0-9a-f]{20}): site=.*/\1/')
 like "$(grep "$QID: to=<victim@shop.test>" "$SM_LOG")" "status=sent" "the runner logs it sent"
+if [ -n "$HAVE6" ]; then
+	out=$(as smr-bob send 2001:db8::10 25 hacked6@bob.test victim6@shop.test)
+	is "$out" "250 ok" "IPv6: smtplib to [2001:db8::10]:25: accepted"
+	logged ": site=bob.test uid=$B_UID .*origdst=\[2001:db8::10\]:25 from=<hacked6@bob.test>"
+	ok $? "IPv6: redirected, charged to bob.test, original destination logged"
+else
+	ok 0 "# SKIP no IPv6 in the namespace"; ok 0 "# SKIP no IPv6"
+fi
 
 # --- 2: PHPMailer (AUTH, STARTTLS), Symfony Mailer, swaks on localhost -------
 cat >"$T/phpmailer.php" <<'PHP'
