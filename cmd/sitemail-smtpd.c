@@ -291,6 +291,7 @@ smtpd_session(void *ctx, int fd)
 	ops.on_auth = smtpd_on_auth;
 	ops.starttls = d->tls ? tlsin_starttls : NULL;
 	(void)smtpin_serve(&ops, fd);
+	tlsin_done();
 	alarm(0);
 }
 

@@ -12,6 +12,7 @@
 #include "util/msg.h"
 
 static SSL_CTX *tlsin_ctx;
+static SSL *tlsin_ssl;			/* the session's, until tlsin_done() */
 
 /* tlsin_init - the server context with cert and key. */
 int
@@ -99,5 +100,17 @@ tlsin_starttls(void *ctx, int fd, struct smtpin_io *io)
 	io->rd = tlsin_read;
 	io->wr = tlsin_write;
 	io->ioctx = ssl;
+	tlsin_ssl = ssl;
 	return 0;
+}
+
+/* tlsin_done - close and free the session's TLS state, if any. */
+void
+tlsin_done(void)
+{
+	if (tlsin_ssl == NULL)
+		return;
+	(void)SSL_shutdown(tlsin_ssl);
+	SSL_free(tlsin_ssl);
+	tlsin_ssl = NULL;
 }

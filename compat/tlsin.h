@@ -13,5 +13,8 @@ int	tlsin_init(const char *cert, const char *key);
 /* tlsin_starttls - smtpin_ops.starttls: the TLS handshake on fd, then io
  * reads and writes through it (errno EAGAIN on a socket timeout). */
 int	tlsin_starttls(void *ctx, int fd, struct smtpin_io *io);
+/* tlsin_done - after the session: close_notify and free its TLS state
+ * (a worker serves many sessions). */
+void	tlsin_done(void);
 
 #endif
