@@ -4,32 +4,29 @@
  * Runs as the runner user.  Its listening sockets come from systemd
  * (LISTEN_PID / LISTEN_FDS, fds 3...) or, when started as root, it binds
  * [smtpd] listen plus 127.0.0.1 and ::1 on redirect_port itself and then
- * drops to the runner user.  For every connection the parent finds the uid
+ * drops to the runner user.  For every connection a worker finds the uid
  * that owns the client socket (util/peer.c: inet_diag with the exact
  * 4-tuple, /proc/net/tcp as the fallback) and its site; a connection no
  * local socket owns is refused.  Each site may hold
  * max_connections_per_site sessions; the next one gets 421.  Sessions run
  * in pre-forked worker processes, one at a time each (compat/pool.c keeps
  * idle ones ready, so one site's stalled sessions never delay another's),
- * speaking ESMTP (compat/smtpin.c) and taking every
- * message through the intake rules of sendmail (compat/intake.c), with the
- * connection's original destination (SO_ORIGINAL_DST) in the envelope and
- * the log line.  A session ends after [smtpd] timeout without input, and
- * in any case SMTPD_TOTAL_MULT times that after it began.
+ * speaking ESMTP (compat/smtpin.c) and taking every message through the
+ * intake rules of sendmail (compat/intake.c), with the connection's
+ * original destination (SO_ORIGINAL_DST) in the envelope and the log line.
+ * A session ends after [smtpd] timeout without input, and in any case
+ * SMTPD_TOTAL_MULT times that after it began.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "compat/compat.h"

@@ -240,5 +240,22 @@ printf 'block_ports = allow\n' | conf
 like "$(as smr-alice connect 192.0.2.10 465)" "^connected 220" "block_ports = allow: the site user's connection goes through"
 "$SBIN/sitemail" firewall --remove >/dev/null; ok $? "sitemail firewall --remove"
 ! nft list table inet sitemail >/dev/null 2>&1; ok $? "... the table is gone"
+
+# --- 7: sockets from systemd (LISTEN_FDS), never root -------------------------
+if command -v systemd-socket-activate >/dev/null; then
+	SA_PORT=$(dns_free_port)
+	setpriv --reuid=sitemail --regid=sitemail --init-groups -- \
+	    systemd-socket-activate -l "127.0.0.1:$SA_PORT" \
+	    "$SBIN/sitemail-smtpd" -C "$ETC" 2>>"$T/smtpd.err" &
+	SA_PID=$!
+	RN_PIDS+=($SA_PID)
+	sleep 0.5
+	out=$(as smr-alice send 127.0.0.1 "$SA_PORT" sa@alice.test sa@shop.test)
+	is "$out" "250 ok" "socket activation: a listener started as user sitemail with LISTEN_FDS takes mail"
+	logged ": site=alice.test uid=$A_UID .*from=<sa@alice.test>"; ok $? "socket activation: charged to alice.test"
+	is "$(ps -o user= -p "$SA_PID" | tr -d ' ')" sitemail "socket activation: it never ran as root"
+else
+	ok 0 "# SKIP systemd-socket-activate missing"; ok 0 "# SKIP"; ok 0 "# SKIP"
+fi
 ! grep -q 'Sanitizer\|runtime error' "$T/smtpd.err"; ok $? "no sanitizer report from the listener"
 done_testing
