@@ -244,6 +244,8 @@ like "$(as smr-alice connect 192.0.2.10 465)" "^connected 220" "block_ports = al
 # --- 7: sockets from systemd (LISTEN_FDS), never root -------------------------
 if command -v systemd-socket-activate >/dev/null; then
 	SA_PORT=$(dns_free_port)
+	# Never root: the TLS key must be readable by the runner user.
+	chgrp sitemail "$T/certs/server.key"; chmod 640 "$T/certs/server.key"
 	setpriv --reuid=sitemail --regid=sitemail --init-groups -- \
 	    systemd-socket-activate -l "127.0.0.1:$SA_PORT" \
 	    "$SBIN/sitemail-smtpd" -C "$ETC" 2>>"$T/smtpd.err" &
