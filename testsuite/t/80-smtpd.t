@@ -16,7 +16,8 @@
 #     and sendmail mail together exactly;
 #  5. 20 idle sessions of one site: the 11th and later get 421, another
 #     site still delivers at once; the idle ones time out with 421 4.4.2;
-#  6. block_ports refuses 192.0.2.10:465, block_ports = allow lets it pass.
+#  6. block_ports refuses 192.0.2.10:465, block_ports = allow lets it pass;
+#  7. under socket activation (LISTEN_FDS) the listener never runs as root.
 if [ -z "${SM_IN_NETNS:-}" ]; then
 	[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
 	for c in unshare nft ip; do
