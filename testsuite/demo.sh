@@ -58,7 +58,7 @@ Subject: Verify your account
 Click here." "." "QUIT" | sed 's/^\([2-5][0-9][0-9][ -]\)/  S: \1/'
 	say "Redirected, identified by socket owner, charged to blog.test, logged with where it was going"
 	grep -h 'sitemail-smtpd' $P/var/sitemail.log | grep -E 'connect:|origdst=192' | sed 's/^.*sitemail-smtpd\[[0-9]*\]: /  /'
-	run $P/sbin/sitemail -C "$E" list
+	run $P/sbin/sitemail -C "$E" show "$($P/sbin/sitemail -C "$E" list --json | jq -r .queue_id | head -1)"
 	run $P/sbin/sitemaild -C "$E" --once
 	grep -h 'to=<victim@shop.test>' $P/var/sitemail.log | sed 's/^.*sitemaild\[[0-9]*\]: /  /'
 	for j in "$W"/ns-relay/*.json; do [ -f "$j" ] && jq -c '{mail_from, rcpt_tos, auth_user, tls}' "$j"; done
