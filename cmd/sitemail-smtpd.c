@@ -62,13 +62,20 @@ struct smtpd {
 };
 
 static volatile sig_atomic_t smtpd_stop;
+static const struct smtpd *smtpd_self;	/* for the signal handler */
 
-/* smtpd_on_term - SIGTERM / SIGINT: stop accepting. */
+/* smtpd_on_term - SIGTERM / SIGINT: stop accepting, and close the
+ * listening sockets at once, so that a worker still in a session does not
+ * keep the addresses from a restarted listener. */
 static void
 smtpd_on_term(int sig)
 {
+	size_t	 i;
+
 	(void)sig;
 	smtpd_stop = 1;
+	for (i = 0; smtpd_self != NULL && i < smtpd_self->nlfd; i++)
+		close(smtpd_self->lfd[i]);
 }
 
 /* smtpd_on_alarm - the session's total time is up: end its worker. */
@@ -423,6 +430,7 @@ main(int argc, char **argv)
 	else if (argc != 1)
 		msg_fatal(EX_USAGE, "usage: sitemail-smtpd [-C confdir]");
 	smtpd_setup(&d);
+	smtpd_self = &d;
 	smtpd_signals();
 	log_info("listening on %zu socket(s), %u session(s) per site, "
 	    "timeout %lds%s", d.nlfd, d.conf.smtpd.max_per_site,

@@ -76,9 +76,11 @@ conf() {
 }
 # smtpd_start - the listener, started as root (binds, then drops).
 smtpd_start() {
+	local started
+	started=$(grep -c 'sitemail-smtpd.*listening' "$SM_LOG")
 	"$SBIN/sitemail-smtpd" -C "$ETC" 2>>"$T/smtpd.err" &
 	SMTPD_PID=$!
-	wait_for 10 grep -q 'sitemail-smtpd.*listening' "$SM_LOG"
+	wait_for 10 eval '[ "$(grep -c "sitemail-smtpd.*listening" "$SM_LOG")" -gt "$started" ]'
 }
 # as USER ARGS... - smtpc.py as USER.
 as() { local u=$1; shift; as_user "$u" $PY "$SMTPC" "$@" 2>&1; }
@@ -197,7 +199,14 @@ burst = 1000
 backlog = 100000
 EOF
 rm -f "$ETC/sites.d/alice.conf"
+# A restart while a session is open: the old worker finishes its session,
+# the new listener binds the same addresses at once.
+as smr-alice hold 127.0.0.1 25 1 3 >"$T/restart.out" &
+hp=$!
+wait_for 5 grep -q '^220' "$T/restart.out"
 kill "$SMTPD_PID"; wait "$SMTPD_PID" 2>/dev/null; smtpd_start
+ok $? "restarted while a session was open"
+wait $hp
 ( for k in $(seq 20); do msg "sm $k" | submit smr-alice "b$k@shop.test" || echo fail; done ) >"$T/b1.out" 2>&1 &
 p1=$!
 ( for w in 1 2 3 4; do as smr-alice send 127.0.0.1 25 b@alice.test l$w@shop.test --count 5 & done; wait ) >"$T/b2.out" 2>&1
