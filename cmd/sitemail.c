@@ -24,6 +24,7 @@
 
 #include "queue/admin.h"
 #include "queue/confcheck.h"
+#include "queue/firewall.h"
 #include "queue/site.h"
 #include "queue/verdict.h"
 #include "spool/spool.h"
@@ -45,7 +46,7 @@ struct cli {
 /* The options of one verb. */
 struct cli_args {
 	const char *site, *sender, *rcpt;
-	int	 json, frozen, body, raw;
+	int	 json, frozen, body, raw, apply, remove;
 	char	**pos;			/* positional arguments */
 	size_t	 npos;
 };
@@ -59,6 +60,7 @@ struct cli_args {
 #define O_BODY		0x20
 #define O_RAW		0x40
 #define O_ARGV		0x80		/* every word is positional */
+#define O_APPLY		0x100		/* --apply, --remove */
 
 struct verb {
 	const char *name;
@@ -147,6 +149,10 @@ cli_parse(int argc, char **argv, unsigned allowed, struct cli_args *ar)
 			ar->body = 1;
 		else if ((allowed & O_RAW) && cli_flag(arg, "--raw", NULL))
 			ar->raw = 1;
+		else if ((allowed & O_APPLY) && cli_flag(arg, "--apply", NULL))
+			ar->apply = 1;
+		else if ((allowed & O_APPLY) && cli_flag(arg, "--remove", NULL))
+			ar->remove = 1;
 		else if (cli_flag(arg, "--help", "-h"))
 			cli_usage_verb(NULL, NULL);
 		else
@@ -446,6 +452,16 @@ verb_dkim(struct cli *c, struct cli_args *ar)
 	return admin_dkim(&c->conf, ar->pos, ar->npos, stdout);
 }
 
+/* verb_firewall - firewall [--apply | --remove] (queue/firewall.c). */
+static int
+verb_firewall(struct cli *c, struct cli_args *ar)
+{
+	if (ar->npos || (ar->apply && ar->remove))
+		cli_usage_verb("%s", "at most one of --apply and --remove");
+	return firewall_run(&c->conf, ar->apply ? FIREWALL_APPLY :
+	    ar->remove ? FIREWALL_REMOVE : FIREWALL_PRINT, stdout);
+}
+
 #define O_SELECT	(O_SITE | O_SENDER | O_RCPT | O_FROZEN)
 
 static const struct verb cli_verbs[] = {
@@ -467,6 +483,8 @@ static const struct verb cli_verbs[] = {
 	{ "dkim", 1, 0, O_ARGV, verb_dkim, "dkim keygen DOMAIN [--selector S] "
 	    "[--bits N] [--type rsa|ed25519] | list [--json] | check DOMAIN "
 	    "[--site S]" },
+	{ "firewall", 1, 0, O_APPLY, verb_firewall,
+	    "firewall [--apply | --remove]" },
 	/* Postfix and Exim habits */
 	{ "hold", 1, 1, O_SITE, verb_freeze, "hold SITE | ID... (= freeze)" },
 	{ "release", 1, 1, O_SITE, verb_thaw, "release SITE | ID... (= thaw)" },

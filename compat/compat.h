@@ -72,6 +72,9 @@ struct linein {
 	enum linein_dot dot;
 	int	 done;			/* the dot ended the message */
 	uint64_t nread;			/* raw bytes read from fd */
+	/* optional reader instead of read(fd) (a TLS session) */
+	ssize_t	(*rd)(void *rdctx, void *buf, size_t n);
+	void	*rdctx;
 };
 
 /* linein_init - read from fd; dot = DOT_NONE, at the start of a line.
@@ -160,6 +163,13 @@ void	addr_free(struct addrlist *);
 
 /* --- smtpin.c: sendmail -bs --------------------------------------------- */
 
+/* How a session reads and writes when not plain fds (TLS). */
+struct smtpin_io {
+	ssize_t	(*rd)(void *ioctx, void *buf, size_t n);
+	ssize_t	(*wr)(void *ioctx, const void *buf, size_t n);
+	void	*ioctx;
+};
+
 /* What the dialogue asks of its caller for each message. */
 struct smtpin_ops {
 	/* take one message: sender, recipients and the DATA stream (dot
@@ -172,6 +182,17 @@ struct smtpin_ops {
 	const char *hostname;		/* for the greeting */
 	unsigned max_recipients;
 	size_t	 max_size;		/* advertised in EHLO SIZE */
+	/* The loopback listener (sitemail-smtpd) sets listener = 1: EHLO
+	 * adds SMTPUTF8, AUTH PLAIN LOGIN and (with starttls) STARTTLS; a
+	 * temporary failure answers 451 4.7.1 when it is a freeze.
+	 * sendmail -bs leaves all of these zero. */
+	int	 listener;
+	int	 auth_accept;		/* AUTH: any credentials pass (else 535) */
+	/* a login was given (cleaned of control bytes); identity unchanged */
+	void	(*on_auth)(void *ctx, const char *mech, const char *login);
+	/* switch the connection to TLS after "220 Ready": fill *rd / *wr and
+	 * their context; 0, or -1 (the session ends) */
+	int	(*starttls)(void *ctx, int fd, struct smtpin_io *io);
 };
 
 /* smtpin_run - the dialogue on fd 0 / fd 1 until QUIT or EOF (also EOF
@@ -180,5 +201,10 @@ struct smtpin_ops {
  * are NULL-terminated; the sender is "" for MAIL FROM:<>.  Returns 0, or
  * EX_IOERR on an I/O error. */
 int	smtpin_run(const struct smtpin_ops *);
+/* smtpin_serve - the same dialogue on a connected socket fd (reads and
+ * writes both go to fd; STARTTLS switches them to ops->starttls's io).
+ * The caller puts receive / send timeouts on fd; a timed-out read ends
+ * the session with 421. */
+int	smtpin_serve(const struct smtpin_ops *, int fd);
 
 #endif

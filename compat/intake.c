@@ -347,6 +347,7 @@ job_commit(struct intake *in, struct job *j, char *qid, size_t qidlen)
 	env.cwd = job_clean(in->cwd, sizeof(in->cwd));
 	env.exe = job_clean(in->exe, sizeof(in->exe));
 	env.script = j->script;
+	env.origdst = spool_valid_field(in->origdst) ? in->origdst : "?";
 	env.rcpt = j->rcpt.v;
 	env.nrcpt = j->rcpt.n;
 	snprintf(env.qid, sizeof(env.qid), "%s", spool_writer_qid(j->w));
@@ -367,9 +368,10 @@ job_commit(struct intake *in, struct job *j, char *qid, size_t qidlen)
 		snprintf(j->tokens, sizeof(j->tokens), "tokens=%.1f%s",
 		    ans.tokens, env.hold ? " status=held" : "");
 	log_info("%s: site=%s uid=%lu login=%s cwd=%s exe=%s script=%s "
-	    "from=<%s> size=%llu nrcpt=%zu %s", qid, env.site,
+	    "%s%s%sfrom=<%s> size=%llu nrcpt=%zu %s", qid, env.site,
 	    (unsigned long)env.uid, env.login, env.cwd, env.exe,
-	    *env.script ? env.script : "-", env.sender,
+	    *env.script ? env.script : "-", *env.origdst ? "origdst=" : "",
+	    env.origdst, *env.origdst ? " " : "", env.sender,
 	    (unsigned long long)size, env.nrcpt, j->tokens);
 	return 0;
 }

@@ -71,7 +71,9 @@ linein_fill(struct linein *l)
 		l->pos = 0;
 	}
 	do
-		r = read(l->fd, l->buf + l->end, LINEIN_BUFSIZE - l->end);
+		r = l->rd ? l->rd(l->rdctx, l->buf + l->end,
+		    LINEIN_BUFSIZE - l->end) :
+		    read(l->fd, l->buf + l->end, LINEIN_BUFSIZE - l->end);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		int	 saved = errno;

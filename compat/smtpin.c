@@ -18,6 +18,20 @@
  * HELO is not required before MAIL.  DSN parameters (NOTIFY, ORCPT, RET,
  * ENVID) are accepted and ignored.  Commands may end in LF or CR LF.
  *
+ * The listener (sitemail-smtpd, ops->listener) speaks the same dialogue on
+ * a socket, with more in EHLO:
+ *	250-SMTPUTF8		MAIL ... SMTPUTF8 and AUTH=<...> accepted
+ *	250-STARTTLS		when ops->starttls is set, before TLS only;
+ *				"220 2.0.0 Ready to start TLS", then the
+ *				buffered input is dropped and the session
+ *				starts over (RFC 3207)
+ *	250-AUTH PLAIN LOGIN	AUTH PLAIN [b64], AUTH LOGIN [b64]: with
+ *				auth_accept any credentials get "235 2.7.0",
+ *				otherwise "535 5.7.8"; the login is reported
+ *				to ops->on_auth and never changes the site
+ * and a freeze (EX_TEMPFAIL naming "frozen") answers 451 4.7.1.  A read
+ * timeout (the caller's SO_RCVTIMEO) answers 421 4.4.2 and ends it.
+ *
  * Replies are buffered and written before every read that could block,
  * so pipelined commands get their replies in one write and a client that
  * waits for each reply is never left waiting.  Nothing is ever written to
@@ -39,6 +53,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "compat/compat.h"
 #include "util/msg.h"
 
@@ -53,6 +69,10 @@ struct smtpin {
 	const struct smtpin_ops *ops;
 	const char *host;
 	struct linein in;
+	int	 ofd;			/* replies go here ... */
+	struct smtpin_io io;		/* ... or through io.wr (TLS) */
+	int	 tls;			/* STARTTLS done */
+	int	 authed;		/* AUTH done */
 	char	 obuf[SMTPIN_OBUF];
 	size_t	 olen;
 	int	 ioerr;
@@ -71,7 +91,9 @@ smtpin_flush(struct smtpin *s)
 	ssize_t	 w;
 
 	while (off < s->olen && !s->ioerr) {
-		w = write(STDOUT_FILENO, s->obuf + off, s->olen - off);
+		w = s->io.wr ? s->io.wr(s->io.ioctx, s->obuf + off,
+		    s->olen - off) : write(s->ofd, s->obuf + off,
+		    s->olen - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -231,7 +253,9 @@ smtpin_params(struct smtpin *s, const char *p, int mail)
 				return -1;
 			}
 		} else if (!((mail && (smtpin_word(w, "RET=") ||
-		    smtpin_word(w, "ENVID="))) || (!mail &&
+		    smtpin_word(w, "ENVID="))) || (mail && s->ops->listener &&
+		    (smtpin_word(w, "AUTH=") || (n == 8 &&
+		    strncasecmp(w, "SMTPUTF8", 8) == 0))) || (!mail &&
 		    (smtpin_word(w, "NOTIFY=") || smtpin_word(w, "ORCPT="))))) {
 			smtpin_reply(s, "555 5.5.4 Unsupported option: %.*s",
 			    (int)(n > 64 ? 64 : n), w);
@@ -327,6 +351,12 @@ smtpin_outcome(struct smtpin *s, int rc, const char *qid)
 	case EX_USAGE:
 		smtpin_reply(s, "501 5.5.4 Error: %.400s", why);
 		break;
+	case EX_TEMPFAIL:
+		if (s->ops->listener && strstr(why, "frozen") != NULL) {
+			smtpin_reply(s, "451 4.7.1 Error: %.400s", why);
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		smtpin_reply(s, "451 4.3.0 Error: %.400s", why);
 	}
@@ -371,6 +401,157 @@ smtpin_data(struct smtpin *s, const char *arg)
 	smtpin_outcome(s, rc, qid);
 }
 
+/* smtpin_ehlo_listener - the listener's extra EHLO keywords. */
+static void
+smtpin_ehlo_listener(struct smtpin *s)
+{
+	smtpin_reply(s, "250-SMTPUTF8");
+	if (s->ops->starttls != NULL && !s->tls)
+		smtpin_reply(s, "250-STARTTLS");
+	smtpin_reply(s, "250-AUTH PLAIN LOGIN");
+}
+
+/* smtpin_starttls - STARTTLS: "220", then TLS from a clean slate. */
+static void
+smtpin_starttls(struct smtpin *s, const char *arg)
+{
+	if (s->ops->starttls == NULL || s->tls) {
+		smtpin_reply(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	if (*arg != '\0') {
+		smtpin_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	smtpin_reply(s, "220 2.0.0 Ready to start TLS");
+	smtpin_flush(s);
+	s->in.pos = s->in.end = 0;	/* nothing sent before TLS counts */
+	if (s->ioerr || s->ops->starttls(s->ops->ctx, s->ofd, &s->io) != 0) {
+		s->ioerr = 1;
+		return;
+	}
+	s->in.rd = s->io.rd;
+	s->in.rdctx = s->io.ioctx;
+	s->tls = 1;
+	s->authed = 0;
+	smtpin_reset(s);
+}
+
+/* smtpin_b64 - decode base64 text into out (NUL-terminated); the length,
+ * or -1 if bad. */
+static ssize_t
+smtpin_b64(const char *text, char *out, size_t outlen)
+{
+	size_t	 n;
+
+	if (sodium_base642bin((unsigned char *)out, outlen - 1, text,
+	    strlen(text), NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	out[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* smtpin_auth_read - one client response line after a 334; 0 or -1
+ * (the exchange is over: cancelled or I/O error, reply sent). */
+static int
+smtpin_auth_read(struct smtpin *s, char *line, size_t max)
+{
+	size_t	 n;
+	int	 r;
+
+	smtpin_flush(s);
+	if (s->ioerr || (r = linein_line(&s->in, line, max, &n)) == 0 ||
+	    r == -1) {
+		s->ioerr = 1;
+		return -1;
+	}
+	if (r == -2 || strcmp(line, "*") == 0) {
+		smtpin_reply(s, "501 5.7.0 Authentication aborted");
+		return -1;
+	}
+	while (n > 0 && line[n - 1] == ' ')
+		line[--n] = '\0';
+	return 0;
+}
+
+/* smtpin_auth_login - the login name out of a PLAIN or LOGIN exchange
+ * (mech at arg, an initial response may follow); 0, or -1 after a reply. */
+static int
+smtpin_auth_login(struct smtpin *s, const char *arg, int plain, char *login,
+    size_t loginlen)
+{
+	char	 line[SMTPIN_LINE_MAX + 1], dec[SMTPIN_LINE_MAX];
+	const char *init = arg + 5;	/* after the mechanism */
+	ssize_t	 n;
+
+	while (*init == ' ')
+		init++;
+	if (*init == '\0' || strcmp(init, "=") == 0) {
+		smtpin_reply(s, plain ? "334 " : "334 VXNlcm5hbWU6");
+		if (smtpin_auth_read(s, line, sizeof(line)) < 0)
+			return -1;
+		init = line;
+	}
+	if ((n = smtpin_b64(init, dec, sizeof(dec))) < 0) {
+		smtpin_reply(s, "501 5.5.2 Error: invalid base64 data");
+		return -1;
+	}
+	if (plain) {		/* authzid NUL authcid NUL password */
+		const char *id = memchr(dec, '\0', (size_t)n);
+
+		if (id == NULL || memchr(id + 1, '\0', (size_t)(dec + n -
+		    id - 1)) == NULL) {
+			smtpin_reply(s, "501 5.5.2 Error: malformed PLAIN "
+			    "response");
+			return -1;
+		}
+		snprintf(login, loginlen, "%s", id + 1);
+		return 0;
+	}
+	snprintf(login, loginlen, "%.*s", (int)strnlen(dec, (size_t)n), dec);
+	smtpin_reply(s, "334 UGFzc3dvcmQ6");
+	return smtpin_auth_read(s, line, sizeof(line));	/* not kept */
+}
+
+/* smtpin_auth - AUTH PLAIN / LOGIN: answered, logged, never trusted. */
+static void
+smtpin_auth(struct smtpin *s, const char *arg)
+{
+	char	 login[256];
+	size_t	 i;
+	int	 plain;
+
+	if (s->authed || s->sender != NULL) {
+		smtpin_reply(s, "503 5.5.1 Error: %s", s->authed ?
+		    "already authenticated" : "AUTH not allowed during a "
+		    "mail transaction");
+		return;
+	}
+	plain = strncasecmp(arg, "PLAIN", 5) == 0 && (arg[5] == ' ' ||
+	    arg[5] == '\0');
+	if (!plain && !(strncasecmp(arg, "LOGIN", 5) == 0 &&
+	    (arg[5] == ' ' || arg[5] == '\0'))) {
+		smtpin_reply(s, "504 5.5.4 Error: unsupported authentication "
+		    "mechanism");
+		return;
+	}
+	login[0] = '\0';
+	if (smtpin_auth_login(s, arg, plain, login, sizeof(login)) < 0)
+		return;
+	for (i = 0; login[i]; i++)
+		if ((unsigned char)login[i] < ' ' || login[i] == 0x7f)
+			login[i] = '?';
+	if (s->ops->on_auth)
+		s->ops->on_auth(s->ops->ctx, plain ? "PLAIN" : "LOGIN", login);
+	if (!s->ops->auth_accept) {
+		smtpin_reply(s, "535 5.7.8 Error: authentication refused: "
+		    "this host knows the sender by its user id");
+		return;
+	}
+	s->authed = 1;
+	smtpin_reply(s, "235 2.7.0 Authentication successful");
+}
+
 /* smtpin_command - one command line. */
 static void
 smtpin_command(struct smtpin *s, char *line, size_t n)
@@ -406,8 +587,14 @@ smtpin_command(struct smtpin *s, char *line, size_t n)
 		else
 			smtpin_reply(s, "250-SIZE");
 		smtpin_reply(s, "250-8BITMIME");
+		if (s->ops->listener)
+			smtpin_ehlo_listener(s);
 		smtpin_reply(s, "250 ENHANCEDSTATUSCODES");
-	} else if (VERB("MAIL"))
+	} else if (s->ops->listener && VERB("STARTTLS"))
+		smtpin_starttls(s, arg);
+	else if (s->ops->listener && VERB("AUTH"))
+		smtpin_auth(s, arg);
+	else if (VERB("MAIL"))
 		smtpin_mail(s, arg);
 	else if (VERB("RCPT"))
 		smtpin_rcpt(s, arg);
@@ -467,6 +654,11 @@ smtpin_session(struct smtpin *s)
 		r = linein_line(&s->in, line, sizeof(line), &n);
 		if (r == 0)
 			break;
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			smtpin_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+			    s->host);
+			break;
+		}
 		if (r == -1) {
 			s->ioerr = 1;
 			break;
@@ -484,9 +676,9 @@ smtpin_session(struct smtpin *s)
 	return s->ioerr ? EX_IOERR : 0;
 }
 
-/* smtpin_run - the dialogue on fd 0 / fd 1 until QUIT or EOF. */
-int
-smtpin_run(const struct smtpin_ops *ops)
+/* smtpin_start - a session reading fd in and writing fd out. */
+static int
+smtpin_start(const struct smtpin_ops *ops, int in, int out)
 {
 	struct smtpin s;
 	struct sigaction sa, old;
@@ -494,12 +686,13 @@ smtpin_run(const struct smtpin_ops *ops)
 
 	memset(&s, 0, sizeof(s));
 	s.ops = ops;
+	s.ofd = out;
 	s.host = ops->hostname && *ops->hostname ? ops->hostname : "localhost";
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGPIPE, &sa, &old);	/* a gone client: EPIPE */
-	linein_init(&s.in, STDIN_FILENO);
+	linein_init(&s.in, in);
 	rc = smtpin_session(&s);
 	smtpin_reset(&s);
 	linein_free(&s.in);
@@ -507,4 +700,18 @@ smtpin_run(const struct smtpin_ops *ops)
 	if (rc)
 		err_set(rc, "-bs: I/O error talking to the client");
 	return rc;
+}
+
+/* smtpin_run - the dialogue on fd 0 / fd 1 until QUIT or EOF. */
+int
+smtpin_run(const struct smtpin_ops *ops)
+{
+	return smtpin_start(ops, STDIN_FILENO, STDOUT_FILENO);
+}
+
+/* smtpin_serve - the dialogue on a connected socket. */
+int
+smtpin_serve(const struct smtpin_ops *ops, int fd)
+{
+	return smtpin_start(ops, fd, fd);
 }

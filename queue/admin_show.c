@@ -119,6 +119,8 @@ show_envelope(struct buf *b, const struct spool_msg *m)
 	bad |= show_field(b, "cwd:", e->cwd);
 	bad |= show_field(b, "exe:", e->exe);
 	bad |= show_field(b, "script:", e->script);
+	if (e->origdst && *e->origdst)
+		bad |= show_field(b, "origdst:", e->origdst);
 	for (i = 0; i < e->nrcpt; i++)
 		bad |= show_addr(b, "rcpt:", e->rcpt[i]);
 	return bad;

@@ -17,6 +17,9 @@
  *	cwd PATH
  *	exe PATH
  *	script TEXT
+ *	origdst HOST:PORT	optional, only when not empty: the original
+ *				destination of a connection the listener
+ *				took in (older files have none)
  *	rcpt ADDR		one line per recipient, at least one, non-empty
  *
  * The parser is strict: every line must end in LF, keys are exact
@@ -40,12 +43,12 @@
 /* Single-valued keys, in the order the writer emits them. */
 enum env_key {
 	K_QID, K_SITE, K_UID, K_LOGIN, K_SENDER, K_TIME, K_FLAGS, K_HOLD,
-	K_CWD, K_EXE, K_SCRIPT, K_RCPT, K_NKEYS
+	K_CWD, K_EXE, K_SCRIPT, K_ORIGDST, K_RCPT, K_NKEYS
 };
 
 static const char *const env_keys[K_NKEYS] = {
 	"qid", "site", "uid", "login", "sender", "time", "flags", "hold",
-	"cwd", "exe", "script", "rcpt"
+	"cwd", "exe", "script", "origdst", "rcpt"
 };
 
 #define ENV_REQUIRED	((1u << K_QID) | (1u << K_SITE) | (1u << K_UID) | \
@@ -75,7 +78,7 @@ int
 spool_envelope_format(const struct envelope *env, struct buf *out)
 {
 	const char *opt[] = { env->login, env->sender, env->cwd, env->exe,
-	    env->script };
+	    env->script, env->origdst };
 	size_t	 i;
 	int	 rc;
 
@@ -109,6 +112,8 @@ spool_envelope_format(const struct envelope *env, struct buf *out)
 	    env_str(env->sender), (long long)env->time, env->time_usec,
 	    env->flags, (long long)env->hold, env_str(env->cwd),
 	    env_str(env->exe), env_str(env->script));
+	if (rc == 0 && *env_str(env->origdst))
+		rc = buf_printf(out, "origdst %s\n", env->origdst);
 	for (i = 0; rc == 0 && i < env->nrcpt; i++)
 		rc = buf_printf(out, "rcpt %s\n", env->rcpt[i]);
 	if (rc < 0)
@@ -208,6 +213,7 @@ env_set_string(struct envelope *env, int k, const char *v, size_t n)
 	case K_SENDER:	field = &env->sender; break;
 	case K_CWD:	field = &env->cwd; break;
 	case K_EXE:	field = &env->exe; break;
+	case K_ORIGDST:	field = &env->origdst; break;
 	default:	field = &env->script; break;
 	}
 	return (*field = env_strdup(v, n)) == NULL ? -1 : 0;
@@ -293,7 +299,8 @@ env_line(struct envelope *env, const char *s, size_t n, unsigned *seen,
 static int
 env_defaults(struct envelope *env)
 {
-	char	**opt[] = { &env->login, &env->cwd, &env->exe, &env->script };
+	char	**opt[] = { &env->login, &env->cwd, &env->exe, &env->script,
+	    &env->origdst };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
@@ -355,11 +362,12 @@ spool_envelope_free(struct envelope *env)
 	free(env->cwd);
 	free(env->exe);
 	free(env->script);
+	free(env->origdst);
 	for (i = 0; i < env->nrcpt; i++)
 		free(env->rcpt[i]);
 	free(env->rcpt);
 	env->site = env->login = env->sender = NULL;
-	env->cwd = env->exe = env->script = NULL;
+	env->cwd = env->exe = env->script = env->origdst = NULL;
 	env->rcpt = NULL;
 	env->nrcpt = 0;
 }

@@ -64,6 +64,8 @@ struct envelope {
 	char	*cwd;
 	char	*exe;
 	char	*script;		/* X-PHP-Originating-Script, or "" */
+	char	*origdst;		/* listener: where the client tried to
+					 * connect ("host:port"), or "" */
 	char	**rcpt;
 	size_t	 nrcpt;
 };

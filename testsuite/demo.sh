@@ -18,6 +18,59 @@ as() { local u=$1; shift; printf '%s$ %s\n' "$u" "$*"
 	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups --reset-env -- "$@"; }
 [ "$(id -u)" = 0 ] || { echo "make demo: run as root (it creates users and a set-gid install)"; exit 1; }
 
+# --- The listener part (runs inside "unshare -n", see the end) ------------
+# demo_listener_ns - a "hacked site" opens a raw SMTP connection to an
+# outside MX (192.0.2.10 on this namespace's lo): the egress lock redirects
+# it to sitemail-smtpd, which identifies the site by the socket's owner,
+# charges it, and logs where it was going; the runner relays it.
+demo_listener_ns() {
+	local E=$W/ns-etc S=$W/ns-spool d pid
+	ip link set lo up; ip addr add 192.0.2.10/32 dev lo
+	rm -rf "$E" "$S" "$W/ns-relay"; mkdir -p "$E/sites.d"
+	cp -p $P/etc/sitemail/spool.key $P/etc/sitemail/relay.password "$E/"
+	cp -p $P/etc/sitemail/sites.d/*.conf "$E/sites.d/"
+	for d in "" tmp queue quarantine state; do install -d -m 0770 -o sitemail -g sitemail "$S/$d"; done
+	install -d -m 1770 -o sitemail -g sitemail "$S/state/flush"
+	/usr/bin/python3 "$SRC/testsuite/lib/smarthost.py" --port-file "$W/ns-relay.port" \
+	    --port "$(cat "$W/relay.port")" --spool "$W/ns-relay" --certdir "$W/certs" \
+	    --users relay:s3cret --log "$W/ns-relay.log" --pid-file "$W/ns-relay.pid" &
+	dns_init "$W/ns-dns"
+	dns_start dns "$W/dns/zone.conf" || { echo "dnsmasq did not start"; return 1; }
+	sed -e "s|^spool_dir = .*|spool_dir = $S|" -e "s|^servers = .*|servers = 127.0.0.1:$dns_PORT|" \
+	    $P/etc/sitemail/sitemail.conf >"$E/sitemail.conf"
+	printf '[smtpd]\nlisten = 127.0.0.1:25\nredirect_port = 10025\n[firewall]\nredirect_ports = 25\nblock_ports = 465, 587\n' >>"$E/sitemail.conf"
+	chmod 644 "$E/sitemail.conf"
+	for i in $(seq 50); do [ -s "$W/ns-relay.port" ] && break; sleep 0.1; done
+	echo "In a private network namespace: lo up, 192.0.2.10 (\"mx.victim.example\") on lo,"
+	echo "the smarthost and DNS started again inside it."
+	run $P/sbin/sitemail -C "$E" firewall
+	run $P/sbin/sitemail -C "$E" firewall --apply
+	$P/sbin/sitemail-smtpd -C "$E" & pid=$!
+	for i in $(seq 50); do grep -q 'sitemail-smtpd.*listening' $P/var/sitemail.log && break; sleep 0.1; done
+	echo "sitemail-smtpd listens on 127.0.0.1:25 and :10025 (as user sitemail)"
+	say "blog.test is hacked: a script speaks SMTP straight to 192.0.2.10:25"
+	as demo-blog /usr/bin/python3 "$SRC/testsuite/lib/smtpc.py" raw 192.0.2.10 25 \
+	    "HELO totally-not-spam.example" "MAIL FROM:<paypal-security@paypa1.example>" \
+	    "RCPT TO:<victim@shop.test>" "DATA" \
+	    "From: PayPal <paypal-security@paypa1.example>
+Subject: Verify your account
+
+Click here." "." "QUIT" | sed 's/^\([2-5][0-9][0-9][ -]\)/  S: \1/'
+	say "Redirected, identified by socket owner, charged to blog.test, logged with where it was going"
+	grep -h 'sitemail-smtpd' $P/var/sitemail.log | grep -E 'connect:|origdst=192' | sed 's/^.*sitemail-smtpd\[[0-9]*\]: /  /'
+	run $P/sbin/sitemail -C "$E" show "$($P/sbin/sitemail -C "$E" list --json | jq -r .queue_id | head -1)"
+	run $P/sbin/sitemaild -C "$E" --once
+	grep -h 'to=<victim@shop.test>' $P/var/sitemail.log | sed 's/^.*sitemaild\[[0-9]*\]: /  /'
+	for j in "$W"/ns-relay/*.json; do [ -f "$j" ] && jq -c '{mail_from, rcpt_tos, auth_user, tls}' "$j"; done
+	echo "The headers the smarthost got (the forged From was rewritten to the site's own):"
+	grep -h -i -E '^(From|Reply-To|X-Original-From|Received):' "$W"/ns-relay/*.eml | tr -d '\r' | head -6 | sed 's/^/  /'
+	kill "$pid" "$(cat "$W/ns-relay.pid")" 2>/dev/null; dns_stop_all
+}
+if [ "${1:-}" = --listener-part ]; then
+	W=$P/work PY=/usr/bin/python3; . "$SRC/testsuite/lib/dns.sh"
+	demo_listener_ns; exit $?
+fi
+
 say "Install into $P (sendmail is set-gid sitemail)"
 for pid in $(cat "$W"/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null; done
 rm -rf "$P"; mkdir -p "$P"; chmod 755 "$P"
@@ -151,4 +204,6 @@ say "The held burst goes out as tokens refill"
 sleep 4
 run $P/sbin/sitemaild --once
 run $P/sbin/mailq
+say "The side door: raw SMTP from a hacked site (in a private network namespace)"
+unshare -n -- bash "$SRC/testsuite/demo.sh" --listener-part
 say "Done. Log: $P/var/sitemail.log"

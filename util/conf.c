@@ -74,18 +74,21 @@
 #define CONF_FILES_MAX	10000		/* files in sites.d */
 
 enum conf_sect {
-	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_DKIM, S_SITE
+	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_DKIM, S_SMTPD,
+	S_FIREWALL, S_SITE
 };
 
 static const char *const conf_sect_names[] = {
-	"", "main", "dns", "local", "smarthost", "limits", "dkim", "site"
+	"", "main", "dns", "local", "smarthost", "limits", "dkim", "smtpd",
+	"firewall", "site"
 };
 
 /* Value types, each with its own parser and "want ..." hint. */
 enum conf_type {
 	T_STRING, T_HOST, T_PATH, T_OPTPATH, T_USER, T_LOG, T_URL,
 	T_URLS, T_LIST, T_USERS, T_SIZE, T_DURATION, T_RECIPIENTS,
-	T_CONNECTIONS, T_BOOL, T_RATE, T_BURST, T_COUNT, T_POLICY
+	T_CONNECTIONS, T_BOOL, T_RATE, T_BURST, T_COUNT, T_POLICY,
+	T_PORT, T_PORTS, T_BLOCK, T_AUTH
 };
 
 struct conf_key {
@@ -143,6 +146,21 @@ static const struct conf_key conf_keys[] = {
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 _Static_assert(CONF_NKEYS <= 64, "per-site key mask is 64 bits");
+
+/* [smtpd] and [firewall]: global only, so outside the per-site mask. */
+static const struct conf_key conf_keys_net[] = {
+	{ S_SMTPD, "listen", T_LIST, C(smtpd.listen) },
+	{ S_SMTPD, "redirect_port", T_PORT, C(smtpd.redirect_port) },
+	{ S_SMTPD, "max_connections_per_site", T_CONNECTIONS,
+	    C(smtpd.max_per_site) },
+	{ S_SMTPD, "timeout", T_DURATION, C(smtpd.timeout) },
+	{ S_SMTPD, "auth", T_AUTH, C(smtpd.auth_accept) },
+	{ S_SMTPD, "tls_cert", T_OPTPATH, C(smtpd.tls_cert) },
+	{ S_SMTPD, "tls_key", T_OPTPATH, C(smtpd.tls_key) },
+	{ S_FIREWALL, "redirect_ports", T_PORTS, C(firewall.redirect_ports) },
+	{ S_FIREWALL, "block_ports", T_BLOCK, C(firewall.block_ports) },
+	{ S_FIREWALL, "exempt_users", T_USERS, C(firewall.exempt_users) },
+};
 
 /* Loader state, one per conf_load() call. */
 struct conf_ctx {
@@ -400,6 +418,18 @@ conf_list_parse(const char *s, struct conf_list *out, int (*check)(const char *)
 	return 0;
 }
 
+/* conf_list_has - 1 if the list holds item. */
+static int
+conf_list_has(const struct conf_list *l, const char *item)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], item) == 0)
+			return 1;
+	return 0;
+}
+
 /* conf_item_any - any printable item. */
 static int
 conf_item_any(const char *s)
@@ -423,6 +453,22 @@ conf_item_user(const char *s)
 	if (strspn(s, "0123456789") == strlen(s))
 		return conf_parse_u64(s, strlen(s), (uid_t)-1 - 1ULL, &v) == 0;
 	return conf_valid_name(s, 64);
+}
+
+/* conf_item_port - a TCP port, 1..65535. */
+static int
+conf_item_port(const char *s)
+{
+	uint64_t v;
+
+	return conf_parse_u64(s, strlen(s), 65535, &v) == 0 && v > 0;
+}
+
+/* conf_item_block - a port of block_ports, or the word "allow". */
+static int
+conf_item_block(const char *s)
+{
+	return strcmp(s, "allow") == 0 || conf_item_port(s);
 }
 
 /* Setting values. */
@@ -465,6 +511,10 @@ conf_want(enum conf_type t)
 	case T_BURST: return "want a whole number from 1 to 1000000000";
 	case T_COUNT: return "want a whole number from 0 to 1000000000";
 	case T_POLICY: return "want allow, rewrite or reject";
+	case T_PORT: return "want a port from 1 to 65535";
+	case T_PORTS: return "want a list of ports";
+	case T_BLOCK: return "want a list of ports, or allow";
+	case T_AUTH: return "want accept or refuse";
 	default: return "want text without control characters";
 	}
 }
@@ -559,15 +609,23 @@ static int
 conf_set(struct conf_ctx *ctx, const struct conf_key *k, void *field,
     const char *value)
 {
+	uint64_t port;
 	int	 rc;
 
 	switch (k->type) {
 	case T_LIST:
 	case T_URLS:
 	case T_USERS:
+	case T_PORTS:
+	case T_BLOCK:
 		rc = conf_list_parse(value, field, k->type == T_URLS ?
 		    conf_item_url : k->type == T_USERS ? conf_item_user :
-		    conf_item_any);
+		    k->type == T_PORTS ? conf_item_port : k->type == T_BLOCK ?
+		    conf_item_block : conf_item_any);
+		if (rc == 0 && k->type == T_BLOCK &&
+		    ((struct conf_list *)field)->n > 1 &&
+		    conf_list_has(field, "allow"))
+			rc = -1;	/* "allow" stands alone */
 		if (rc == -2)
 			return ctx->status = err_set(EX_TEMPFAIL,
 			    "out of memory");
@@ -578,6 +636,19 @@ conf_set(struct conf_ctx *ctx, const struct conf_key *k, void *field,
 		break;
 	case T_POLICY:
 		rc = conf_set_policy(field, value);
+		break;
+	case T_PORT:
+		rc = conf_parse_u64(value, strlen(value), 65535, &port) < 0 ||
+		    port == 0 ? -1 : 0;
+		if (rc == 0)
+			*(unsigned *)field = (unsigned)port;
+		break;
+	case T_AUTH:
+		rc = strcmp(value, "accept") == 0 ? 1 :
+		    strcmp(value, "refuse") == 0 ? 0 : -1;
+		if (rc >= 0)
+			*(int *)field = rc;
+		rc = rc < 0 ? -1 : 0;
 		break;
 	default:
 		if (!conf_check_string(k->type, value))
@@ -605,6 +676,10 @@ conf_key_find(enum conf_sect sect, const char *name)
 		    (sect == S_SITE && conf_keys[i].sect == S_LIMITS))
 			return &conf_keys[i];
 	}
+	for (i = 0; i < sizeof(conf_keys_net) / sizeof(*conf_keys_net); i++)
+		if (conf_keys_net[i].sect == sect &&
+		    strcmp(conf_keys_net[i].name, name) == 0)
+			return &conf_keys_net[i];
 	return NULL;
 }
 
@@ -617,6 +692,8 @@ conf_where_set(struct conf_ctx *ctx, const struct conf_key *k,
 	size_t	 i = (size_t)(k - conf_keys);
 	char	 at[PATH_MAX + 16];
 
+	if (k < conf_keys || k >= conf_keys + CONF_NKEYS)
+		return 0;		/* [smtpd], [firewall]: not tracked */
 	if (site != NULL) {
 		if (k->type == T_USERS)
 			site->users_line = ctx->lineno;
@@ -1221,7 +1298,7 @@ conf_defaults(struct conf *c, const char *dir)
 	char	**strings[] = { &c->hostname, &c->log, &c->alert_to,
 	    &c->local_transport, &c->smarthost_url, &c->ca_file,
 	    &c->smarthost_username, &c->smarthost_password_file,
-	    &c->dkim_selector };
+	    &c->dkim_selector, &c->smtpd.tls_cert, &c->smtpd.tls_key };
 	size_t	 i;
 
 	memset(c, 0, sizeof(*c));
@@ -1253,6 +1330,17 @@ conf_defaults(struct conf *c, const char *dir)
 	c->limits.burst = 50;
 	c->limits.backlog = 200;
 	c->limits.from_policy = FROM_REWRITE;
+	c->smtpd.redirect_port = 10025;
+	c->smtpd.max_per_site = 10;
+	c->smtpd.timeout = 300;
+	c->smtpd.auth_accept = 1;
+	if (conf_list_parse("127.0.0.1:25, [::1]:25", &c->smtpd.listen,
+	    conf_item_any) != 0 || conf_list_parse("25",
+	    &c->firewall.redirect_ports, conf_item_port) != 0 ||
+	    conf_list_parse("465, 587", &c->firewall.block_ports,
+	    conf_item_port) != 0 || conf_list_parse("root",
+	    &c->firewall.exempt_users, conf_item_user) != 0)
+		return -1;
 	return 0;
 }
 
@@ -1521,6 +1609,12 @@ conf_free(struct conf *c)
 	free(c->where);
 	free(c->dkim_keys);
 	free(c->dkim_selector);
+	conf_list_free(&c->smtpd.listen);
+	free(c->smtpd.tls_cert);
+	free(c->smtpd.tls_key);
+	conf_list_free(&c->firewall.redirect_ports);
+	conf_list_free(&c->firewall.block_ports);
+	conf_list_free(&c->firewall.exempt_users);
 	for (i = 0; i < c->nsites; i++)
 		conf_site_free(&c->sites[i]);
 	free(c->sites);

@@ -3,11 +3,11 @@
  *
  * Files: $(SYSCONFDIR)/sitemail/sitemail.conf, then every
  * $(SYSCONFDIR)/sitemail/sites.d/ *.conf in name order.  Sections: [main],
- * [dns], [local], [smarthost], [limits], [dkim], and [site NAME]
- * (sites.d files hold [site] sections only).  root's site "root" is
- * exempt from rates unless a [site root] sets them.  A broken sites.d
- * file is left out, its error kept in conf.broken ("FILE:LINE: what"): it
- * never stops the other sites.
+ * [dns], [local], [smarthost], [limits], [dkim], [smtpd], [firewall],
+ * and [site NAME] (sites.d files hold [site] sections only).  root's site
+ * "root" is exempt from rates unless a [site root] sets them.  A broken
+ * sites.d file is left out, its error kept in conf.broken ("FILE:LINE:
+ * what"): it never stops the other sites.
  * Durations take s/m/h/d, sizes K/M/G, rates N/s N/m N/h N/d.  A missing
  * file means built-in defaults.  An unknown key or bad value fails with
  * EX_CONFIG and err_str() = "FILE:LINE: what is wrong".
@@ -59,6 +59,23 @@ struct conf_site {
 
 struct confidx;
 
+/* [smtpd]: the loopback SMTP listener (sitemail-smtpd). */
+struct conf_smtpd {
+	struct conf_list listen;	/* "ip:port" or "[ip6]:port" */
+	unsigned redirect_port;		/* also bound on 127.0.0.1 and ::1 */
+	unsigned max_per_site;		/* max_connections_per_site */
+	long	 timeout;		/* idle and per-command, seconds */
+	int	 auth_accept;		/* auth = accept (1) | refuse (0) */
+	char	*tls_cert, *tls_key;	/* "" = no STARTTLS */
+};
+
+/* [firewall]: the egress lock (sitemail firewall). */
+struct conf_firewall {
+	struct conf_list redirect_ports;
+	struct conf_list block_ports;	/* or the single word "allow" */
+	struct conf_list exempt_users;	/* besides the runner user */
+};
+
 struct conf {
 	/* [main] */
 	char	*hostname;
@@ -93,6 +110,8 @@ struct conf {
 	/* [dkim] */
 	char	*dkim_keys;		/* directory of DOMAIN.SELECTOR.key */
 	char	*dkim_selector;
+	struct conf_smtpd smtpd;
+	struct conf_firewall firewall;
 	/* [site ...] */
 	struct conf_site *sites;
 	size_t	 nsites;

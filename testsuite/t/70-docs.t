@@ -3,7 +3,7 @@
 # document what the programs really accept.
 . "$SM_SRC/testsuite/lib/tap.sh"
 MAN=$SM_PREFIX/share/man
-for page in man8/sendmail.8 man8/sitemail.8 man8/sitemaild.8 man5/sitemail.conf.5; do
+for page in man8/sendmail.8 man8/sitemail.8 man8/sitemaild.8 man8/sitemail-smtpd.8 man5/sitemail.conf.5; do
 	[ -f "$MAN/$page" ]; ok $? "$page installed"
 	warn=$(MANWIDTH=80 man --warnings -l "$MAN/$page" 2>&1 >/dev/null)
 	is "$warn" "" "$page renders without warnings"

@@ -405,6 +405,35 @@ parse_status(const char *text)
 	return rc;
 }
 
+/* test_origdst - the optional listener field: parsed, defaulted, and
+ * written only when set. */
+static void
+test_origdst(const char *text)
+{
+	struct envelope env;
+	struct buf b;
+
+	is_int(spool_envelope_parse(text, strlen(text), &env), 0,
+	    "origdst parses");
+	is_str(env.origdst, "192.0.2.10:25", "origdst value");
+	buf_init(&b, 4096);
+	is_int(spool_envelope_format(&env, &b), 0, "origdst formats");
+	ok(strstr(buf_str(&b), "\norigdst 192.0.2.10:25\n") != NULL,
+	    "origdst written back");
+	spool_envelope_free(&env);
+	buf_reset(&b);
+	text = "qid 0123456789abcdef0123\nsite s\nuid 1\nsender a\n"
+	    "time 1.000000\nrcpt x\n";
+	is_int(spool_envelope_parse(text, strlen(text), &env), 0,
+	    "a file without origdst (older format)");
+	is_str(env.origdst, "", "origdst defaults to \"\"");
+	is_int(spool_envelope_format(&env, &b), 0, "format without origdst");
+	ok(strstr(buf_str(&b), "origdst") == NULL,
+	    "no origdst line when empty");
+	spool_envelope_free(&env);
+	buf_free(&b);
+}
+
 /* test_envelope - the grammar behind the MAC. */
 static void
 test_envelope(void)
@@ -470,6 +499,9 @@ test_envelope(void)
 	    "known flags");
 	is_int(parse_status(BASE "hold x\nrcpt x\n"), EX_DATAERR, "bad hold");
 	is_int(parse_status(BASE "rcpt x\n\n"), EX_DATAERR, "empty line");
+	test_origdst(BASE "origdst 192.0.2.10:25\nrcpt x\n");
+	is_int(parse_status(BASE "origdst a\norigdst b\nrcpt x\n"),
+	    EX_DATAERR, "duplicate origdst");
 	is_int(spool_envelope_parse(BASE "rcpt x\0y\n", strlen(BASE) + 9,
 	    &env), EX_DATAERR, "NUL");
 	is_int(parse_status(""), EX_DATAERR, "empty envelope");

@@ -1,0 +1,273 @@
+#!/bin/bash
+# 80-smtpd.t - the loopback SMTP listener (sitemail-smtpd) and the egress
+# lock (sitemail firewall), all inside a private network namespace
+# (unshare -n: lo up, 192.0.2.10 on lo as the "outside MX", the ruleset
+# that "sitemail firewall --apply" loads there; the host's own ruleset is
+# never touched).  Real users, the real runner, a real smarthost and real
+# clients (smtplib, PHPMailer, Symfony Mailer, swaks):
+#  1. a site user's raw SMTP to 192.0.2.10:25 (and [2001:db8::10]:25) is
+#     redirected, identified, charged to its site, relayed, and logged with
+#     the original destination;
+#  2. PHPMailer (AUTH + STARTTLS), Symfony Mailer and swaks on localhost:25;
+#  3. HELO, MAIL FROM and AUTH never change the site; root and the runner
+#     user are not redirected;
+#  4. 451 4.7.1 for a frozen site, 550 5.7.1 for a foreign From under
+#     reject, 501/553 for an injected address; the bucket counts listener
+#     and sendmail mail together exactly;
+#  5. 20 idle sessions of one site: the 11th and later get 421, another
+#     site still delivers at once; the idle ones time out with 421 4.4.2;
+#  6. block_ports refuses 192.0.2.10:465, block_ports = allow lets it pass;
+#  7. under socket activation (LISTEN_FDS) the listener never runs as root.
+if [ -z "${SM_IN_NETNS:-}" ]; then
+	[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
+	for c in unshare nft ip; do
+		command -v $c >/dev/null || { echo "1..0 # SKIP $c missing"; exit 0; }
+	done
+	SM_IN_NETNS=1 exec unshare -n -- /bin/bash "$0" "$@"
+fi
+. "$SM_SRC/testsuite/lib/tap.sh"
+. "$SM_SRC/testsuite/lib/runner.sh"
+
+ip link set lo up || bail "lo up"
+ip addr add 192.0.2.10/32 dev lo || bail "192.0.2.10 on lo"
+HAVE6=1
+ip -6 addr add 2001:db8::10/128 dev lo nodad 2>/dev/null || HAVE6=
+rn_init
+SMTPC="$SM_SRC/testsuite/lib/smtpc.py"
+SMTPD_PID=
+NEW_USERS=(smx-carol smx-dave)
+# cleanup - the listener, the servers, and the users this test made.
+cleanup() {
+	local u
+	[ -n "$SMTPD_PID" ] && kill "$SMTPD_PID" 2>/dev/null && wait "$SMTPD_PID" 2>/dev/null
+	rn_cleanup
+	for u in "${NEW_USERS[@]}"; do userdel -r "$u" 2>/dev/null; done
+}
+trap cleanup EXIT
+for u in "${NEW_USERS[@]}"; do sm_user "$u"; done
+A_UID=$(uid_of smr-alice); B_UID=$(uid_of smr-bob)
+sm_reset
+sh_start sh --plain
+export SH_URL=smtp://127.0.0.1:$sh_PORT SH_PLAIN=1
+
+# conf [EXTRA] - the config of this test; stdin adds to [firewall].
+conf() {
+	{
+		printf '[smtpd]\nlisten = 127.0.0.1:25, [::1]:25\n'
+		printf 'timeout = 8s\nmax_connections_per_site = 10\n'
+		printf 'tls_cert = %s\ntls_key = %s\n' "$T/certs/server.pem" "$T/certs/server.key"
+		printf '[firewall]\n'
+		cat
+	} | rn_conf
+	sm_site carol <<-EOF
+	[site carol.test]
+	users = smx-carol
+	domains = carol.test
+	from_policy = reject
+	EOF
+	sm_site dave <<-EOF
+	[site dave.test]
+	users = smx-dave
+	domains = dave.test
+	rate = 1/d
+	burst = 1
+	backlog = 1
+	EOF
+}
+# smtpd_start - the listener, started as root (binds, then drops).
+smtpd_start() {
+	local started
+	started=$(grep -c 'sitemail-smtpd.*listening' "$SM_LOG")
+	"$SBIN/sitemail-smtpd" -C "$ETC" 2>>"$T/smtpd.err" &
+	SMTPD_PID=$!
+	wait_for 10 eval '[ "$(grep -c "sitemail-smtpd.*listening" "$SM_LOG")" -gt "$started" ]'
+}
+# as USER ARGS... - smtpc.py as USER.
+as() { local u=$1; shift; as_user "$u" $PY "$SMTPC" "$@" 2>&1; }
+# logged REGEX - the mail log has a matching line.
+logged() { grep -qE -- "$1" "$SM_LOG"; }
+# delivered_from ADDR - messages the smarthost got with this sender.
+delivered_from() {
+	$PY - "$T/sh.spool" "$1" <<-'EOF'
+	import glob, json, sys
+	print(sum(1 for f in glob.glob(sys.argv[1] + "*/*.json")
+	          if json.load(open(f))["mail_from"] == sys.argv[2]))
+	EOF
+}
+from_has() { [ "$(delivered_from "$1")" -ge "$2" ]; }
+
+conf </dev/null
+"$SBIN/sitemail" check-config >/dev/null; ok $? "config with [smtpd] and [firewall] is valid"
+"$SBIN/sitemail" firewall >"$T/rules.nft"
+ok $? "sitemail firewall prints the ruleset"
+"$SBIN/sitemail" firewall --apply >/dev/null
+ok $? "sitemail firewall --apply loads it"
+nft list table inet sitemail | grep -q 'dport 25 redirect to :10025'
+ok $? "the loaded table redirects port 25 to 10025"
+smtpd_start; ok $? "sitemail-smtpd started and listens"
+like "$(ps -o user= -p "$SMTPD_PID")" "^sitemail" "the listener runs as the runner user"
+rd_start
+
+# --- 1: raw SMTP to an outside MX is redirected, identified, relayed ---------
+out=$(as smr-alice send 192.0.2.10 25 hacked@alice.test victim@shop.test --helo evil.example)
+is "$out" "250 ok" "smtplib to 192.0.2.10:25: accepted"
+logged "connect: site=alice.test uid=$A_UID peer=192.0.2.10:[0-9]+ origdst=192.0.2.10:25"
+ok $? "the connection is logged with site, uid and the original destination"
+logged ": site=alice.test uid=$A_UID .*origdst=192.0.2.10:25 from=<hacked@alice.test>"
+ok $? "the accepted message's log line names site, uid and origdst"
+wait_for 15 from_has "hacked@alice.test" 1; ok $? "relayed through the smarthost"
+QID=$(grep -E 'origdst=192.0.2.10:25 from=<hacked@alice.test>' "$SM_LOG" | head -1 | sed -E 's/.*: ([0-9a-f]{20}): site=.*/\1/')
+like "$(grep "$QID: to=<victim@shop.test>" "$SM_LOG")" "status=sent" "the runner logs it sent"
+if [ -n "$HAVE6" ]; then
+	out=$(as smr-bob send 2001:db8::10 25 hacked6@bob.test victim6@shop.test)
+	is "$out" "250 ok" "IPv6: smtplib to [2001:db8::10]:25: accepted"
+	logged ": site=bob.test uid=$B_UID .*origdst=\[2001:db8::10\]:25 from=<hacked6@bob.test>"
+	ok $? "IPv6: redirected, charged to bob.test, original destination logged"
+else
+	ok 0 "# SKIP no IPv6 in the namespace"; ok 0 "# SKIP no IPv6"
+fi
+
+# --- 2: PHPMailer (AUTH, STARTTLS), Symfony Mailer, swaks on localhost -------
+cat >"$T/phpmailer.php" <<'PHP'
+<?php
+require '/usr/share/php/libphp-phpmailer/autoload.php';
+$m = new PHPMailer\PHPMailer\PHPMailer(true);
+$m->isSMTP();
+$m->Host = 'localhost';
+$m->Port = 25;
+$m->SMTPAuth = true;
+$m->Username = 'admin@bob.test';
+$m->Password = 'anything';
+$m->SMTPSecure = PHPMailer\PHPMailer\PHPMailer::ENCRYPTION_STARTTLS;
+$m->SMTPOptions = ['ssl' => ['cafile' => $argv[1]]];
+$m->setFrom('phpmailer@alice.test', 'Shop');
+$m->addAddress('buyer@shop.test');
+$m->Subject = 'order';
+$m->Body = "Thanks.\n";
+$m->send();
+PHP
+cat >"$T/symfony.php" <<'PHP'
+<?php
+require '/usr/share/php/Symfony/Component/Mailer/autoload.php';
+use Symfony\Component\Mailer\Transport;
+use Symfony\Component\Mailer\Mailer;
+use Symfony\Component\Mime\Email;
+$mailer = new Mailer(Transport::fromDsn('smtp://localhost:25'));
+$mailer->send((new Email())->from('symfony@bob.test')->to('client@shop.test')
+    ->subject('Symfony')->text("hello\n"));
+PHP
+chmod 644 "$T"/*.php
+as_user smr-alice php -d openssl.cafile="$CA" "$T/phpmailer.php" "$CA" >"$T/php.out" 2>&1
+ok $? "PHPMailer isSMTP() with AUTH and STARTTLS: sent"
+logged ": site=alice.test uid=$A_UID .*from=<phpmailer@alice.test>"; ok $? "PHPMailer: charged to alice.test"
+logged "auth: site=alice.test uid=$A_UID mech=(PLAIN|LOGIN) login=admin@bob.test"; ok $? "PHPMailer: the AUTH login is logged, not used"
+as_user smr-bob php -d openssl.cafile="$CA" "$T/symfony.php" >"$T/sym.out" 2>&1
+ok $? "Symfony Mailer smtp://localhost:25: sent"
+logged ": site=bob.test uid=$B_UID .*from=<symfony@bob.test>"; ok $? "Symfony: charged to bob.test"
+as_user smr-bob swaks --server 127.0.0.1:25 --from swaks@bob.test --to s@shop.test \
+    --header "Subject: swaks" --body "swaks body" >"$T/swaks.out" 2>&1
+ok $? "swaks --server 127.0.0.1:25: sent"
+logged ": site=bob.test uid=$B_UID .*from=<swaks@bob.test>"; ok $? "swaks: charged to bob.test"
+wait_for 15 from_has "swaks@bob.test" 1 && from_has "symfony@bob.test" 1 && from_has "phpmailer@alice.test" 1
+ok $? "all three relayed"
+
+# --- 3: identity cannot be faked; root and the runner are not redirected -----
+out=$(as smr-bob send 192.0.2.10 25 smr-alice@alice.test x@shop.test --helo alice.test --auth smr-alice:pw --starttls "$CA")
+is "$out" "250 ok" "bob claiming alice's HELO, MAIL FROM and AUTH: accepted"
+logged ": site=bob.test uid=$B_UID .*origdst=192.0.2.10:25 from=<[^>]*>" ; ok $? "charged to bob.test, whatever it said"
+! logged ": site=alice.test .*from=<smr-alice@alice.test>"; ok $? "nothing charged to alice.test"
+is "$($PY "$SMTPC" connect 192.0.2.10 25)" "refused" "root's connection to 192.0.2.10:25 is not redirected"
+is "$(as sitemail connect 192.0.2.10 25)" "refused" "the runner user's connection is not redirected"
+
+# --- 4: freeze 451 4.7.1, foreign From 550 5.7.1, injected address, bucket ---
+out=$(as smx-dave send 127.0.0.1 25 d@dave.test x@shop.test --count 3)
+like "$(echo "$out" | sed -n 3p)" "^451 4\.7\.1 .*site dave\.test is frozen" "frozen site: 451 4.7.1 naming the freeze"
+is "$(echo "$out" | head -2 | tr '\n' ' ')" "250 ok 250 ok " "frozen site: the two before were accepted"
+out=$(as smx-carol send 127.0.0.1 25 c@carol.test x@shop.test --from-header ceo@bank.test)
+like "$out" "^550 5\.7\.1 " "foreign From under from_policy=reject: 550 5.7.1"
+out=$(as smr-alice raw 127.0.0.1 25 "EHLO x" "MAIL FROM:<a@alice.test>" 'RCPT TO:<a@x\rRCPT TO:<b@y>>' "QUIT")
+like "$(echo "$out" | grep -m1 '^5[05][13] ')" "^5(01|53) " "an injected address (bare CR) gets 501 or 553"
+out=$(as smr-alice raw 127.0.0.1 25 "EHLO x" "MAIL FROM:<a@alice.test>" 'RCPT TO:<a@x> ORCPT=rfc822;b@y NOTIFY=NEVER' 'RCPT TO:<c@x>, <d@y>' "QUIT")
+like "$(echo "$out" | sed -n '/^250 2.1.0/,$p' | sed -n 3p)" "^5[05][0-9] " "a second address after the path is refused"
+# The bucket: 20 through sendmail and 20 through the listener, concurrently.
+sm_site eve <<-EOF
+[site eve.test]
+users = smr-alice
+domains = alice.test
+rate = 1/d
+burst = 1000
+backlog = 100000
+EOF
+rm -f "$ETC/sites.d/alice.conf"
+# A restart while a session is open: the old worker finishes its session,
+# the new listener binds the same addresses at once.
+as smr-alice hold 127.0.0.1 25 1 3 >"$T/restart.out" &
+hp=$!
+wait_for 5 grep -q '^220' "$T/restart.out"
+kill "$SMTPD_PID"; wait "$SMTPD_PID" 2>/dev/null; smtpd_start
+ok $? "restarted while a session was open"
+wait $hp
+( for k in $(seq 20); do msg "sm $k" | submit smr-alice "b$k@shop.test" || echo fail; done ) >"$T/b1.out" 2>&1 &
+p1=$!
+( for w in 1 2 3 4; do as smr-alice send 127.0.0.1 25 b@alice.test l$w@shop.test --count 5 & done; wait ) >"$T/b2.out" 2>&1
+wait $p1
+is "$(grep -c fail "$T/b1.out")" 0 "bucket: 20 sendmail submissions accepted"
+is "$(grep -c '^250 ok' "$T/b2.out")" 20 "bucket: 20 listener messages accepted"
+"$SBIN/sitemail" sites --json >"$T/sites.json"
+is "$(jq -r 'select(.site == "eve.test") | .tokens | floor' "$T/sites.json")" 960 "bucket: burst 1000 - 40 exactly, both paths counted"
+
+# --- 5: 20 idle sessions from one site; another site is not delayed --------
+as smr-alice hold 127.0.0.1 25 20 9 >"$T/hold.out" &
+hp=$!
+wait_for 10 eval '[ "$(wc -l <"$T/hold.out")" -ge 20 ]'
+is "$(grep -c '^220 ' "$T/hold.out")" 10 "10 idle sessions of one site are served"
+is "$(grep -c '^421 4.7.0 .*too many connections from site eve.test' "$T/hold.out")" 10 "connections 11 to 20 get a clear 421"
+start=$(date +%s%N)
+out=$(as smr-bob send 127.0.0.1 25 fast@bob.test f@shop.test)
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+is "$out" "250 ok" "another site still delivers"
+[ "$took" -lt 2000 ]; ok $? "... at once (${took} ms)"
+wait $hp
+is "$(grep -c '^idle: 421 4.4.2 .*timeout' "$T/hold.out")" 10 "the idle sessions end with 421 4.4.2 after the timeout"
+
+# --- 6: block_ports ----------------------------------------------------------
+$PY -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.10", 465)); s.listen(16)
+open(sys.argv[1], "w").write("up")
+while True:
+    c, _ = s.accept(); c.sendall(b"220 outside submission\r\n"); c.close()
+' "$T/465.up" &
+RN_PIDS+=($!)
+wait_for 5 test -s "$T/465.up"
+is "$(as smr-alice connect 192.0.2.10 465)" "refused" "block_ports: a site user's connection to :465 is refused"
+like "$($PY "$SMTPC" connect 192.0.2.10 465)" "^connected 220" "block_ports: root may connect"
+rm -f "$ETC/sites.d/eve.conf"
+printf 'block_ports = allow\n' | conf
+"$SBIN/sitemail" firewall --apply >/dev/null; ok $? "re-applied with block_ports = allow"
+! nft list table inet sitemail | grep -q reject; ok $? "... the table rejects nothing"
+like "$(as smr-alice connect 192.0.2.10 465)" "^connected 220" "block_ports = allow: the site user's connection goes through"
+"$SBIN/sitemail" firewall --remove >/dev/null; ok $? "sitemail firewall --remove"
+! nft list table inet sitemail >/dev/null 2>&1; ok $? "... the table is gone"
+
+# --- 7: sockets from systemd (LISTEN_FDS), never root -------------------------
+if command -v systemd-socket-activate >/dev/null; then
+	SA_PORT=$(dns_free_port)
+	# Never root: the TLS key must be readable by the runner user.
+	chgrp sitemail "$T/certs/server.key"; chmod 640 "$T/certs/server.key"
+	setpriv --reuid=sitemail --regid=sitemail --init-groups -- \
+	    systemd-socket-activate -l "127.0.0.1:$SA_PORT" \
+	    "$SBIN/sitemail-smtpd" -C "$ETC" 2>>"$T/smtpd.err" &
+	SA_PID=$!
+	RN_PIDS+=($SA_PID)
+	sleep 0.5
+	out=$(as smr-alice send 127.0.0.1 "$SA_PORT" sa@alice.test sa@shop.test)
+	is "$out" "250 ok" "socket activation: a listener started as user sitemail with LISTEN_FDS takes mail"
+	logged ": site=alice.test uid=$A_UID .*from=<sa@alice.test>"; ok $? "socket activation: charged to alice.test"
+	is "$(ps -o user= -p "$SA_PID" | tr -d ' ')" sitemail "socket activation: it never ran as root"
+else
+	ok 0 "# SKIP systemd-socket-activate missing"; ok 0 "# SKIP"; ok 0 "# SKIP"
+fi
+! grep -q 'Sanitizer\|runtime error' "$T/smtpd.err"; ok $? "no sanitizer report from the listener"
+done_testing
