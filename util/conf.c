@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -68,11 +69,13 @@
 #define CONF_FILES_MAX	10000		/* files in sites.d */
 
 enum conf_sect {
-	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_SITE
+	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_ALIASES,
+	S_SITE
 };
 
 static const char *const conf_sect_names[] = {
-	"", "main", "dns", "local", "smarthost", "limits", "site"
+	"", "main", "dns", "local", "smarthost", "limits", "aliases",
+	"site"
 };
 
 /* Value types, each with its own parser and "want ..." hint. */
@@ -104,6 +107,7 @@ static const struct conf_key conf_keys[] = {
 	{ S_MAIN, "retry_max", T_DURATION, C(retry_max) },
 	{ S_MAIN, "log", T_LOG, C(log) },
 	{ S_MAIN, "alert_to", T_STRING, C(alert_to) },
+	{ S_MAIN, "qualify_domain", T_STRING, C(qualify_domain) },
 	{ S_DNS, "servers", T_LIST, C(dns_servers) },
 	{ S_DNS, "timeout", T_DURATION, C(dns_timeout) },
 	{ S_DNS, "local_addresses", T_LIST, C(local_addresses) },
@@ -127,10 +131,11 @@ static const struct conf_key conf_keys[] = {
 	{ S_SITE, "smarthost_username", T_STRING, SI(smarthost_username) },
 	{ S_SITE, "smarthost_password_file", T_OPTPATH,
 	    SI(smarthost_password_file) },
+	{ S_SITE, "owner", T_STRING, SI(owner) },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
-_Static_assert(CONF_NKEYS <= 32, "per-site key mask is 32 bits");
+_Static_assert(CONF_NKEYS <= 64, "per-site key mask is 64 bits");
 
 /* Loader state, one per conf_load() call. */
 struct conf_ctx {
@@ -143,7 +148,7 @@ struct conf_ctx {
 	int	 status;		/* first error, 0 if none */
 	enum conf_sect sect;
 	size_t	 site;			/* index when sect == S_SITE */
-	unsigned *set;			/* per site: limits keys given */
+	uint64_t *set;			/* per site: limits keys given */
 	int	*users_line;		/* per site: line of users= */
 	size_t	 cap;			/* allocated sites */
 	char	 retry_at[512];		/* FILE:LINE of the last retry_* */
@@ -592,6 +597,49 @@ conf_key_find(enum conf_sect sect, const char *name)
 	return NULL;
 }
 
+/* conf_alias_add - one [aliases] line: an unqualified name and the
+ * address list it stands for (checked where it is used: intake). */
+static int
+conf_alias_add(struct conf_ctx *ctx, const char *name, const char *value)
+{
+	struct conf *c = ctx->conf;
+	char	**n, **v;
+
+	if (!conf_valid_name(name, 64) || strchr(name, '@') != NULL ||
+	    !conf_printable(value, 0) || *value == '\0')
+		return conf_error(ctx, "bad alias \"%s\" (want NAME = "
+		    "address, ...)", name);
+	n = reallocarray(c->alias_names.v, c->alias_names.n + 1, sizeof(*n));
+	if (n != NULL)
+		c->alias_names.v = n;
+	v = reallocarray(c->alias_values.v, c->alias_values.n + 1,
+	    sizeof(*v));
+	if (v != NULL)
+		c->alias_values.v = v;
+	if (n == NULL || v == NULL ||
+	    (n[c->alias_names.n] = strdup(name)) == NULL)
+		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+	if ((v[c->alias_values.n] = strdup(value)) == NULL) {
+		free(n[c->alias_names.n]);
+		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+	}
+	c->alias_names.n++;
+	c->alias_values.n++;
+	return 0;
+}
+
+/* conf_alias - the [aliases] value for name (case-insensitive), or NULL. */
+const char *
+conf_alias(const struct conf *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = c->alias_names.n; i-- > 0;)
+		if (strcasecmp(c->alias_names.v[i], name) == 0)
+			return c->alias_values.v[i];
+	return NULL;
+}
+
 /* conf_handler - inih callback for one "name = value" line. */
 static int
 conf_handler(void *user, const char *section, const char *name,
@@ -608,6 +656,8 @@ conf_handler(void *user, const char *section, const char *name,
 	if (ctx->sect == S_NONE)
 		return !conf_error(ctx, "\"%s\" outside of any [section]",
 		    name);
+	if (ctx->sect == S_ALIASES)
+		return conf_alias_add(ctx, name, value) == 0;
 	if ((k = conf_key_find(ctx->sect, name)) == NULL) {
 		if (ctx->sect == S_SITE)
 			return !conf_error(ctx, "unknown key \"%s\" in [site "
@@ -620,7 +670,7 @@ conf_handler(void *user, const char *section, const char *name,
 		base = (char *)site;
 		if (k->sect == S_LIMITS) {
 			base = (char *)&site->limits;
-			ctx->set[ctx->site] |= 1u << (k - conf_keys);
+			ctx->set[ctx->site] |= (uint64_t)1 << (k - conf_keys);
 		} else if (k->type == T_USERS)
 			ctx->users_line[ctx->site] = ctx->lineno;
 	} else if (ctx->sect == S_LIMITS)
@@ -725,10 +775,12 @@ conf_site_add(struct conf_ctx *ctx, const char *name)
 	if ((s->name = strdup(name)) == NULL ||
 	    (s->file = strdup(ctx->file)) == NULL ||
 	    (s->smarthost_username = strdup("")) == NULL ||
-	    (s->smarthost_password_file = strdup("")) == NULL) {
+	    (s->smarthost_password_file = strdup("")) == NULL ||
+	    (s->owner = strdup("")) == NULL) {
 		free(s->name);
 		free(s->file);
 		free(s->smarthost_username);
+		free(s->smarthost_password_file);
 		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
 	}
 	ctx->set[c->nsites] = 0;
@@ -970,7 +1022,7 @@ conf_resolve_limits(struct conf_ctx *ctx)
 		l = &c->sites[i].limits;
 		for (bit = 0; bit < CONF_NKEYS; bit++) {
 			if (conf_keys[bit].sect != S_LIMITS ||
-			    (ctx->set[i] & (1u << bit)))
+			    (ctx->set[i] & ((uint64_t)1 << bit)))
 				continue;
 			memcpy((char *)l + conf_keys[bit].off,
 			    (char *)&c->limits + conf_keys[bit].off,
@@ -1097,6 +1149,7 @@ static int
 conf_defaults(struct conf *c, const char *dir)
 {
 	char	**strings[] = { &c->hostname, &c->log, &c->alert_to,
+	    &c->qualify_domain,
 	    &c->local_transport, &c->smarthost_url, &c->ca_file,
 	    &c->smarthost_username, &c->smarthost_password_file };
 	size_t	 i;
@@ -1211,6 +1264,9 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->log);
 	free(c->alert_to);
+	free(c->qualify_domain);
+	conf_list_free(&c->alias_names);
+	conf_list_free(&c->alias_values);
 	conf_list_free(&c->dns_servers);
 	conf_list_free(&c->local_addresses);
 	conf_list_free(&c->local_mx);
@@ -1227,6 +1283,7 @@ conf_free(struct conf *c)
 		conf_list_free(&s->domains);
 		free(s->smarthost_username);
 		free(s->smarthost_password_file);
+		free(s->owner);
 		free(s->file);
 	}
 	free(c->sites);

@@ -3,7 +3,8 @@
  *
  * Files: $(SYSCONFDIR)/sitemail/sitemail.conf, then every
  * $(SYSCONFDIR)/sitemail/sites.d/ *.conf in name order.  Sections: [main],
- * [dns], [local], [smarthost], [limits], and [site NAME] (any file).  The
+ * [aliases], [dns], [local], [smarthost], [limits], and [site NAME] (any
+ * file).  The
  * site "system" (root and uid < 1000) may be given its own [site system].
  * Durations take s/m/h/d, sizes K/M/G, rates N/s N/m N/h N/d.  A missing
  * file means built-in defaults.  An unknown key or bad value fails with
@@ -43,6 +44,7 @@ struct conf_site {
 	struct conf_limits limits;
 	char	*smarthost_username;
 	char	*smarthost_password_file;
+	char	*owner;			/* gets its logins' unqualified mail */
 	char	*file;			/* where it was defined */
 	int	 line;
 };
@@ -59,6 +61,9 @@ struct conf {
 	long	 retry_max;
 	char	*log;
 	char	*alert_to;
+	char	*qualify_domain;	/* "" = hostname */
+	struct conf_list alias_names;	/* [aliases]: name = value */
+	struct conf_list alias_values;
 	/* [dns] */
 	struct conf_list dns_servers;	/* "ip" or "ip:port" or "[ip6]:port" */
 	long	 dns_timeout;
@@ -99,6 +104,8 @@ const struct conf_site *conf_site_find(const struct conf *, const char *name);
  * in at most one site: conf_load() refuses duplicates. */
 const struct conf_site *conf_site_for_user(const struct conf *, uid_t,
 	    const char *login);
+/* conf_alias - the [aliases] value for an unqualified name, or NULL. */
+const char *conf_alias(const struct conf *, const char *name);
 /* conf_parse_u64 - n decimal digits (nothing else) to a number <= max;
  * -1 if bad.  Shared with the spool envelope parser. */
 int	conf_parse_u64(const char *, size_t n, uint64_t max, uint64_t *out);
