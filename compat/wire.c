@@ -763,6 +763,8 @@ wire_read(struct wire *w, char *buf, size_t n)
 	k = w->olen - w->opos;
 	if (k > n)
 		k = n;
+	if (k == 0)
+		return 0;
 	memcpy(buf, w->out + w->opos, k);
 	w->opos += k;
 	return (ssize_t)k;
