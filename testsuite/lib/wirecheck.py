@@ -12,12 +12,14 @@ issue 10 (testsuite/t/33-wire.t).  Run with /usr/bin/python3.
       aside (CRLF and LF are one form, as at intake).  Prints "ok" or one
       line per problem.
   wirecheck.py header EML NAME
-      Every NAME field, unfolded, joined by " | " ("-" if none).
+      Every NAME field, unfolded and RFC 2047-decoded, joined by " | "
+      ("-" if none).
   wirecheck.py parts EML
       One line per leaf part: its Content-Type and transfer encoding.
 """
 
 import email
+import email.header
 import email.policy
 import json
 import re
@@ -89,7 +91,8 @@ def cmd_header(eml, name):
     """cmd_header - the unfolded values of a field."""
     msg = email.message_from_bytes(open(eml, "rb").read(),
                                    policy=email.policy.compat32)
-    vals = [re.sub(r"\r?\n(?=[ \t])", "", str(v)).strip()
+    vals = [str(email.header.make_header(email.header.decode_header(
+        re.sub(r"\r?\n(?=[ \t])", "", str(v)).strip())))
             for v in msg.get_all(name, [])]
     print(" | ".join(vals) if vals else "-")
 

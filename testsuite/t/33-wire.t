@@ -47,13 +47,17 @@ msg_for() {
 	print(best[:-5] + ".eml" if best else "")
 	EOF
 }
+# log_rcpts QID - the recipients the runner logged for QID, in order.
+log_rcpts() { grep -oE "$1: to=<[^>]*>" "$SM_LOG" | sed -E 's/.*to=<(.*)>/\1/' | awk '!s[$0]++' | paste -sd' '; }
 # arrived ADDR N - the smarthost got at least N messages for ADDR.
 arrived() { [ "$(sh_rcpt_count sh "$1")" -ge "$2" ]; }
 # jf EML EXPR - a field of the JSON beside EML.
 jf() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1][:-4] + ".json")); print(eval(sys.argv[2]))' "$1" "$2"; }
 # deliver NAME ADDR - wait for the next message to ADDR; EML is set.
+declare -A SEEN
 deliver() {
-	local n; n=$(( $(sh_rcpt_count sh "$2") + 1 ))
+	local n=$(( ${SEEN[$2]:-0} + 1 ))
+	SEEN[$2]=$n
 	wait_for 20 arrived "$2" "$n"
 	ok $? "$1: delivered to the strict smarthost"
 	EML=$(msg_for "$2")
@@ -85,7 +89,7 @@ if [ -r /usr/share/php/libphp-phpmailer/autoload.php ] && command -v php >/dev/n
 	is "$(jf "$EML" 'd["mail_from"]')" news@alice.test "PHPMailer: MAIL FROM from -f"
 	is "$($WC header "$EML" Bcc)" - "PHPMailer: no Bcc on the wire"
 	is "$($WC header "$EML" Subject)" "$(php -r 'echo trim(str_repeat("A long subject ", 80));')" \
-	    "PHPMailer: the 1,200-byte Subject unfolds to what was set"
+	    "PHPMailer: the 1,200-byte Subject decodes to what was set"
 else
 	for i in 1 2 3 4 5 6 7; do ok 0 "# SKIP PHPMailer not installed"; done
 fi
@@ -139,7 +143,8 @@ is "$($WC header "$EML" Reply-To)$($WC header "$EML" X-Original-From)" -- "Debia
 queue_snapshot
 printf 'Subject: Cron <smr-bob@mx> job\n\nout\n' | as_user smr-bob "$SENDMAIL" -FCronDaemon -i -B8BITMIME -oem smr-bob
 qid=$(queue_new | tail -1)
-is "$(env_rcpts "$qid")" "smr-bob@$H" "Debian cron without MAILTO: LOGIN@qualify_domain (site without owner)"
+wait_for 20 grep -q "$qid: removed" "$SM_LOG"
+is "$(log_rcpts "$qid")" "smr-bob@$H" "Debian cron without MAILTO: LOGIN@qualify_domain (site without owner)"
 
 # --- fail2ban: sendmail -f <sender> <dest>, as root --------------------------
 printf 'Subject: [Fail2Ban] sshd: started on mx\nFrom: Fail2Ban <fail2ban@%s>\nTo: root\n\nHi,\nThe jail sshd has been started successfully.\n' "$H" >"$T/f2b.txt"
@@ -168,9 +173,10 @@ as_user smr-alice "$SENDMAIL" -i -f 'bounce@alice.test (Bounce)' 'a1@shop.test a
     'A1@SHOP.test' 'Name <a2@shop.test>' <"$T/argv.txt"
 ok $? "argv forms: exit 0"
 qid=$(queue_new | tail -1)
-is "$(env_rcpts "$qid")" "a1@shop.test a2@shop.test a3@shop.test a4@shop.test a5@shop.test" \
+wait_for 20 grep -q "$qid: removed" "$SM_LOG"
+is "$(log_rcpts "$qid")" "a1@shop.test a2@shop.test a3@shop.test a4@shop.test a5@shop.test" \
     "argv: split, comments dropped, groups, trailing dot, case-insensitive dedup"
-is "$(env_field "$qid" sender)" "<bounce@alice.test>" "-f 'b@x (Bounce)'"
+like "$(grep "$qid: site=" "$SM_LOG")" "from=<bounce@alice.test> " "-f 'b@x (Bounce)'"
 like "$(grep "$qid: site=" "$SM_LOG")" "nrcpt=5 tokens" "one token per distinct recipient"
 deliver "argv forms" a5@shop.test
 is "$(jf "$EML" 'sorted(d["rcpt_tos"])')" "['a1@shop.test', 'a2@shop.test', 'a3@shop.test', 'a4@shop.test', 'a5@shop.test']" \
@@ -187,9 +193,12 @@ inject "MAIL parameter injection" -f 'ceo@bank.test> ENVID=q@site.test' bob@shop
 inject "RCPT parameter injection" 'bob@x.test> NOTIFY=NEVER ORCPT=rfc822;x@y'
 inject "routing by the first @" 'victim@gmail.test> ORCPT=rfc822;a@here.test'
 inject "two @" 'a@b@shop.test'
-inject "-t header with an injected address" -t <<<""
-printf 'To: <bob@shop.test> NOTIFY=NEVER\nSubject: x\n\nx\n' | as_user smr-alice "$SENDMAIL" -t -i 2>/dev/null
-is "$?" 64 "-t: a To with text after <...> is refused"
+queue_snapshot
+printf 'To: <inj@shop.test> NOTIFY=NEVER\nSubject: x\n\nx\n' | as_user smr-alice "$SENDMAIL" -t -i 2>/dev/null
+ok $? "-t: a To with text after <...>: the address is taken, the text is not"
+qid=$(queue_new | tail -1)
+wait_for 20 grep -q "$qid: removed" "$SM_LOG"
+is "$(log_rcpts "$qid")" "inj@shop.test" "... one clean RCPT"
 
 # --- bare CR: the header and the body -----------------------------------------
 printf 'From: smr-alice@alice.test\nTo: cr@shop.test\nSubject: Invoice\rFrom: CEO <ceo@bank.example>\n\nline\r.\rnext\nend\n' >"$T/cr.txt"
