@@ -286,6 +286,20 @@ test_rewrite_from(struct buf *note)
 	is_int(hcount(&h, "Reply-To"), 0, "rewrite: ... with no Reply-To");
 	headers_free(&h);
 
+	/* issue 10: a Reply-To only when the original is a valid address */
+	msg(&h, "junk <not an address>, x@evil.test");
+	run(&s, "web1@shop.test", &h, &snd, note);
+	is_str(hval(&h, "From", 0), "web1@shop.test",
+	    "rewrite: a From with a junk address is replaced");
+	is_int(hcount(&h, "Reply-To"), 0, "rewrite: ... and gets no junk "
+	    "Reply-To");
+	headers_free(&h);
+	msg(&h, "Mallory (Cron Daemon) <mallory@evil.test>");
+	run(&s, "web1@shop.test", &h, &snd, note);
+	is_int(hcount(&h, "Reply-To"), 1, "rewrite: a valid foreign From is "
+	    "kept in Reply-To");
+	headers_free(&h);
+
 	msg(&h, "web1@" HOST);
 	run(&s, "web1@" HOST, &h, &snd, note);
 	is_str(hval(&h, "From", 0), "web1@" HOST,
