@@ -4,7 +4,9 @@
  *
  * Files: opts.c (argv -> struct opts, with popt), linein.c (line input
  * with line-ending normalisation and dot handling), header.c (header block
- * parsing and fixes), addr.c (RFC 5322 address lists), smtpin.c (-bs).
+ * parsing and fixes), addr.c (RFC 5322 address lists and RFC 5321
+ * mailboxes: every envelope address), smtpin.c (-bs); wire.h / wire.c
+ * (the relay's wire form of a spooled message).
  *
  * Internal message form: lines end in CRLF; a bare CR (not before LF)
  * becomes a blank at intake, in the header and the body alike (as
