@@ -47,6 +47,9 @@ msg_for() {
 	print(best[:-5] + ".eml" if best else "")
 	EOF
 }
+# last_qid - the queue ID of the last submission (from the intake's log
+# line: the running runner may have delivered and removed it already).
+last_qid() { grep -oE 'sendmail\[[0-9]+\]: [0-9a-f]+: site=' "$SM_LOG" | tail -1 | sed -E 's/.*: ([0-9a-f]+): site=/\1/'; }
 # log_rcpts QID - the recipients the runner logged for QID, in order.
 log_rcpts() { grep -oE "$1: to=<[^>]*>" "$SM_LOG" | sed -E 's/.*to=<(.*)>/\1/' | awk '!s[$0]++' | paste -sd' '; }
 # arrived ADDR N - the smarthost got at least N messages for ADDR.
@@ -142,7 +145,7 @@ is "$($WC header "$EML" From)" "root@$H (Cron Daemon)" "Debian cron: From: root 
 is "$($WC header "$EML" Reply-To)$($WC header "$EML" X-Original-From)" -- "Debian cron: no junk Reply-To, no rewrite"
 queue_snapshot
 printf 'Subject: Cron <smr-bob@mx> job\n\nout\n' | as_user smr-bob "$SENDMAIL" -FCronDaemon -i -B8BITMIME -oem smr-bob
-qid=$(queue_new | tail -1)
+qid=$(last_qid)
 wait_for 20 grep -q "$qid: removed" "$SM_LOG"
 is "$(log_rcpts "$qid")" "smr-bob@$H" "Debian cron without MAILTO: LOGIN@qualify_domain (site without owner)"
 
@@ -172,7 +175,7 @@ as_user smr-alice "$SENDMAIL" -i -f 'bounce@alice.test (Bounce)' 'a1@shop.test a
     'a3@shop.test (Three)' 'a4@shop.test ' 'undisclosed-recipients:;' 'a5@shop.test.' \
     'A1@SHOP.test' 'Name <a2@shop.test>' <"$T/argv.txt"
 ok $? "argv forms: exit 0"
-qid=$(queue_new | tail -1)
+qid=$(last_qid)
 wait_for 20 grep -q "$qid: removed" "$SM_LOG"
 is "$(log_rcpts "$qid")" "a1@shop.test a2@shop.test a3@shop.test a4@shop.test a5@shop.test" \
     "argv: split, comments dropped, groups, trailing dot, case-insensitive dedup"
@@ -183,11 +186,11 @@ is "$(jf "$EML" 'sorted(d["rcpt_tos"])')" "['a1@shop.test', 'a2@shop.test', 'a3@
     "argv: one RCPT each"
 
 # --- injection: refused with 64, nothing queued -------------------------------
-inject() { local name=$1; shift
-	queue_snapshot
+inject() { local name=$1 before; shift
+	before=$(grep -c ': site=' "$SM_LOG")
 	printf 'Subject: x\n\nx\n' | as_user smr-alice "$SENDMAIL" -i "$@" 2>"$T/inj.err"
 	is "$?" 64 "$name: exit 64"
-	is "$(queue_new | grep -c .)" 0 "$name: nothing queued"
+	is "$(grep -c ': site=' "$SM_LOG")" "$before" "$name: nothing queued"
 }
 inject "MAIL parameter injection" -f 'ceo@bank.test> ENVID=q@site.test' bob@shop.test
 inject "RCPT parameter injection" 'bob@x.test> NOTIFY=NEVER ORCPT=rfc822;x@y'
@@ -196,7 +199,7 @@ inject "two @" 'a@b@shop.test'
 queue_snapshot
 printf 'To: <inj@shop.test> NOTIFY=NEVER\nSubject: x\n\nx\n' | as_user smr-alice "$SENDMAIL" -t -i 2>/dev/null
 ok $? "-t: a To with text after <...>: the address is taken, the text is not"
-qid=$(queue_new | tail -1)
+qid=$(last_qid)
 wait_for 20 grep -q "$qid: removed" "$SM_LOG"
 is "$(log_rcpts "$qid")" "inj@shop.test" "... one clean RCPT"
 
