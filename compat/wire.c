@@ -691,6 +691,30 @@ wire_byte(struct wire *w, char c)
 	}
 }
 
+/* wire_run - the input up to the next CR or LF (at most what fits in the
+ * line being cut) in one copy; then that byte. */
+static void
+wire_run(struct wire *w)
+{
+	const char *p = w->in + w->in_pos, *e = w->in + w->in_len, *q;
+	size_t	 room = sizeof(w->line) - w->llen, k;
+
+	if (w->pending_cr || *p == '\r' || *p == '\n') {
+		wire_byte(w, *p);
+		w->in_pos++;
+		return;
+	}
+	for (q = p; q < e && *q != '\r' && *q != '\n' &&
+	    (size_t)(q - p) < room; q++)
+		;
+	k = (size_t)(q - p);
+	memcpy(w->line + w->llen, p, k);
+	w->llen += k;
+	w->in_pos += k;
+	if (w->llen == sizeof(w->line))
+		wire_line_piece(w, 0);
+}
+
 /* wire_finish - the end of the content. */
 static void
 wire_finish(struct wire *w)
@@ -722,7 +746,7 @@ wire_pump(struct wire *w)
 			}
 		}
 		while (w->in_pos < w->in_len && w->olen < 8192 && !w->err)
-			wire_byte(w, w->in[w->in_pos++]);
+			wire_run(w);
 	}
 	if (w->err) {
 		errno = w->err;
