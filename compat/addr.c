@@ -14,8 +14,11 @@
  * a control character.  Damaged input yields EX_DATAERR, but every mailbox
  * that could be recovered is still appended.
  */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "compat/compat.h"
 #include "util/buf.h"
@@ -362,4 +365,409 @@ addr_free(struct addrlist *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+}
+
+/*
+ * Mailboxes (RFC 5321 4.1.2): the one form every envelope address takes.
+ *
+ *	Mailbox    = Local-part "@" ( Domain / address-literal )
+ *	Local-part = Dot-string / Quoted-string
+ *
+ * atext is RFC 5322's, plus bytes >= 0x80 (RFC 6531).  A quoted local
+ * part may not hold a blank, "<", ">" or a backslash (it is still sent in
+ * quotes; nothing with a blank or an angle bracket reaches a MAIL or RCPT
+ * line), and one that is a valid Dot-string loses its quotes.  A domain is
+ * LDH labels (plus "_" and bytes >= 0x80), 1..63 bytes each, at most 255
+ * in all, one trailing dot dropped; or an address literal [1.2.3.4] /
+ * [IPv6:...].  ADDR_F_LOCAL also accepts a bare Local-part (unqualified).
+ */
+
+/* addr_atext - a byte of an RFC 5322 atom (or UTF-8). */
+static int
+addr_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 ||
+	    (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* addr_dot_string - s[0..n) is Atom *("." Atom). */
+static int
+addr_dot_string(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] == '.' ? s[i + 1] == '.' : !addr_atext((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* addr_local - check and store the local part s[0..n). */
+static int
+addr_local(const char *s, size_t n, struct mailbox *mb)
+{
+	size_t	 i;
+
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		if (addr_dot_string(s + 1, n - 2)) {
+			s++;			/* "john.doe" is john.doe */
+			n -= 2;
+		} else
+			for (i = 1; i + 1 < n; i++)
+				if ((unsigned char)s[i] <= ' ' ||
+				    (unsigned char)s[i] >= 0x7f ||
+				    strchr("\"<>\\", s[i]) != NULL)
+					return err_set(EX_DATAERR, "bad "
+					    "character in a quoted local part");
+	} else if (!addr_dot_string(s, n))
+		return err_set(EX_DATAERR, "bad local part");
+	if (n >= sizeof(mb->local))
+		return err_set(EX_DATAERR, "local part too long");
+	memcpy(mb->local, s, n);
+	mb->local[n] = '\0';
+	return 0;
+}
+
+/* addr_literal - [IPv4] or [IPv6:...] (or another tag: "Tag:text"). */
+static int
+addr_literal(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n < 3 || s[0] != '[' || s[n - 1] != ']')
+		return 0;
+	for (i = 1; i + 1 < n; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr(".:-", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* addr_domain_ok - LDH labels, or an address literal. */
+static int
+addr_domain_ok(const char *s, size_t n)
+{
+	size_t	 i, label = 0;
+	unsigned char c;
+
+	if (addr_literal(s, n))
+		return 1;
+	if (n == 0 || n > 255)
+		return 0;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum(c) || c == '-' || c == '_' || c >= 0x80) {
+			if (++label > 63 || (label == 1 && c == '-'))
+				return 0;
+		} else
+			return 0;
+		if (c == '-' && (i + 1 == n || s[i + 1] == '.'))
+			return 0;
+	}
+	return label > 0;
+}
+
+/* addr_parse_mailbox - check s as a Mailbox and split it; see above. */
+int
+addr_parse_mailbox(const char *s, int flags, struct mailbox *mb)
+{
+	const char *at = NULL, *p;
+	size_t	 n, dn;
+	int	 quoted = 0;
+
+	memset(mb, 0, sizeof(*mb));
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '@' && !quoted) {
+			if (at != NULL)
+				return err_set(EX_DATAERR, "more than one @");
+			at = p;
+		} else if ((unsigned char)*p < ' ' || *p == 0x7f)
+			return err_set(EX_DATAERR, "control character in an "
+			    "address");
+	}
+	n = strlen(s);
+	if (at == NULL && !(flags & ADDR_F_LOCAL))
+		return err_set(EX_DATAERR, "no domain");
+	if (addr_local(s, at ? (size_t)(at - s) : n, mb) != 0)
+		return EX_DATAERR;
+	if (at == NULL)
+		return 0;
+	dn = n - (size_t)(at + 1 - s);
+	if (dn > 1 && at[dn] == '.')
+		dn--;			/* "a@x." is a@x */
+	if (!addr_domain_ok(at + 1, dn))
+		return err_set(EX_DATAERR, "bad domain");
+	memcpy(mb->domain, at + 1, dn);
+	mb->domain[dn] = '\0';
+	return 0;
+}
+
+/* addr_format - "local@domain" (or "local") into out. */
+int
+addr_format(const struct mailbox *mb, char *out, size_t len)
+{
+	int	 n;
+
+	n = snprintf(out, len, "%s%s%s", mb->local, *mb->domain ? "@" : "",
+	    mb->domain);
+	if (n < 0 || (size_t)n >= len)
+		return err_set(EX_DATAERR, "address too long");
+	return 0;
+}
+
+/* addr_qualify - give an unqualified mailbox the domain; 1 if it did. */
+int
+addr_qualify(struct mailbox *mb, const char *domain)
+{
+	if (*mb->domain != '\0' || domain == NULL || *domain == '\0')
+		return 0;
+	snprintf(mb->domain, sizeof(mb->domain), "%s", domain);
+	return 1;
+}
+
+/* addr_same - the same mailbox, ignoring case (local part included, as
+ * every real mail system does). */
+int
+addr_same(const struct mailbox *a, const struct mailbox *b)
+{
+	return strcasecmp(a->local, b->local) == 0 &&
+	    strcasecmp(a->domain, b->domain) == 0;
+}
+
+/* addr_mbox_push - append one mailbox to a list. */
+static int
+addr_mbox_push(struct mboxlist *l, const struct mailbox *mb)
+{
+	struct mailbox *v;
+
+	if ((v = realloc(l->v, (l->n + 1) * sizeof(*v))) == NULL)
+		return err_set(EX_TEMPFAIL, "out of memory");
+	v[l->n++] = *mb;
+	l->v = v;
+	return 0;
+}
+
+/* addr_argv_clean - copy word without comments; top-level blanks and
+ * commas become ',' and group names ("team:") and ';' are dropped, so
+ * what is left is a comma-separated list of bare addresses. */
+static int
+addr_argv_clean(const char *w, struct buf *out)
+{
+	size_t	 start = 0;
+	int	 quoted = 0, lit = 0, depth = 0, rc = 0;
+
+	for (; *w && rc == 0; w++) {
+		if (depth > 0) {
+			if (*w == '\\' && w[1])
+				w++;
+			else if (*w == '(')
+				depth++;
+			else if (*w == ')')
+				depth--;
+			continue;
+		}
+		if (quoted || lit) {
+			if (*w == (quoted ? '"' : ']'))
+				quoted = lit = 0;
+			rc = buf_addch(out, *w);
+			continue;
+		}
+		if (*w == '(')
+			depth = 1;
+		else if (*w == ':') {
+			out->len = start;	/* a group's display name */
+		} else if (*w == ' ' || *w == '\t' || *w == ',' || *w == ';') {
+			if (out->len > start)
+				rc = buf_addch(out, ',');
+			start = out->len;
+		} else {
+			quoted = *w == '"';
+			lit = *w == '[';
+			rc = buf_addch(out, *w);
+		}
+	}
+	if (rc < 0)
+		return err_set(EX_DATAERR, "address too long");
+	if (quoted || lit || depth)
+		return err_set(EX_DATAERR, "unbalanced quotes, brackets or "
+		    "parentheses");
+	if (out->ptr)
+		out->ptr[out->len] = '\0';
+	return 0;
+}
+
+/* addr_parse_argv - the mailboxes of one argv word (or -f), as Postfix
+ * reads them: "a@x (Alice)", "Alice <a@x>", "a@x, b@y", "a@x b@y",
+ * "team: a@x, b@y;", "undisclosed-recipients:;", "a@x.".  Appends to out;
+ * EX_DATAERR (nothing appended) if any part is not a valid mailbox. */
+int
+addr_parse_argv(const char *word, int flags, struct mboxlist *out)
+{
+	struct addrlist al = { NULL, 0 };
+	struct mailbox mb;
+	struct buf b;
+	size_t	 i, n0 = out->n;
+	char	*p, *e;
+	int	 rc = 0;
+
+	buf_init(&b, 4 * ADDR_MAX);
+	if (strchr(word, '<') != NULL) {
+		if ((rc = addr_parse_list(word, &al)) == 0)
+			for (i = 0; i < al.n && rc == 0; i++)
+				if ((rc = addr_parse_mailbox(al.v[i], flags,
+				    &mb)) == 0)
+					rc = addr_mbox_push(out, &mb);
+	} else if ((rc = addr_argv_clean(word, &b)) == 0 && b.len > 0) {
+		for (p = b.ptr; rc == 0 && p != NULL; p = e ? e + 1 : NULL) {
+			if ((e = strchr(p, ',')) != NULL)
+				*e = '\0';
+			if (*p && (rc = addr_parse_mailbox(p, flags, &mb)) == 0)
+				rc = addr_mbox_push(out, &mb);
+		}
+	}
+	addr_free(&al);
+	buf_free(&b);
+	if (rc)
+		out->n = n0;
+	return rc;
+}
+
+/* addr_mbox_free - release a mailbox list. */
+void
+addr_mbox_free(struct mboxlist *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/*
+ * Qualifying header addresses: "root (Cron Daemon)" becomes
+ * "root@host (Cron Daemon)", "Admin <root>" becomes "Admin <root@host>".
+ * Everything else in the value (names, comments, quoting, folding) is
+ * kept as written.
+ */
+
+/* addr_hq_mailbox - one mailbox of a header value, qualified into out. */
+static int
+addr_hq_mailbox(const char *s, size_t n, const char *domain, struct buf *out,
+    int *changed)
+{
+	size_t	 i, lt = n, gt = n, end = 0;
+	int	 quoted = 0, depth = 0, lit = 0, at = 0, in_words = 0;
+	int	 words = 0, blank = 0, gap = 0;
+	char	 c;
+
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (depth > 0) {
+			if (c == '\\')
+				i++;
+			else
+				depth += (c == '(') - (c == ')');
+			continue;
+		}
+		if (quoted || lit) {
+			if (c == '\\' && quoted)
+				i++;
+			else if (c == (quoted ? '"' : ']'))
+				quoted = lit = 0;
+			end = i + 1;
+			continue;
+		}
+		if (c == '(')
+			depth = 1;
+		else if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			blank = words > 0;
+		else if (c == '<' && lt == n)
+			lt = i;
+		else if (c == '>' && lt < n && gt == n)
+			gt = i;
+		else {
+			quoted = c == '"';
+			lit = c == '[';
+			if (lt < n && gt == n) {
+				at |= c == '@';
+				in_words = 1;
+				continue;
+			}
+			gap |= blank;
+			at |= c == '@' && lt == n;
+			words++;
+			end = i + 1;
+		}
+	}
+	if (lt < n)			/* name-addr: qualify inside <> */
+		end = gt < n && !at && in_words ? gt : n + 1;
+	else if (gap || words == 0 || at || quoted || lit || depth)
+		end = n + 1;		/* not a plain addr-spec: keep it */
+	if (end > n)
+		return buf_add(out, s, n);
+	*changed = 1;
+	if (buf_add(out, s, end) < 0 || buf_addch(out, '@') < 0 ||
+	    buf_addstr(out, domain) < 0)
+		return -1;
+	return buf_add(out, s + end, n - end);
+}
+
+/* addr_qualify_header - value with every unqualified addr-spec given
+ * "@domain", into out; *changed says whether anything was added.  Names,
+ * comments, quoting and folding stay as written; a value that is not an
+ * address list comes back unchanged.  -1 if out is full. */
+int
+addr_qualify_header(const char *v, const char *domain, struct buf *out,
+    int *changed)
+{
+	size_t	 i, start = 0;
+	int	 quoted = 0, depth = 0, lit = 0, angle = 0, rc = 0;
+	char	 c;
+
+	*changed = 0;
+	for (i = 0; rc == 0; i++) {
+		c = v[i];
+		if (c == '\0') {
+			rc = addr_hq_mailbox(v + start, i - start, domain, out,
+			    changed);
+			break;
+		}
+		if (depth > 0) {
+			if (c == '\\' && v[i + 1])
+				i++;
+			else
+				depth += (c == '(') - (c == ')');
+		} else if (quoted || lit) {
+			if (c == '\\' && quoted && v[i + 1])
+				i++;
+			else if (c == (quoted ? '"' : ']'))
+				quoted = lit = 0;
+		} else if (c == '(')
+			depth = 1;
+		else if (c == '"')
+			quoted = 1;
+		else if (c == '[')
+			lit = 1;
+		else if (c == '<' || c == '>')
+			angle = c == '<';
+		else if (!angle && (c == ',' || c == ';' || c == ':')) {
+			if (c == ':')	/* a group's display name */
+				rc = buf_add(out, v + start, i - start);
+			else
+				rc = addr_hq_mailbox(v + start, i - start,
+				    domain, out, changed);
+			if (rc == 0)
+				rc = buf_addch(out, c);
+			start = i + 1;
+		}
+	}
+	if (rc == 0 && out->ptr)
+		out->ptr[out->len] = '\0';
+	return rc;
 }

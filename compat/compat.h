@@ -4,10 +4,14 @@
  *
  * Files: opts.c (argv -> struct opts, with popt), linein.c (line input
  * with line-ending normalisation and dot handling), header.c (header block
- * parsing and fixes), addr.c (RFC 5322 address lists), smtpin.c (-bs).
+ * parsing and fixes), addr.c (RFC 5322 address lists and RFC 5321
+ * mailboxes: every envelope address), smtpin.c (-bs); wire.h / wire.c
+ * (the relay's wire form of a spooled message).
  *
- * Internal message form: lines end in CRLF; a bare CR is kept as it is and
- * never doubled; content is not dot-stuffed (libcurl stuffs on the wire).
+ * Internal message form: lines end in CRLF; a bare CR (not before LF)
+ * becomes a blank at intake, in the header and the body alike (as
+ * Postfix's cleanup does), so none reaches the spool; content is not
+ * dot-stuffed (libcurl stuffs on the wire).
  */
 #ifndef SM_COMPAT_H
 #define SM_COMPAT_H
@@ -117,8 +121,9 @@ struct headers {
 
 /* headers_read - drop leading "From " / ">From " lines, then read the
  * header block (appended to h, which starts zeroed) through the empty line
- * (or EOF / the dot).  EX_DATAERR for NUL, a line over HDR_LINE_MAX, or a
- * block over HDR_BLOCK_MAX; EX_TEMPFAIL for a read error.  A line that is
+ * (or EOF / the dot).  EX_DATAERR for NUL or a
+ * block over HDR_BLOCK_MAX; EX_TEMPFAIL for a read error.  Header lines
+ * of any length are taken whole; a bare CR in the header becomes a blank.  A line that is
  * neither a field nor a continuation starts the body: it is appended to
  * body_first in internal form, ready to write after the empty line - with
  * its CR LF when the whole line was read; the rest of a longer line stays
@@ -138,6 +143,9 @@ char	*headers_value(const struct headers *, size_t i);
 int	headers_add(struct headers *, const char *name, const char *value);
 /* headers_prepend - insert "name: value" before every other header. */
 int	headers_prepend(struct headers *, const char *name, const char *value);
+/* headers_set - replace the value of header i (folded as headers_add
+ * does), keeping its name and place. */
+int	headers_set(struct headers *, size_t i, const char *value);
 /* headers_remove - drop every header named name; returns how many. */
 size_t	headers_remove(struct headers *, const char *name);
 /* headers_free - release the block. */
@@ -160,6 +168,49 @@ int	addr_parse_list(const char *value, struct addrlist *out);
 const char *addr_domain(const char *addr);
 /* addr_free - release an address list. */
 void	addr_free(struct addrlist *);
+
+/* One envelope address, parsed once: the local part as it goes on the
+ * wire (a Dot-string, or a quoted string without blanks or <>) and the
+ * domain ("" while unqualified), kept apart for policy, routing, the log
+ * and libcurl alike.  The rules are in addr.c. */
+#define ADDR_LOCAL_MAX	255
+#define ADDR_DOMAIN_MAX	255
+#define ADDR_MAILBOX_MAX (ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2)
+struct mailbox {
+	char	 local[ADDR_LOCAL_MAX + 1];
+	char	 domain[ADDR_DOMAIN_MAX + 1];
+};
+
+struct mboxlist {
+	struct mailbox *v;
+	size_t	 n;
+};
+
+#define ADDR_F_LOCAL	0x1		/* a bare local part is accepted */
+
+/* addr_parse_mailbox - s must be one RFC 5321 Mailbox (or, with
+ * ADDR_F_LOCAL, a bare local part); split it into mb.  EX_DATAERR with
+ * err_str() saying what is wrong. */
+int	addr_parse_mailbox(const char *s, int flags, struct mailbox *mb);
+/* addr_parse_argv - the mailboxes of one argv word or -f value, read as
+ * Postfix reads them (comments dropped, lists split at commas and blanks,
+ * groups give their members, a trailing dot dropped); appended to out.
+ * EX_DATAERR (nothing appended) if any of them is not a valid mailbox. */
+int	addr_parse_argv(const char *word, int flags, struct mboxlist *out);
+/* addr_format - "local@domain" ("local" while unqualified) into out;
+ * EX_DATAERR if it does not fit. */
+int	addr_format(const struct mailbox *, char *out, size_t len);
+/* addr_qualify - set the domain of an unqualified mailbox; 1 if it did. */
+int	addr_qualify(struct mailbox *, const char *domain);
+/* addr_same - one mailbox, compared without regard to case. */
+int	addr_same(const struct mailbox *, const struct mailbox *);
+/* addr_mbox_free - release a mailbox list. */
+void	addr_mbox_free(struct mboxlist *);
+/* addr_qualify_header - a From/To/Cc/... value with "@domain" added to
+ * every unqualified address, everything else kept as written; *changed
+ * set when something was added.  -1 if out is full. */
+int	addr_qualify_header(const char *value, const char *domain,
+	    struct buf *out, int *changed);
 
 /* --- smtpin.c: sendmail -bs --------------------------------------------- */
 

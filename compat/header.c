@@ -9,9 +9,12 @@
  * first line that is neither; that line is the start of the body.
  *
  * Each field is kept in internal form, exactly as read but with every line
- * ended by CR LF: "Name: value\r\n\tmore\r\n".  Limits are refused, never
- * truncated: a NUL byte, a line over HDR_LINE_MAX bytes (CR LF excluded)
- * or a block over HDR_BLOCK_MAX bytes are each EX_DATAERR.
+ * ended by CR LF: "Name: value\r\n\tmore\r\n".  A bare CR (one not before
+ * LF) becomes a blank, so every later reader (from_policy, the receiver)
+ * sees the same fields.  Lines of any length are accepted, as Postfix
+ * accepts them (the relay folds them, compat/wire.c).  Limits are
+ * refused, never truncated: a NUL byte or a block over HDR_BLOCK_MAX bytes
+ * is EX_DATAERR.
  *
  * Fields added here are folded at blanks to lines of 78 bytes where the
  * value allows it, and never exceed HDR_LINE_MAX.
@@ -64,19 +67,19 @@ hdr_is_from_(const char *p, size_t n)
 	return n - i >= 5 && memcmp(p + i, "From ", 5) == 0;
 }
 
-/* hdr_getline - read one line into line, stopping once it is longer than
- * HDR_LINE_MAX.  *complete says whether the line end was seen.  Returns 1,
- * 0 at the end of input, or a sysexits status. */
+/* hdr_getline - read one line into line (appending), stopping once it is
+ * longer than upto.  *complete says whether the line end was seen.  A
+ * bare CR becomes a blank.  Returns 1, 0 at the end of input, or a
+ * sysexits status. */
 static int
-hdr_getline(struct linein *l, struct buf *line, int *complete)
+hdr_getline(struct linein *l, struct buf *line, size_t upto, int *complete)
 {
 	const char *p;
-	size_t	 n;
+	size_t	 n, i, from = line->len;
 	int	 eol = 0, r;
 
-	buf_reset(line);
 	*complete = 0;
-	while (!eol && line->len <= HDR_LINE_MAX) {
+	while (!eol && line->len <= upto) {
 		if ((r = linein_get(l, &p, &n, &eol)) < 0)
 			return err_set(EX_TEMPFAIL, "error reading the "
 			    "message: %s", strerror(errno));
@@ -87,8 +90,12 @@ hdr_getline(struct linein *l, struct buf *line, int *complete)
 			break;
 		}
 		if (buf_add(line, p, n) < 0)
-			return err_set(EX_TEMPFAIL, "out of memory");
+			return err_set(EX_DATAERR, "message header larger "
+			    "than %d bytes", HDR_BLOCK_MAX);
 	}
+	for (i = from; i < line->len; i++)
+		if (line->ptr[i] == '\r')
+			line->ptr[i] = ' ';
 	*complete = eol;
 	return 1;
 }
@@ -177,14 +184,19 @@ hdr_drain(struct linein *l)
 	return 0;
 }
 
-/* hdr_store - a field line or a continuation line, within the limits. */
+/* hdr_store - a field line or a continuation line, within the limits;
+ * the rest of a line longer than HDR_LINE_MAX is read first. */
 static int
-hdr_store(struct headers *h, const struct buf *line, size_t namelen)
+hdr_store(struct headers *h, struct linein *l, struct buf *line,
+    size_t namelen, int complete)
 {
-	if (line->len > HDR_LINE_MAX)
-		return err_set(EX_DATAERR, "message header line longer than "
-		    "%d bytes", HDR_LINE_MAX);
-	if (h->bytes + line->len + 2 > HDR_BLOCK_MAX)
+	int	 rc = 1;
+
+	if (!complete)
+		rc = hdr_getline(l, line, HDR_BLOCK_MAX, &complete);
+	if (rc > 1)
+		return rc;
+	if (!complete || h->bytes + line->len + 2 > HDR_BLOCK_MAX)
 		return err_set(EX_DATAERR, "message header larger than %d "
 		    "bytes", HDR_BLOCK_MAX);
 	if (hdr_is_blank(line->ptr[0]))
@@ -200,8 +212,9 @@ headers_read(struct headers *h, struct linein *l, struct buf *body_first)
 	size_t	 namelen = 0;
 	int	 complete, rc, skip_from = 1, in_field = 0;
 
-	buf_init(&line, HDR_LINE_MAX + 2 * 64 * 1024);
-	while ((rc = hdr_getline(l, &line, &complete)) == 1) {
+	buf_init(&line, HDR_BLOCK_MAX + 2 * 64 * 1024);
+	while (buf_reset(&line), (rc = hdr_getline(l, &line, HDR_LINE_MAX,
+	    &complete)) == 1) {
 		if (line.len && memchr(line.ptr, '\0', line.len) != NULL) {
 			rc = err_set(EX_DATAERR, "message contains a NUL byte");
 			break;
@@ -218,7 +231,8 @@ headers_read(struct headers *h, struct linein *l, struct buf *body_first)
 		}
 		if ((in_field && hdr_is_blank(line.ptr[0])) ||
 		    hdr_field_name(line.ptr, line.len, &namelen)) {
-			if ((rc = hdr_store(h, &line, namelen)) != 0)
+			if ((rc = hdr_store(h, l, &line, namelen,
+			    complete)) != 0)
 				break;
 			in_field = 1;
 			continue;
@@ -405,6 +419,28 @@ int
 headers_prepend(struct headers *h, const char *name, const char *value)
 {
 	return hdr_make(h, 0, name, value);
+}
+
+/* headers_set - replace the value of field i, keeping its name. */
+int
+headers_set(struct headers *h, size_t i, const char *value)
+{
+	char	 name[HDR_LINE_MAX];
+	size_t	 nl;
+	int	 rc;
+
+	if (i >= h->n || (nl = h->v[i].namelen) >= sizeof(name))
+		return err_set(EX_SOFTWARE, "headers_set: bad field");
+	memcpy(name, h->v[i].text, nl);
+	name[nl] = '\0';
+	if ((rc = hdr_make(h, i, name, value)) != 0)
+		return rc;
+	i++;
+	h->bytes -= h->v[i].len;
+	free(h->v[i].text);
+	memmove(h->v + i, h->v + i + 1, (h->n - i - 1) * sizeof(*h->v));
+	h->n--;
+	return 0;
 }
 
 /* headers_remove - drop every field named name, continuations included. */

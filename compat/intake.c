@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 struct job {
 	struct headers hdr;
 	struct addrlist rcpt;
+	struct mboxlist mb;		/* the same recipients, parsed */
 	struct buf first;		/* a body line headers_read gave back */
 	char	*sender;		/* final envelope sender */
 	char	 script[1024];		/* X-PHP-Originating-Script */
@@ -91,69 +93,137 @@ job_free(struct job *j)
 		spool_abort(j->w);
 	headers_free(&j->hdr);
 	addr_free(&j->rcpt);
+	addr_mbox_free(&j->mb);
 	buf_free(&j->first);
 	free(j->sender);
 }
 
-/* job_add_rcpt - add one recipient (exact duplicates are kept once). */
-static int
-job_add_rcpt(struct job *j, const char *addr)
+/* job_clean - a copy of caller text fit for an error message. */
+static const char *
+job_clean(const char *s, char *out, size_t len)
 {
-	char	**v;
 	size_t	 i;
 
-	if (!spool_valid_field(addr) || *addr == '\0')
-		return err_set(EX_DATAERR, "bad recipient address");
-	for (i = 0; i < j->rcpt.n; i++)
-		if (strcmp(j->rcpt.v[i], addr) == 0)
+	for (i = 0; s[i] && i + 1 < len; i++)
+		out[i] = (unsigned char)s[i] < ' ' ||
+		    (unsigned char)s[i] >= 0x7f ? '?' : s[i];
+	out[i] = '\0';
+	return out;
+}
+
+/* job_qualify_domain - qualify_domain, or the hostname. */
+static const char *
+job_qualify_domain(const struct intake *in)
+{
+	return *in->conf->qualify_domain ? in->conf->qualify_domain :
+	    in->conf->hostname;
+}
+
+/* job_add_rcpt - add one qualified mailbox, once (case-insensitive). */
+static int
+job_add_rcpt(struct job *j, const struct mailbox *mb)
+{
+	char	 a[ADDR_MAILBOX_MAX + 1], **v;
+	struct mailbox *m;
+	size_t	 i;
+
+	for (i = 0; i < j->mb.n; i++)
+		if (addr_same(&j->mb.v[i], mb))
 			return 0;
 	if (j->rcpt.n >= j->max_rcpt)
 		return err_set(EX_NOPERM, "too many recipients: more than %u "
 		    "(max_recipients)", j->max_rcpt);
+	if (addr_format(mb, a, sizeof(a)) != 0)
+		return EX_USAGE;
+	m = realloc(j->mb.v, (j->mb.n + 1) * sizeof(*m));
+	if (m != NULL)
+		j->mb.v = m;
 	v = realloc(j->rcpt.v, (j->rcpt.n + 1) * sizeof(*v));
-	if (v == NULL || (v[j->rcpt.n] = strdup(addr)) == NULL) {
-		if (v)
-			j->rcpt.v = v;
+	if (v != NULL)
+		j->rcpt.v = v;
+	if (m == NULL || v == NULL || (v[j->rcpt.n] = strdup(a)) == NULL)
 		return err_set(EX_TEMPFAIL, "out of memory");
-	}
-	j->rcpt.v = v;
+	m[j->mb.n++] = *mb;
 	j->rcpt.n++;
 	return 0;
 }
 
-/* job_add_words - one argv recipient word: byte-exact, unless it is an
- * address list ("Joe <joe@x>", "a@x, b@y"), as Postfix also accepts. */
+/* job_add_list - the mailboxes of an alias or owner value; what is still
+ * unqualified gets qualify_domain (an alias never expands twice). */
 static int
-job_add_words(struct job *j, const char *word)
+job_add_list(struct intake *in, struct job *j, const char *value,
+    const char *what)
 {
-	struct addrlist l = { NULL, 0 };
+	struct mboxlist l = { NULL, 0 };
+	char	 c[256];
 	size_t	 i;
-	int	 rc = 0;
+	int	 rc;
 
-	if (strpbrk(word, "<,") == NULL)
-		return job_add_rcpt(j, word);
-	(void)addr_parse_list(word, &l);
-	if (l.n == 0)
-		rc = job_add_rcpt(j, word);
-	for (i = 0; i < l.n && rc == 0; i++)
-		rc = job_add_rcpt(j, l.v[i]);
-	addr_free(&l);
+	if (addr_parse_argv(value, ADDR_F_LOCAL, &l) != 0)
+		return err_set(EX_CONFIG, "%s \"%s\": %s", what,
+		    job_clean(value, c, sizeof(c)), err_str());
+	for (i = rc = 0; i < l.n && rc == 0; i++) {
+		addr_qualify(&l.v[i], job_qualify_domain(in));
+		rc = job_add_rcpt(j, &l.v[i]);
+	}
+	addr_mbox_free(&l);
+	return rc;
+}
+
+/* job_resolve - an unqualified recipient: [aliases], then the owner of
+ * the site whose login it is, then LOGIN@qualify_domain. */
+static int
+job_resolve(struct intake *in, struct job *j, struct mailbox *mb)
+{
+	const char *alias;
+	struct passwd *pw;
+	struct site_id sid;
+
+	if (*mb->domain)
+		return job_add_rcpt(j, mb);
+	if ((alias = conf_alias(in->conf, mb->local)) != NULL)
+		return job_add_list(in, j, alias, "[aliases] value");
+	if ((pw = getpwnam(mb->local)) != NULL &&
+	    site_identify(in->conf, pw->pw_uid, &sid) == 0 &&
+	    sid.conf != NULL && *sid.conf->owner)
+		return job_add_list(in, j, sid.conf->owner, "site owner");
+	addr_qualify(mb, job_qualify_domain(in));
+	return job_add_rcpt(j, mb);
+}
+
+/* job_add_words - one argv (or RCPT, or header) recipient word, parsed
+ * like Postfix: "a@x (Alice)", "a@x, b@y", "a@x b@y", groups. */
+static int
+job_add_words(struct intake *in, struct job *j, const char *word)
+{
+	struct mboxlist l = { NULL, 0 };
+	char	 c[256];
+	size_t	 i;
+	int	 rc;
+
+	if (addr_parse_argv(word, ADDR_F_LOCAL, &l) != 0)
+		return err_set(EX_USAGE, "bad recipient address \"%s\": %s",
+		    job_clean(word, c, sizeof(c)), err_str());
+	for (i = rc = 0; i < l.n && rc == 0; i++)
+		rc = job_resolve(in, j, &l.v[i]);
+	addr_mbox_free(&l);
 	return rc;
 }
 
 /* job_recipients - argv (or RCPT) recipients plus, with -t, the header's. */
 static int
-job_recipients(struct job *j, char **rcpt, size_t n, int extract)
+job_recipients(struct intake *in, struct job *j, char **rcpt, size_t n,
+    int extract)
 {
 	struct addrlist hdr = { NULL, 0 };
 	size_t	 i;
 	int	 rc = 0;
 
 	for (i = 0; i < n && rc == 0; i++)
-		rc = job_add_words(j, rcpt[i]);
+		rc = job_add_words(in, j, rcpt[i]);
 	if (rc == 0 && extract && (rc = msgfix_extract(&j->hdr, &hdr)) == 0)
 		for (i = 0; i < hdr.n && rc == 0; i++)
-			rc = job_add_rcpt(j, hdr.v[i]);
+			rc = job_add_words(in, j, hdr.v[i]);
 	addr_free(&hdr);
 	if (rc)
 		return rc;
@@ -162,6 +232,67 @@ job_recipients(struct job *j, char **rcpt, size_t n, int extract)
 		    "No recipient addresses found in message header" :
 		    "no recipients given");
 	return 0;
+}
+
+/* job_sender - the envelope sender: NULL (the site's own address), "" or
+ * "<>" (null), else exactly one mailbox, qualified. */
+static int
+job_sender(struct intake *in, struct job *j, const char *sender)
+{
+	struct mboxlist l = { NULL, 0 };
+	char	 a[ADDR_MAILBOX_MAX + 1], c[256];
+	int	 rc = 0;
+
+	if (sender == NULL)
+		sender = in->own_addr;
+	if (addr_parse_argv(sender, ADDR_F_LOCAL, &l) != 0)
+		rc = err_set(EX_USAGE, "bad sender address \"%s\": %s",
+		    job_clean(sender, c, sizeof(c)), err_str());
+	else if (l.n > 1)
+		rc = err_set(EX_USAGE, "more than one sender address in "
+		    "\"%s\"", job_clean(sender, c, sizeof(c)));
+	else if (l.n == 0)
+		a[0] = '\0';
+	else {
+		addr_qualify(&l.v[0], job_qualify_domain(in));
+		rc = addr_format(&l.v[0], a, sizeof(a)) ? EX_USAGE : 0;
+	}
+	addr_mbox_free(&l);
+	if (rc == 0 && (j->sender = strdup(a)) == NULL)
+		rc = err_set(EX_TEMPFAIL, "out of memory");
+	return rc;
+}
+
+/* job_qualify_headers - From, Sender, Reply-To, To and Cc get
+ * qualify_domain on their unqualified addresses. */
+static int
+job_qualify_headers(struct intake *in, struct job *j)
+{
+	static const char *const names[] = { "From", "Sender", "Reply-To",
+	    "To", "Cc" };
+	struct buf out;
+	ssize_t	 i;
+	size_t	 k;
+	char	*v;
+	int	 changed, rc = 0;
+
+	buf_init(&out, HDR_BLOCK_MAX);
+	for (k = 0; k < sizeof(names) / sizeof(names[0]) && rc == 0; k++)
+		for (i = headers_find(&j->hdr, names[k], 0); i >= 0 && rc == 0;
+		    i = headers_find(&j->hdr, names[k], (size_t)i + 1)) {
+			if ((v = headers_value(&j->hdr, (size_t)i)) == NULL) {
+				rc = err_set(EX_TEMPFAIL, "out of memory");
+				break;
+			}
+			buf_reset(&out);
+			if (addr_qualify_header(v, job_qualify_domain(in),
+			    &out, &changed) == 0 && changed)
+				rc = headers_set(&j->hdr, (size_t)i,
+				    buf_str(&out));
+			free(v);
+		}
+	buf_free(&out);
+	return rc;
 }
 
 /* job_script - remember X-PHP-Originating-Script for the log. */
@@ -173,10 +304,9 @@ job_script(struct job *j)
 
 	if (i < 0 || (v = headers_value(&j->hdr, (size_t)i)) == NULL)
 		return;
-	snprintf(j->script, sizeof(j->script), "%s", v);
+	/* A claim of the caller's: cleaned of control characters. */
+	(void)job_clean(v, j->script, sizeof(j->script));
 	free(v);
-	if (!spool_valid_field(j->script))
-		j->script[0] = '\0';
 }
 
 /* job_header - fix the header block and apply the sender policy. */
@@ -187,11 +317,12 @@ job_header(struct intake *in, struct job *j, const char *sender)
 	struct buf note;
 	int	 rc;
 
-	j->sender = strdup(sender ? sender : in->own_addr);
-	if (j->sender == NULL)
-		return err_set(EX_TEMPFAIL, "out of memory");
+	if ((rc = job_sender(in, j, sender)) != 0)
+		return rc;
 	job_script(j);
 	msgfix_hide(&j->hdr);
+	if ((rc = job_qualify_headers(in, j)) != 0)
+		return rc;
 	buf_init(&note, 1024);
 	rc = policy_apply(&in->site, in->conf->hostname, &j->sender, &j->hdr,
 	    &note);
@@ -230,6 +361,22 @@ job_write_header(struct job *j)
 	return rc;
 }
 
+/* job_write_nocr - a piece of a body line; a bare CR becomes a blank. */
+static int
+job_write_nocr(struct job *j, const char *p, size_t n)
+{
+	const char *cr;
+	int	 rc = 0;
+
+	while (rc == 0 && (cr = memchr(p, '\r', n)) != NULL) {
+		if ((rc = spool_write(j->w, p, (size_t)(cr - p))) == 0)
+			rc = spool_write(j->w, " ", 1);
+		n -= (size_t)(cr - p) + 1;
+		p = cr + 1;
+	}
+	return rc ? rc : spool_write(j->w, p, n);
+}
+
 /* job_body - stream the body into the spool file, enforcing the limits.
  * The input is always read to its end, so a -bs session stays in step;
  * with rc already set (an earlier failure) the body is only drained. */
@@ -245,7 +392,7 @@ job_body(struct intake *in, struct job *j, struct linein *src, int rc)
 			continue;
 		if (memchr(p, '\0', n) != NULL)
 			rc = err_set(EX_DATAERR, "message contains a NUL byte");
-		else if ((rc = spool_write(j->w, p, n)) == 0 && eol)
+		else if ((rc = job_write_nocr(j, p, n)) == 0 && eol)
 			rc = spool_write(j->w, "\r\n", 2);
 		if (rc == 0 && spool_content_size(j->w) >
 		    in->conf->max_message_size)
@@ -263,16 +410,12 @@ job_body(struct intake *in, struct job *j, struct linein *src, int rc)
 	return rc;
 }
 
-/* job_clean - caller text for the envelope and the log: control
- * characters become '?', and an empty value "?". */
+/* job_field - caller text for the envelope and the log, cleaned in
+ * place (job_clean); an empty value becomes "?". */
 static char *
-job_clean(char *s, size_t len)
+job_field(char *s, size_t len)
 {
-	size_t	 i;
-
-	for (i = 0; s[i]; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			s[i] = '?';
+	(void)job_clean(s, s, len);
 	if (*s == '\0')
 		snprintf(s, len, "?");
 	return s;
@@ -344,8 +487,8 @@ job_commit(struct intake *in, struct job *j, char *qid, size_t qidlen)
 	env.sender = j->sender;
 	env.time = j->tv.tv_sec;
 	env.time_usec = j->tv.tv_usec;
-	env.cwd = job_clean(in->cwd, sizeof(in->cwd));
-	env.exe = job_clean(in->exe, sizeof(in->exe));
+	env.cwd = job_field(in->cwd, sizeof(in->cwd));
+	env.exe = job_field(in->exe, sizeof(in->exe));
 	env.script = j->script;
 	env.origdst = spool_valid_field(in->origdst) ? in->origdst : "?";
 	env.rcpt = j->rcpt.v;
@@ -395,7 +538,7 @@ intake_message(struct intake *in, const char *sender, char **rcpt,
 	if (rc == 0)
 		rc = headers_read(&j.hdr, src, &j.first);
 	if (rc == 0)
-		rc = job_recipients(&j, rcpt, nrcpt, extract);
+		rc = job_recipients(in, &j, rcpt, nrcpt, extract);
 	if (rc == 0)
 		rc = job_header(in, &j, sender);
 	if (rc == 0)

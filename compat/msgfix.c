@@ -55,6 +55,7 @@ msgfix_hide(struct headers *h)
 	headers_remove(h, "Bcc");
 	headers_remove(h, "Resent-Bcc");
 	headers_remove(h, "Return-Path");
+	headers_remove(h, "Content-Length");
 }
 
 /* msgfix_date - RFC 5322 date-time in local time. */

@@ -1,7 +1,7 @@
 /*
  * msgfix.h - the header fixes every submitted message gets (Postfix
- * cleanup's job): recipient extraction for -t, removal of Bcc, Resent-Bcc
- * and Return-Path, missing Date / Message-ID / From, and the Received line.
+ * cleanup's job): recipient extraction for -t, removal of Bcc, Resent-Bcc,
+ * Return-Path and Content-Length, missing Date / Message-ID / From, and the Received line.
  */
 #ifndef SM_MSGFIX_H
 #define SM_MSGFIX_H
@@ -24,7 +24,7 @@ struct msgfix_info {
 
 /* msgfix_extract - -t: add To/Cc/Bcc addresses (Resent-* when present). */
 int	msgfix_extract(const struct headers *, struct addrlist *);
-/* msgfix_hide - remove Bcc, Resent-Bcc and Return-Path fields. */
+/* msgfix_hide - remove Bcc, Resent-Bcc, Return-Path and Content-Length. */
 void	msgfix_hide(struct headers *);
 /* msgfix_complete - add Date, Message-ID and From when missing. */
 int	msgfix_complete(struct headers *, const struct msgfix_info *);

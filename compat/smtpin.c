@@ -269,6 +269,7 @@ static void
 smtpin_mail(struct smtpin *s, const char *arg)
 {
 	char	 addr[SMTPIN_ADDR_MAX + 1];
+	struct mailbox mb;
 	const char *p;
 
 	if (s->sender != NULL) {
@@ -281,6 +282,11 @@ smtpin_mail(struct smtpin *s, const char *arg)
 	}
 	if (smtpin_path(&p, addr, sizeof(addr)) < 0) {
 		smtpin_reply(s, "501 5.1.7 Bad sender address syntax");
+		return;
+	}
+	if (*addr && addr_parse_mailbox(addr, ADDR_F_LOCAL, &mb) != 0) {
+		smtpin_reply(s, "553 5.1.7 Bad sender address: %.200s",
+		    err_str());
 		return;
 	}
 	if (smtpin_params(s, p, 1) < 0)
@@ -297,6 +303,7 @@ static void
 smtpin_rcpt(struct smtpin *s, const char *arg)
 {
 	char	 addr[SMTPIN_ADDR_MAX + 1], **v;
+	struct mailbox mb;
 	const char *p;
 
 	if (s->sender == NULL) {
@@ -309,6 +316,11 @@ smtpin_rcpt(struct smtpin *s, const char *arg)
 	}
 	if (smtpin_path(&p, addr, sizeof(addr)) < 0 || addr[0] == '\0') {
 		smtpin_reply(s, "501 5.1.3 Bad recipient address syntax");
+		return;
+	}
+	if (addr_parse_mailbox(addr, ADDR_F_LOCAL, &mb) != 0) {
+		smtpin_reply(s, "553 5.1.3 Bad recipient address: %.200s",
+		    err_str());
 		return;
 	}
 	if (smtpin_params(s, p, 0) < 0)

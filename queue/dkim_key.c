@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compat/wire.h"
 #include "queue/dkim_key.h"
 #include "util/msg.h"
 
@@ -311,14 +312,35 @@ out:
 	return rc;
 }
 
-/* dkim_spool_read - the next content bytes of src->msg. */
+/* dkim_spool_src_read - wire_src.read over the verified spool file. */
+static ssize_t
+dkim_spool_src_read(void *arg, char *buf, size_t n, uint64_t off)
+{
+	return spool_read_content(arg, off, buf, n);
+}
+
+/* dkim_spool_read - the next wire-form bytes of src->msg: exactly what
+ * relay_read sends after the signature, so what is signed is sent. */
 ssize_t
 dkim_spool_read(void *arg, void *buf, size_t n)
 {
 	struct dkim_spool_src *src = arg;
-	ssize_t	 got = spool_read_content(src->msg, src->off, buf, n);
+	struct wire_src ws;
 
-	if (got > 0)
-		src->off += (uint64_t)got;
-	return got;
+	if (src->w == NULL) {
+		ws.read = dkim_spool_src_read;
+		ws.ctx = src->msg;
+		ws.len = src->msg->content_len;
+		if (wire_open(&src->w, &ws) != 0)
+			return -1;
+	}
+	return wire_read(src->w, buf, n);
+}
+
+/* dkim_spool_done - release the wire stream. */
+void
+dkim_spool_done(struct dkim_spool_src *src)
+{
+	wire_free(src->w);
+	src->w = NULL;
 }

@@ -76,12 +76,16 @@ int	dkim_sign_stream(struct dkim_cache *, const struct conf *,
 	    const char *site, dkim_reader rd, void *ctx, time_t now,
 	    struct buf *out, char *note, size_t notelen);
 
-/* A dkim_reader over the content of an open spool message. */
+/* A dkim_reader over the wire form (compat/wire.h) of an open spool
+ * message: the bytes the relay sends after the signature. */
+struct wire;
 struct dkim_spool_src {
 	struct spool_msg *msg;
-	uint64_t off;
+	struct wire *w;			/* opened on the first read */
 };
-/* dkim_spool_read - the next content bytes of src->msg. */
+/* dkim_spool_read - the next wire-form bytes of src->msg. */
 ssize_t	dkim_spool_read(void *src, void *buf, size_t n);
+/* dkim_spool_done - release what dkim_spool_read opened. */
+void	dkim_spool_done(struct dkim_spool_src *);
 
 #endif

@@ -19,7 +19,9 @@
 /* What one From judgement found. */
 struct policy_from {
 	int	 foreign;		/* some From address is not owned */
-	int	 has_addr;		/* some From has a parseable address */
+	int	 has_addr;		/* some From has an address */
+	int	 valid;			/* every From is a list of valid
+					 * qualified mailboxes */
 	char	 bad[POLICY_ADDR_MAX];	/* the first foreign address */
 	struct buf orig;		/* the From values, joined by ", " */
 };
@@ -84,27 +86,27 @@ int
 policy_owns(const struct site_id *site, const char *hostname,
     const char *addr)
 {
-	const char *domain, *login = policy_login(site);
-	size_t	 len, local;
+	const char *domain;
+	size_t	 len;
 
 	if (addr == NULL || *addr == '\0')
 		return 1;
 	hostname = policy_hostname(hostname);
 	len = strlen(addr);
 	domain = addr_domain(addr);	/* the last '@' outside quotes */
-	if (*domain != '\0')
-		local = (size_t)(domain - addr) - 1;
-	else if (addr[len - 1] == '@')
+	if (*domain == '\0' && addr[len - 1] == '@')
 		return 0;		/* an empty domain */
-	else {
+	if (*domain == '\0')
 		domain = hostname;	/* unqualified: <addr>@<hostname> */
-		local = len;
-	}
 	if (policy_owns_domain(site, domain))
 		return 1;
-	/* its own Unix address <login>@<hostname> */
-	return local == strlen(login) && strncmp(addr, login, local) == 0 &&
-	    strcasecmp(domain, hostname) == 0;
+	/* an address at this host (root@hostname, cron's and fail2ban's
+	 * own) belongs to whichever site sends it */
+	len = strlen(domain);
+	if (len > 0 && domain[len - 1] == '.')
+		len--;
+	return len == strlen(hostname) && strncasecmp(domain, hostname,
+	    len) == 0;
 }
 
 /* policy_refuse - the EX_NOPERM reason for a foreign address. */
@@ -164,17 +166,21 @@ policy_judge_value(const struct site_id *site, const char *hostname,
     const char *value, struct policy_from *pf)
 {
 	struct addrlist al = { NULL, 0 };
+	struct mailbox mb;
 	size_t	 i;
 
 	if (addr_parse_list(value, &al) != 0 || al.n == 0) {
 		if (!pf->foreign)
 			snprintf(pf->bad, sizeof(pf->bad), "%s", value);
 		pf->foreign = 1;
+		pf->valid = 0;
 		addr_free(&al);
 		return 0;
 	}
 	pf->has_addr = 1;
 	for (i = 0; i < al.n; i++) {
+		if (addr_parse_mailbox(al.v[i], 0, &mb) != 0)
+			pf->valid = 0;
 		if (policy_owns(site, hostname, al.v[i]))
 			continue;
 		if (!pf->foreign)
@@ -217,7 +223,7 @@ policy_rewrite_from(struct headers *h, const struct policy_from *pf,
 
 	headers_remove(h, "From");
 	headers_remove(h, "X-Original-From");
-	if (pf->has_addr && headers_find(h, "Reply-To", 0) < 0 &&
+	if (pf->has_addr && pf->valid && headers_find(h, "Reply-To", 0) < 0 &&
 	    headers_add(h, "Reply-To", orig) != 0)
 		return err_set(EX_TEMPFAIL, "cannot add Reply-To");
 	if (headers_add(h, "X-Original-From", orig) != 0 ||
@@ -237,6 +243,7 @@ policy_from(const struct site_id *site, const char *hostname,
 	if (h == NULL || site->limits.from_policy == FROM_ALLOW)
 		return 0;
 	memset(&pf, 0, sizeof(pf));
+	pf.valid = 1;
 	buf_init(&pf.orig, HDR_BLOCK_MAX);
 	rc = policy_judge_from(site, hostname, h, &pf);
 	if (rc == 0 && pf.foreign) {

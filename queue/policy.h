@@ -5,8 +5,9 @@
  *   - every address in one of its domains= (case-insensitive), and in any
  *     subdomain of one: with shop.test listed, mail.shop.test is owned too
  *     (but evilshop.test is not);
- *   - its own Unix address <login>@<hostname> exactly (cron and friends);
- *     other logins @hostname are other sites and are NOT owned;
+ *   - every address at <hostname>: intake qualifies "root", cron's
+ *     "From: root" and "-f fail2ban" with the hostname first, and such
+ *     system mail is never rewritten (shared/DESIGN.md);
  *   - the null sender "" (bounces) always passes.
  * An address without an '@' (outside quotes) is judged as
  * <address>@<hostname>; the domain is what follows the last such '@'.  A trailing
@@ -26,7 +27,8 @@
  *            From is replaced by "From: <site address>" (bare address, the
  *            display name is dropped: it is part of the forgery), the
  *            original From value goes to Reply-To when the message has
- *            none (and the original had an address), and always to
+ *            none (and only when every original address is a valid,
+ *            qualified mailbox: no junk Reply-To), and always to
  *            X-Original-From (any X-Original-From the site wrote is
  *            removed first).  The new fields are appended.
  */

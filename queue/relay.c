@@ -74,6 +74,7 @@
 
 #include <curl/curl.h>
 
+#include "compat/wire.h"
 #include "queue/relay.h"
 #include "util/buf.h"
 #include "util/msg.h"
@@ -135,6 +136,7 @@ struct relay_slot {
 	long	 url_port;
 	size_t	 urlidx;		/* index into route->urls */
 	uint64_t off;			/* content bytes handed to libcurl */
+	struct wire *wire;		/* the content in wire form */
 	int	 phase;
 	int	 mail_sent;		/* a transaction was started */
 	int	 quitting;		/* QUIT sent: later replies ignored */
@@ -250,6 +252,8 @@ relay_slot_clear(struct relay_slot *slot)
 	slot->url = NULL;
 	free(slot->host);
 	slot->host = NULL;
+	wire_free(slot->wire);
+	slot->wire = NULL;
 	slot->job = NULL;
 	slot->result_owned = 0;
 }
@@ -629,24 +633,32 @@ relay_debug(CURL *easy, curl_infotype type, char *data, size_t size,
 	return 0;
 }
 
-/* relay_read - CURLOPT_READFUNCTION: the job's prefix, then the content
- * straight from the spool (pread on the verified file; spool_read_content
- * would call err_set).  slot->off counts prefix and content bytes. */
+/* relay_wire_src - the wire transform's source: pread on the verified
+ * spool file (spool_read_content would call err_set). */
+static ssize_t
+relay_wire_src(void *arg, char *buf, size_t n, uint64_t off)
+{
+	struct spool_msg *msg = arg;
+	ssize_t	 got;
+
+	do
+		got = pread(msg->fd, buf, n, (off_t)(msg->content_off + off));
+	while (got < 0 && errno == EINTR);
+	return got;
+}
+
+/* relay_read - CURLOPT_READFUNCTION: the job's prefix (the DKIM
+ * signature), then the content in wire form (compat/wire.c: folded,
+ * re-encoded, CRLF only); slot->off counts prefix and wire bytes. */
 static size_t
 relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 {
 	struct relay_slot *slot = arg;
-	struct spool_msg *msg = slot->job->msg;
-	uint64_t plen = slot->job->prefix_len, coff;
-	uint64_t left = plen + msg->content_len - slot->off;
+	uint64_t plen = slot->job->prefix_len;
 	size_t	 n = size * nitems;
 	ssize_t	 got;
 	char	 ebuf[128];
 
-	if (left == 0)
-		return 0;
-	if (n > left)
-		n = (size_t)left;
 	if (slot->off < plen) {
 		if (n > plen - slot->off)
 			n = (size_t)(plen - slot->off);
@@ -654,15 +666,11 @@ relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 		slot->off += n;
 		return n;
 	}
-	coff = slot->off - plen;
-	do
-		got = pread(msg->fd, ptr, n, (off_t)(msg->content_off + coff));
-	while (got < 0 && errno == EINTR);
-	if (got <= 0) {
-		relay_note(slot, 'E', "%s: relay: cannot read spool content at "
-		    "%llu: %s", msg->env.qid, (unsigned long long)coff,
-		    got < 0 ? strerror_r(errno, ebuf, sizeof(ebuf)) :
-		    "spool file truncated");
+	if ((got = wire_read(slot->wire, ptr, n)) < 0) {
+		relay_note(slot, 'E', "%s: relay: cannot read spool content "
+		    "near %llu: %s", slot->job->msg->env.qid,
+		    (unsigned long long)slot->off,
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		return CURL_READFUNC_ABORT;
 	}
 	slot->off += (uint64_t)got;
@@ -789,6 +797,8 @@ relay_slot_rewind(struct relay_slot *slot)
 	size_t	 i;
 
 	slot->off = 0;
+	if (slot->wire != NULL)
+		wire_rewind(slot->wire);
 	slot->phase = PH_GREETING;
 	slot->mail_sent = 0;
 	slot->quitting = 0;
@@ -843,7 +853,7 @@ relay_slot_setopt(struct relay_slot *slot)
 	SET(CURLOPT_READFUNCTION, relay_read);
 	SET(CURLOPT_READDATA, slot);
 	SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)(job->prefix_len +
-	    job->msg->content_len));
+	    wire_size(slot->wire)));
 	SET(CURLOPT_USE_SSL, route->require_tls && !route->allow_plaintext ?
 	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
 	SET(CURLOPT_SSL_VERIFYPEER, route->tls_verify ? 1L : 0L);
@@ -905,6 +915,20 @@ relay_rcpt_list(struct relay_slot *slot)
 	return 0;
 }
 
+/* relay_wire_open - the wire form of the job's content (compat/wire.h). */
+static int
+relay_wire_open(struct relay_slot *slot)
+{
+	struct spool_msg *msg = slot->job->msg;
+	struct wire_src src = { relay_wire_src, msg, msg->content_len };
+
+	if (wire_open(&slot->wire, &src) != 0)
+		return err_set(errno == ENOMEM ? EX_TEMPFAIL : EX_IOERR,
+		    "%s: relay: cannot read spool content: %s", msg->env.qid,
+		    strerror(errno));
+	return 0;
+}
+
 /* relay_pool_submit - start job on a free slot (EX_TEMPFAIL if none). */
 int
 relay_pool_submit(struct relay_pool *pool, struct relay_job *job)
@@ -940,6 +964,7 @@ relay_pool_submit(struct relay_pool *pool, struct relay_job *job)
 	slot->urlidx = 0;
 	clock_gettime(CLOCK_MONOTONIC, &slot->start);
 	if ((status = relay_rcpt_list(slot)) == 0 &&
+	    (status = relay_wire_open(slot)) == 0 &&
 	    (status = relay_slot_prepare(slot, why, sizeof(why))) != 0)
 		err_set(status, "%s", why);
 	if (status != 0) {

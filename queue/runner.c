@@ -1807,11 +1807,11 @@ msg_prepare(struct runner *r, struct rmsg *m)
 }
 
 /* msg_dkim - sign m once for this attempt, over the bytes the relay
- * sends (the spool content; dkim_key.h). */
+ * sends (the wire form of the content; dkim_key.h, compat/wire.h). */
 static void
 msg_dkim(struct runner *r, struct rmsg *m)
 {
-	struct dkim_spool_src src = { &m->msg, 0 };
+	struct dkim_spool_src src = { &m->msg, NULL };
 	int	 rc;
 
 	buf_init(&m->dkim, DKIM_SIG_MAX);
@@ -1822,6 +1822,7 @@ msg_dkim(struct runner *r, struct rmsg *m)
 		rc = dkim_sign_stream(r->dkim, r->conf, m->rec.site,
 		    dkim_spool_read, &src, time(NULL), &m->dkim, m->dkim_note,
 		    sizeof(m->dkim_note));
+	dkim_spool_done(&src);
 	relay_sanitize(m->dkim_note);	/* it may quote the From domain */
 	if (rc != 0)
 		log_warn("%s: dkim=%s", m->rec.qid, m->dkim_note);

@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -75,12 +76,12 @@
 
 enum conf_sect {
 	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_DKIM, S_SMTPD,
-	S_FIREWALL, S_SITE
+	S_FIREWALL, S_ALIASES, S_SITE
 };
 
 static const char *const conf_sect_names[] = {
 	"", "main", "dns", "local", "smarthost", "limits", "dkim", "smtpd",
-	"firewall", "site"
+	"firewall", "aliases", "site"
 };
 
 /* Value types, each with its own parser and "want ..." hint. */
@@ -114,6 +115,7 @@ static const struct conf_key conf_keys[] = {
 	{ S_MAIN, "retry_max", T_DURATION, C(retry_max) },
 	{ S_MAIN, "log", T_LOG, C(log) },
 	{ S_MAIN, "alert_to", T_STRING, C(alert_to) },
+	{ S_MAIN, "qualify_domain", T_STRING, C(qualify_domain) },
 	{ S_DNS, "servers", T_LIST, C(dns_servers) },
 	{ S_DNS, "timeout", T_DURATION, C(dns_timeout) },
 	{ S_DNS, "local_addresses", T_LIST, C(local_addresses) },
@@ -142,6 +144,7 @@ static const struct conf_key conf_keys[] = {
 	    SI(smarthost_password_file) },
 	{ S_SITE, "dkim", T_BOOL, SI(dkim) },
 	{ S_SITE, "dkim_subdomains", T_BOOL, SI(dkim_subdomains) },
+	{ S_SITE, "owner", T_STRING, SI(owner) },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -721,6 +724,49 @@ conf_where(const struct conf *c, const char *section, const char *key)
 	return NULL;
 }
 
+/* conf_alias_add - one [aliases] line: an unqualified name and the
+ * address list it stands for (checked where it is used: intake). */
+static int
+conf_alias_add(struct conf_ctx *ctx, const char *name, const char *value)
+{
+	struct conf *c = ctx->conf;
+	char	**n, **v;
+
+	if (!conf_valid_name(name, 64) || strchr(name, '@') != NULL ||
+	    !conf_printable(value, 0) || *value == '\0')
+		return conf_error(ctx, "bad alias \"%s\" (want NAME = "
+		    "address, ...)", name);
+	n = reallocarray(c->alias_names.v, c->alias_names.n + 1, sizeof(*n));
+	if (n != NULL)
+		c->alias_names.v = n;
+	v = reallocarray(c->alias_values.v, c->alias_values.n + 1,
+	    sizeof(*v));
+	if (v != NULL)
+		c->alias_values.v = v;
+	if (n == NULL || v == NULL ||
+	    (n[c->alias_names.n] = strdup(name)) == NULL)
+		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+	if ((v[c->alias_values.n] = strdup(value)) == NULL) {
+		free(n[c->alias_names.n]);
+		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
+	}
+	c->alias_names.n++;
+	c->alias_values.n++;
+	return 0;
+}
+
+/* conf_alias - the [aliases] value for name (case-insensitive), or NULL. */
+const char *
+conf_alias(const struct conf *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = c->alias_names.n; i-- > 0;)
+		if (strcasecmp(c->alias_names.v[i], name) == 0)
+			return c->alias_values.v[i];
+	return NULL;
+}
+
 /* conf_handler - inih callback for one "name = value" line. */
 static int
 conf_handler(void *user, const char *section, const char *name,
@@ -737,6 +783,8 @@ conf_handler(void *user, const char *section, const char *name,
 	if (ctx->sect == S_NONE)
 		return !conf_error(ctx, "\"%s\" outside of any [section]",
 		    name);
+	if (ctx->sect == S_ALIASES)
+		return conf_alias_add(ctx, name, value) == 0;
 	if ((k = conf_key_find(ctx->sect, name)) == NULL) {
 		if (ctx->sect == S_SITE)
 			return !conf_error(ctx, "unknown key \"%s\" in [site "
@@ -856,10 +904,12 @@ conf_site_add(struct conf_ctx *ctx, const char *name)
 	if ((s->name = strdup(name)) == NULL ||
 	    (s->file = strdup(ctx->file)) == NULL ||
 	    (s->smarthost_username = strdup("")) == NULL ||
-	    (s->smarthost_password_file = strdup("")) == NULL) {
+	    (s->smarthost_password_file = strdup("")) == NULL ||
+	    (s->owner = strdup("")) == NULL) {
 		free(s->name);
 		free(s->file);
 		free(s->smarthost_username);
+		free(s->smarthost_password_file);
 		return ctx->status = err_set(EX_TEMPFAIL, "out of memory");
 	}
 	ctx->set[c->nsites] = 0;
@@ -1296,6 +1346,7 @@ static int
 conf_defaults(struct conf *c, const char *dir)
 {
 	char	**strings[] = { &c->hostname, &c->log, &c->alert_to,
+	    &c->qualify_domain,
 	    &c->local_transport, &c->smarthost_url, &c->ca_file,
 	    &c->smarthost_username, &c->smarthost_password_file,
 	    &c->dkim_selector, &c->smtpd.tls_cert, &c->smtpd.tls_key };
@@ -1580,6 +1631,7 @@ conf_site_free(struct conf_site *s)
 	conf_list_free(&s->domains);
 	free(s->smarthost_username);
 	free(s->smarthost_password_file);
+	free(s->owner);
 	free(s->file);
 }
 
@@ -1594,6 +1646,9 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->log);
 	free(c->alert_to);
+	free(c->qualify_domain);
+	conf_list_free(&c->alias_names);
+	conf_list_free(&c->alias_values);
 	conf_list_free(&c->dns_servers);
 	conf_list_free(&c->local_addresses);
 	conf_list_free(&c->local_mx);

@@ -3,11 +3,11 @@
  *
  * Files: $(SYSCONFDIR)/sitemail/sitemail.conf, then every
  * $(SYSCONFDIR)/sitemail/sites.d/ *.conf in name order.  Sections: [main],
- * [dns], [local], [smarthost], [limits], [dkim], [smtpd], [firewall],
- * and [site NAME] (sites.d files hold [site] sections only).  root's site
- * "root" is exempt from rates unless a [site root] sets them.  A broken
- * sites.d file is left out, its error kept in conf.broken ("FILE:LINE:
- * what"): it never stops the other sites.
+ * [aliases], [dns], [local], [smarthost], [limits], [dkim], [smtpd],
+ * [firewall], and [site NAME] (sites.d files hold [site] sections only).
+ * root's site "root" is exempt from rates unless a [site root] sets them.
+ * A broken sites.d file is left out, its error kept in conf.broken
+ * ("FILE:LINE: what"): it never stops the other sites.
  * Durations take s/m/h/d, sizes K/M/G, rates N/s N/m N/h N/d.  A missing
  * file means built-in defaults.  An unknown key or bad value fails with
  * EX_CONFIG and err_str() = "FILE:LINE: what is wrong".
@@ -49,6 +49,7 @@ struct conf_site {
 	char	*smarthost_password_file;
 	int	 dkim;			/* sign as its domains that have keys */
 	int	 dkim_subdomains;	/* a subdomain signs with its parent's key */
+	char	*owner;			/* gets its logins' unqualified mail */
 	char	*file;			/* where it was defined */
 	int	 line;
 	int	 users_line, password_line;	/* of those keys, or 0 */
@@ -89,6 +90,9 @@ struct conf {
 	long	 retry_max;
 	char	*log;
 	char	*alert_to;
+	char	*qualify_domain;	/* "" = hostname */
+	struct conf_list alias_names;	/* [aliases]: name = value */
+	struct conf_list alias_values;
 	/* [dns] */
 	struct conf_list dns_servers;	/* "ip" or "ip:port" or "[ip6]:port" */
 	long	 dns_timeout;
@@ -163,6 +167,8 @@ const struct conf_site *conf_site_find(const struct conf *, const char *name);
  * in at most one site: conf_load() refuses duplicates. */
 const struct conf_site *conf_site_for_user(const struct conf *, uid_t,
 	    const char *login);
+/* conf_alias - the [aliases] value for an unqualified name, or NULL. */
+const char *conf_alias(const struct conf *, const char *name);
 /* conf_parse_u64 - n decimal digits (nothing else) to a number <= max;
  * -1 if bad.  Shared with the spool envelope parser. */
 int	conf_parse_u64(const char *, size_t n, uint64_t max, uint64_t *out);

@@ -126,8 +126,8 @@ is "$(content "$QID" | grep -c '^From ')" 0 "leading From line dropped"
 # 8. Mixed line endings (PHP 8: CRLF header, LF body) and a bare CR.
 printf 'Subject: mixed\r\nTo: x@example.net\r\n\r\nlf line\ncrlf line\r\nbare\rcr\n' >"$TMPD/mx.txt"; chmod 644 "$TMPD/mx.txt"
 submit "mixed endings" sh -c "$SENDMAIL -t -i <$TMPD/mx.txt"
-is "$(body "$QID" | od -An -c | tr -s ' ')" "$(printf 'lf line\ncrlf line\nbare\rcr\n' | od -An -c | tr -s ' ')" \
-    "mixed endings normalised, bare CR kept once"
+is "$(body "$QID" | od -An -c | tr -s ' ')" "$(printf 'lf line\ncrlf line\nbare cr\n' | od -An -c | tr -s ' ')" \
+    "mixed endings normalised, a bare CR becomes a blank (issue 10)"
 
 # 9. The unlisted user gets a site of its own; root is the site "root".
 queue_snapshot

@@ -168,6 +168,143 @@ t_long(void)
 	buf_free(&b);
 }
 
+/* argv - addr_parse_argv(word) as "local@domain|..." or "ERR". */
+static const char *
+argv(const char *word)
+{
+	struct mboxlist l = { NULL, 0 };
+	char	 a[ADDR_MAILBOX_MAX + 1];
+	size_t	 i;
+
+	buf_reset(&joined);
+	if (addr_parse_argv(word, ADDR_F_LOCAL, &l) != 0)
+		return "ERR";
+	for (i = 0; i < l.n; i++) {
+		if (i)
+			buf_addch(&joined, '|');
+		if (addr_format(&l.v[i], a, sizeof(a)) != 0)
+			buf_addstr(&joined, "(too long)");
+		else
+			buf_addstr(&joined, a);
+	}
+	addr_mbox_free(&l);
+	return buf_str(&joined);
+}
+
+/* t_mailbox - the strict RFC 5321 Mailbox, local part and domain apart. */
+static void
+t_mailbox(void)
+{
+	struct mailbox mb;
+
+	is_int(addr_parse_mailbox("bob@x.test", 0, &mb), 0, "plain mailbox");
+	is_str(mb.local, "bob", "  local part");
+	is_str(mb.domain, "x.test", "  domain");
+	is_int(addr_parse_mailbox("\"john\"@x.test", 0, &mb), 0, "quoted atom");
+	is_str(mb.local, "john", "  unquoted");
+	is_int(addr_parse_mailbox("\"j..n\"@x.test", 0, &mb), 0,
+	    "quoted dots");
+	is_str(mb.local, "\"j..n\"", "  stays quoted");
+	is_int(addr_parse_mailbox("a@x.test.", 0, &mb), 0, "trailing dot");
+	is_str(mb.domain, "x.test", "  dropped");
+	is_int(addr_parse_mailbox("a@[192.0.2.1]", 0, &mb), 0, "literal");
+	is_int(addr_parse_mailbox("a@[IPv6:2001:db8::1]", 0, &mb), 0,
+	    "IPv6 literal");
+	is_int(addr_parse_mailbox("root", 0, &mb), EX_DATAERR,
+	    "no domain without ADDR_F_LOCAL");
+	is_int(addr_parse_mailbox("root", ADDR_F_LOCAL, &mb), 0,
+	    "no domain with ADDR_F_LOCAL");
+	is_str(mb.domain, "", "  unqualified");
+	ok(addr_qualify(&mb, "web01.example.net") == 1 &&
+	    strcmp(mb.domain, "web01.example.net") == 0, "qualified");
+	ok(addr_qualify(&mb, "other") == 0, "  only once");
+	/* injection: nothing with a blank, <, > or a control byte passes */
+	is_int(addr_parse_mailbox("ceo@bank.test> ENVID=q@site.test", 0, &mb),
+	    EX_DATAERR, "MAIL parameter injection");
+	is_int(addr_parse_mailbox("bob@x.test> NOTIFY=NEVER", 0, &mb),
+	    EX_DATAERR, "RCPT parameter injection");
+	is_int(addr_parse_mailbox("victim@gmail.test>ORCPT=rfc822;a@here.test",
+	    0, &mb), EX_DATAERR, "two domains");
+	is_int(addr_parse_mailbox("a\r\nRSET@x", 0, &mb), EX_DATAERR, "CRLF");
+	is_int(addr_parse_mailbox("\"a b\"@x", 0, &mb), EX_DATAERR,
+	    "quoted blank");
+	is_int(addr_parse_mailbox("\"a>\"@x", 0, &mb), EX_DATAERR,
+	    "quoted >");
+	is_int(addr_parse_mailbox("a@b@c", 0, &mb), EX_DATAERR, "two @");
+	is_int(addr_parse_mailbox("a..b@c", 0, &mb), EX_DATAERR, "a..b");
+	is_int(addr_parse_mailbox(".a@c", 0, &mb), EX_DATAERR, ".a");
+	is_int(addr_parse_mailbox("a@-c.test", 0, &mb), EX_DATAERR, "-label");
+	is_int(addr_parse_mailbox("a@c..test", 0, &mb), EX_DATAERR, "empty label");
+	is_int(addr_parse_mailbox("a@", 0, &mb), EX_DATAERR, "empty domain");
+	is_int(addr_parse_mailbox("@x", 0, &mb), EX_DATAERR, "empty local");
+	is_int(addr_parse_mailbox("a@x y", 0, &mb), EX_DATAERR, "blank");
+	ok(addr_parse_mailbox("A@X.test", 0, &mb) == 0, "case kept");
+	{
+		struct mailbox m2;
+
+		addr_parse_mailbox("a@x.TEST", 0, &m2);
+		ok(addr_same(&mb, &m2), "addr_same ignores case");
+	}
+}
+
+/* t_argv - argv words and -f, read as Postfix reads them. */
+static void
+t_argv(void)
+{
+	is_str(argv("a@x.test b@y.test"), "a@x.test|b@y.test", "'a@x b@y'");
+	is_str(argv("a@x.test (Alice)"), "a@x.test", "'a@x (Alice)'");
+	is_str(argv("a@x.test "), "a@x.test", "'a@x '");
+	is_str(argv("undisclosed-recipients:;"), "", "empty group");
+	is_str(argv("team: a@x.test, b@y.test;"), "a@x.test|b@y.test",
+	    "group members");
+	is_str(argv("a@x.test."), "a@x.test", "trailing dot");
+	is_str(argv("b@x.test (Bounce)"), "b@x.test", "-f with a comment");
+	is_str(argv("Alice <a@x.test>, b@y.test"), "a@x.test|b@y.test",
+	    "name-addr list");
+	is_str(argv("root"), "root", "unqualified kept for the caller");
+	is_str(argv("a@x.test,b@y.test"), "a@x.test|b@y.test", "comma list");
+	is_str(argv("ceo@bank.test> ENVID=q@site.test"), "ERR",
+	    "injection refused");
+	is_str(argv("bob@x.test> NOTIFY=NEVER ORCPT=rfc822;x@y"), "ERR",
+	    "RCPT injection refused");
+	is_str(argv("a@x.test (unclosed"), "ERR", "unclosed comment");
+	is_str(argv("a@[IPv6:2001:db8::1]"), "a@[IPv6:2001:db8::1]",
+	    "literal with colons is no group");
+}
+
+/* hq - addr_qualify_header(value) with "host.test". */
+static const char *
+hq(const char *v)
+{
+	int	 changed;
+
+	buf_reset(&joined);
+	if (addr_qualify_header(v, "host.test", &joined, &changed) != 0)
+		return "ERR";
+	return buf_str(&joined);
+}
+
+/* t_qualify_header - unqualified header addresses get the domain. */
+static void
+t_qualify_header(void)
+{
+	is_str(hq("root"), "root@host.test", "From: root");
+	is_str(hq("root (Cron Daemon)"), "root@host.test (Cron Daemon)",
+	    "cron's From");
+	is_str(hq("Admin <root>"), "Admin <root@host.test>", "name-addr");
+	is_str(hq("a@x.test, root, \"B, C\" <bob>"),
+	    "a@x.test, root@host.test, \"B, C\" <bob@host.test>", "a list");
+	is_str(hq("a@x.test"), "a@x.test", "qualified unchanged");
+	is_str(hq("undisclosed-recipients:;"), "undisclosed-recipients:;",
+	    "empty group unchanged");
+	is_str(hq("team: root, a@x.test;"), "team: root@host.test, a@x.test;",
+	    "group member");
+	is_str(hq("John Smith"), "John Smith", "a phrase is no address");
+	is_str(hq("<>"), "<>", "null path unchanged");
+	is_str(hq("\"root\" (x)"), "\"root\"@host.test (x)", "quoted local");
+}
+
+/* main - run every case. */
 int
 main(void)
 {
@@ -177,6 +314,9 @@ main(void)
 	t_domain();
 	t_append();
 	t_long();
+	t_mailbox();
+	t_argv();
+	t_qualify_header();
 	buf_free(&joined);
 	return tap_done();
 }

@@ -125,15 +125,19 @@ test_owns(void)
 	ok(!policy_owns(&s, HOST, "info@[192.0.2.1]"), "a domain literal");
 	ok(!policy_owns(&s, HOST, "info@"), "an empty domain");
 	ok(policy_owns(&s, HOST, ""), "the null sender");
-	ok(!policy_owns(&s, HOST, "\"x@shop.test\""), "a quoted @ is no domain");
+	ok(policy_owns(&s, HOST, "\"x@shop.test\""),
+	    "a quoted @ is no domain: unqualified, so at the hostname");
 	ok(policy_owns(&s, HOST, "\"a@evil.test\"@shop.test"),
 	    "the domain is after the last @ outside quotes");
 	ok(policy_owns(&s, HOST, "web1@" HOST), "its own Unix address");
 	ok(policy_owns(&s, HOST, "web1@WEB01.example.net"), "... any case");
 	ok(policy_owns(&s, HOST, "web1"), "its unqualified login");
-	ok(!policy_owns(&s, HOST, "web2@" HOST), "another login @hostname");
-	ok(!policy_owns(&s, HOST, "web2"), "another unqualified login");
-	ok(!policy_owns(&s, HOST, "web11@" HOST), "a longer login");
+	/* issue 10: after qualification, any address at the hostname is
+	 * the sending site's own (root, fail2ban, cron's From). */
+	ok(policy_owns(&s, HOST, "web2@" HOST), "another login @hostname");
+	ok(policy_owns(&s, HOST, "root"), "an unqualified root");
+	ok(policy_owns(&s, HOST, "fail2ban@" HOST "."), "trailing dot @host");
+	ok(!policy_owns(&s, HOST, "web2@x" HOST), "not a longer hostname");
 	ok(policy_owns(&n, HOST, "web2@" HOST), "no domains: own address");
 	ok(!policy_owns(&n, HOST, "info@shop.test"), "no domains: no domain");
 }
@@ -280,6 +284,20 @@ test_rewrite_from(struct buf *note)
 	is_str(hval(&h, "From", 0), "web1@shop.test",
 	    "rewrite: a From without an address is replaced");
 	is_int(hcount(&h, "Reply-To"), 0, "rewrite: ... with no Reply-To");
+	headers_free(&h);
+
+	/* issue 10: a Reply-To only when the original is a valid address */
+	msg(&h, "junk <not an address>, x@evil.test");
+	run(&s, "web1@shop.test", &h, &snd, note);
+	is_str(hval(&h, "From", 0), "web1@shop.test",
+	    "rewrite: a From with a junk address is replaced");
+	is_int(hcount(&h, "Reply-To"), 0, "rewrite: ... and gets no junk "
+	    "Reply-To");
+	headers_free(&h);
+	msg(&h, "Mallory (Cron Daemon) <mallory@evil.test>");
+	run(&s, "web1@shop.test", &h, &snd, note);
+	is_int(hcount(&h, "Reply-To"), 1, "rewrite: a valid foreign From is "
+	    "kept in Reply-To");
 	headers_free(&h);
 
 	msg(&h, "web1@" HOST);

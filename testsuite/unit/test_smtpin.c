@@ -373,7 +373,8 @@ t_errors(void)
 	    "MAIL FROM:<a\001b@x>\r\nMAIL FROM:<a\rb@x>\r\nMAIL FROM:<a b@x>\r\n"
 	    "MAIL FROM:<a@x\r\nMAIL FROM:\r\nMAIL FROM: <@relay:src@x>\r\n"
 	    "RCPT TO:<>\r\nRCPT TO:<a\tb@x>\r\nRCPT TO:<\"a b\"@x>\r\n"
-	    "RCPT TO:bare@x\r\nDATA\r\nm\r\n.\r\nQUIT\r\n",
+	    "RCPT TO:bare@x\r\nRCPT TO:<a@b@x>\r\nRCPT TO:<a@x_y..z>\r\n"
+	    "RCPT TO:<\"q\"@x>\r\nDATA\r\nm\r\n.\r\nQUIT\r\n",
 	    GREET "501 5.1.7 Bad sender address syntax\r\n"
 	    "501 5.1.7 Bad sender address syntax\r\n"
 	    "501 5.1.7 Bad sender address syntax\r\n"
@@ -382,10 +383,14 @@ t_errors(void)
 	    "250 2.1.0 Ok\r\n"
 	    "501 5.1.3 Bad recipient address syntax\r\n"
 	    "501 5.1.3 Bad recipient address syntax\r\n"
-	    "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+	    "553 5.1.3 Bad recipient address: bad character in a quoted "
+	    "local part\r\n250 2.1.5 Ok\r\n"
+	    "553 5.1.3 Bad recipient address: more than one @\r\n"
+	    "553 5.1.3 Bad recipient address: bad domain\r\n"
+	    "250 2.1.5 Ok\r\n"
 	    "354 End data with <CR><LF>.<CR><LF>\r\n"
 	    "250 2.0.0 Ok: queued as QID1\r\n221 2.0.0 Bye\r\n",
-	    "src@x|\"a b\"@x,bare@x|m\r\n|dot\n");
+	    "src@x|bare@x,\"q\"@x|m\r\n|dot\n");
 	expect("too many recipients", 2,
 	    "MAIL FROM:<a@x>\r\nRCPT TO:<1@x>\r\nRCPT TO:<2@x>\r\n"
 	    "RCPT TO:<3@x>\r\nQUIT\r\n",
