@@ -682,10 +682,11 @@ qstate_add(struct qstate *qs, const struct envelope *env, uint64_t size)
 	 * (intake's own line may be lost to a broken log). */
 	if (rc == 0 && !(env->flags & (SPOOL_F_BOUNCE | SPOOL_F_ALERT)))
 		log_info("%s: queued: from=<%s> size=%llu nrcpt=%zu site=%s "
-		    "uid=%lu cwd=%s script=%s", env->qid, env->sender,
+		    "uid=%lu cwd=%s script=%s", env->qid,
+		    env->sender ? env->sender : "",
 		    (unsigned long long)size, env->nrcpt, env->site,
-		    (unsigned long)env->uid, env->cwd,
-		    *env->script ? env->script : "-");
+		    (unsigned long)env->uid, env->cwd ? env->cwd : "?",
+		    env->script && *env->script ? env->script : "-");
 	return rc;
 }
 
