@@ -102,10 +102,9 @@ charge_note(struct charge_book *b, const char *qid, const char *site,
 /* charge_intake - charge a message intake is about to commit. */
 int
 charge_intake(struct charge_book *b, const struct charge_ctx *cx,
-    uid_t uid, const char *qid, unsigned nrcpt, double now,
+    const struct site_id *site, const char *qid, unsigned nrcpt, double now,
     const char *cwd, const char *exe, struct verdict_ans *ans)
 {
-	struct site_id site;
 	struct bucket_result br;
 	int	 rc;
 
@@ -113,23 +112,21 @@ charge_intake(struct charge_book *b, const struct charge_ctx *cx,
 		return err_set(EX_DATAERR, "bad charge request");
 	if (charge_find(b, qid) >= 0)
 		return err_set(EX_DATAERR, "%s: charged already", qid);
-	if ((rc = site_identify(cx->conf, uid, &site)) != 0)
-		return rc;
-	if ((rc = bucket_charge(cx->bdb, site.name, &site.limits,
+	if ((rc = bucket_charge(cx->bdb, site->name, &site->limits,
 	    (double)nrcpt, now, &br)) != 0)
 		return rc;
 	memset(ans, 0, sizeof(*ans));
 	ans->verdict = br.verdict;
-	snprintf(ans->site, sizeof(ans->site), "%s", site.name);
+	snprintf(ans->site, sizeof(ans->site), "%s", site->name);
 	ans->hold = br.hold;
 	ans->tokens = br.tokens;
 	ans->backlog = br.backlog;
-	ans->limit = site.limits.backlog;
+	ans->limit = site->limits.backlog;
 	if (br.just_frozen)
-		charge_alert(cx, site.name, uid, br.backlog,
-		    site.limits.backlog, cwd, exe);
+		charge_alert(cx, site->name, site->uid, br.backlog,
+		    site->limits.backlog, cwd, exe);
 	if (br.verdict != BUCKET_REFUSED)
-		charge_note(b, qid, site.name, (double)nrcpt, now, br.verdict);
+		charge_note(b, qid, site->name, (double)nrcpt, now, br.verdict);
 	return 0;
 }
 

@@ -45,12 +45,13 @@ struct charge_ctx {
 int	charge_book_new(struct charge_book **);
 /* charge_book_free - forget every entry (NULL is fine). */
 void	charge_book_free(struct charge_book *);
-/* charge_intake - charge a message intake is about to commit for uid;
+/* charge_intake - charge a message intake is about to commit for site;
  * fills ans.  cwd and exe (cleaned here) name the caller in the alert
  * when this charge freezes the site. */
+struct site_id;
 int	charge_intake(struct charge_book *, const struct charge_ctx *,
-	    uid_t uid, const char *qid, unsigned nrcpt, double now,
-	    const char *cwd, const char *exe, struct verdict_ans *);
+	    const struct site_id *site, const char *qid, unsigned nrcpt,
+	    double now, const char *cwd, const char *exe, struct verdict_ans *);
 /* charge_refund - undo the charge of qid (intake could not commit). */
 int	charge_refund(struct charge_book *, const struct charge_ctx *,
 	    const char *qid, double now);

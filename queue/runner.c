@@ -1318,15 +1318,14 @@ runner_settle(struct runner *r, struct rmsg *m)
 
 /* runner_intake_charge - charge a message intake is about to commit. */
 int
-runner_intake_charge(struct runner *r, uid_t uid, const char *qid,
-    unsigned nrcpt, double now, const char *cwd, const char *exe,
+runner_intake_charge(struct runner *r, const struct site_id *site,
+    const char *qid, unsigned nrcpt, const char *cwd, const char *exe,
     struct verdict_ans *ans)
 {
 	struct charge_ctx cx;
 
 	runner_charge_ctx(r, &cx);
-	(void)now;		/* the runner's clock is the bucket's clock */
-	return charge_intake(r->book, &cx, uid, qid, nrcpt, runner_now(),
+	return charge_intake(r->book, &cx, site, qid, nrcpt, runner_now(),
 	    cwd, exe, ans);
 }
 

@@ -90,8 +90,9 @@ const struct runner_stats *runner_get_stats(const struct runner *);
 struct verdict_ans;
 struct admin;
 /* runner_intake_charge - charge a message intake is about to commit. */
-int	runner_intake_charge(struct runner *, uid_t uid, const char *qid,
-	    unsigned nrcpt, double now, const char *cwd, const char *exe,
+struct site_id;
+int	runner_intake_charge(struct runner *, const struct site_id *,
+	    const char *qid, unsigned nrcpt, const char *cwd, const char *exe,
 	    struct verdict_ans *);
 /* runner_intake_refund - undo the charge of a message never committed. */
 int	runner_intake_refund(struct runner *, const char *qid);

@@ -226,17 +226,42 @@ verdictd_uid(const struct vconn *c, uid_t *uid)
 	return 0;
 }
 
+/* verdictd_site - the site of uid, as intake sees it: the runner's
+ * configuration, or, while some sites.d file is left out as broken, the
+ * caller's own last good settings from the site index (queue/site_conf.c),
+ * so a site with a broken file is charged and listed as itself. */
+static int
+verdictd_site(struct verdictd *v, uid_t uid, struct site_id *site)
+{
+	struct site_id own;
+	struct conf c;
+	int	 rc;
+
+	if ((rc = site_identify(v->conf, uid, site)) != 0)
+		return rc;
+	if (v->conf->broken.n == 0 || v->conf->dir == NULL ||
+	    site_conf_load(&c, v->conf->dir, uid, &own) != 0)
+		return 0;
+	snprintf(site->name, sizeof(site->name), "%s", own.name);
+	site->limits = own.limits;
+	site->conf = NULL;		/* c is gone; name and limits stay */
+	conf_free(&c);
+	return 0;
+}
+
 /* verdictd_charge - "charge": the bucket verdict for one message. */
 static int
 verdictd_charge(struct verdictd *v, struct vconn *c)
 {
 	struct verdict_ans ans;
+	struct site_id site;
 	struct buf b;
 	char	 qid[SPOOL_QIDLEN + 1], n[32], t[64], cwd[1024], exe[1024];
 	uid_t	 uid;
 	int	 rc;
 
-	if ((rc = verdictd_uid(c, &uid)) != 0)
+	if ((rc = verdictd_uid(c, &uid)) != 0 ||
+	    (rc = verdictd_site(v, uid, &site)) != 0)
 		return rc;
 	if (verdict_word(c->in, "qid", qid, sizeof(qid)) == NULL ||
 	    verdict_word(c->in, "nrcpt", n, sizeof(n)) == NULL ||
@@ -246,9 +271,8 @@ verdictd_charge(struct verdictd *v, struct vconn *c)
 		snprintf(cwd, sizeof(cwd), "?");
 	if (verdict_word(c->in, "exe", exe, sizeof(exe)) == NULL)
 		snprintf(exe, sizeof(exe), "?");
-	if ((rc = runner_intake_charge(v->r, uid, qid,
-	    (unsigned)strtoul(n, NULL, 10), strtod(t, NULL), cwd, exe,
-	    &ans)) != 0)
+	if ((rc = runner_intake_charge(v->r, &site, qid,
+	    (unsigned)strtoul(n, NULL, 10), cwd, exe, &ans)) != 0)
 		return rc;
 	buf_init(&b, VERDICT_LINE_MAX);
 	rc = buf_printf(&b, "ok verdict=%s", verdict_name(ans.verdict)) < 0 ||
@@ -291,7 +315,7 @@ verdictd_view(struct verdictd *v, struct vconn *c, int show)
 	int	 rc, json, all;
 
 	if ((rc = verdictd_uid(c, &uid)) != 0 ||
-	    (rc = site_identify(v->conf, uid, &site)) != 0)
+	    (rc = verdictd_site(v, uid, &site)) != 0)
 		return rc;
 	json = verdict_word(c->in, "json", w, sizeof(w)) != NULL;
 	all = c->trusted && verdict_word(c->in, "all", w, sizeof(w)) != NULL;
@@ -332,7 +356,7 @@ verdictd_flush(struct verdictd *v, struct vconn *c)
 	int	 rc;
 
 	if ((rc = verdictd_uid(c, &uid)) != 0 ||
-	    (rc = site_identify(v->conf, uid, &site)) != 0)
+	    (rc = verdictd_site(v, uid, &site)) != 0)
 		return rc;
 	memset(&q, 0, sizeof(q));
 	q.all = c->trusted && verdict_word(c->in, "all", w, sizeof(w));

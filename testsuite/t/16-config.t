@@ -23,7 +23,7 @@
 rn_init
 sm_reset
 command -v php >/dev/null || skip_all "php-cli missing"
-sh_start sh --certdir "$T/certs" --users "alice:secret"
+sh_start sh --certdir "$T/certs" --users "alice:secret" --control "$T/sh.ctl"
 rn_secret "$T/pw" secret
 export SH_URL=smtp://127.0.0.1:$sh_PORT SH_USER=alice SH_PWFILE=$T/pw
 rn_conf </dev/null
@@ -62,7 +62,16 @@ ok $? "A broken: A's own sendmail still commits"
 QA=$(newest)
 is "$(env_of "$QA" site)" "alice.test" "A keeps its identity (last good file from the index)"
 is "$(env_of "$QA" sender)" "<news@alice.test>" "A keeps its last good domains: from_policy keeps its sender"
+# A site user's listing comes from sitemaild (the smarthost defers for
+# now, so the message is still queued when it is listed).
+sh_ctl sh '{"rcpt": {"*": [451, "4.3.0 not yet"]}}'
+rd_start
+wait_for 10 test -S "$SPOOL/state/sitemaild.sock"
+wait_for 10 grep -q "$QA.*status=deferred" "$SM_LOG"
 like "$(as_user smr-alice "$SBIN/sitemail" list 2>&1)" "$QA" "A's own sitemail list still sees A's site"
+rd_stop
+sh_ctl sh '{}'
+sleep 1
 "$SBIN/sitemail" -C "$ETC" check-config >"$T/cc" 2>&1
 is "$?" 78 "check-config fails (78)"
 like "$(cat "$T/cc")" "sites.d/alice.conf:4: syntax error" "check-config names A's file and line"

@@ -17,6 +17,7 @@
 
 #include "queue/bucket.h"
 #include "queue/charge.h"
+#include "queue/site.h"
 #include "queue/verdict.h"
 #include "spool/spool.h"
 #include "util/buf.h"
@@ -75,6 +76,7 @@ test_book(const char *dir)
 	struct charge_book *b;
 	struct charge_ctx cx;
 	struct charge_msg m;
+	struct site_id site;
 	struct verdict_ans ans;
 	struct bucket_db *db;
 	struct conf c;
@@ -92,17 +94,18 @@ test_book(const char *dir)
 	cx.conf = &c;
 	cx.bdb = db;
 	cx.key = NULL;
+	is_int(site_identify(&c, 424242, &site), 0, "a site for uid 424242");
 	spool_qid_new(q1);
 	spool_qid_new(q2);
 	spool_qid_new(q3);
 	spool_qid_new(q4);
-	is_int(charge_intake(b, &cx, 424242, q1, 3, now, "/srv/a\nb", "?",
+	is_int(charge_intake(b, &cx, &site, q1, 3, now, "/srv/a\nb", "?",
 	    &ans), 0, "charge 3 recipients");
 	is_int(ans.verdict, BUCKET_SEND, "burst 5: sent at once");
 	is_str(ans.site, "uid424242", "the site is the uid's");
-	is_int(charge_intake(b, &cx, 424242, q1, 3, now, "?", "?", &ans),
+	is_int(charge_intake(b, &cx, &site, q1, 3, now, "?", "?", &ans),
 	    EX_DATAERR, "the same queue ID is never charged twice");
-	is_int(charge_intake(b, &cx, 424242, q2, 3, now, "?", "?", &ans), 0,
+	is_int(charge_intake(b, &cx, &site, q2, 3, now, "?", "?", &ans), 0,
 	    "charge 3 more");
 	is_int(ans.verdict, BUCKET_HOLD, "past the burst: held");
 	ok(tokens(db, &c, "uid424242") < -0.99 &&
@@ -113,7 +116,7 @@ test_book(const char *dir)
 	ok(tokens(db, &c, "uid424242") > 1.99 &&
 	    tokens(db, &c, "uid424242") < 2.01, "its tokens are back");
 	is_int(charge_refund(b, &cx, q2, now), EX_NOINPUT, "refund once only");
-	is_int(charge_intake(b, &cx, 424242, q3, 2, now, "?", "?", &ans), 0,
+	is_int(charge_intake(b, &cx, &site, q3, 2, now, "?", "?", &ans), 0,
 	    "charge 2");
 	snprintf(path, sizeof(path), "%s/tmp", dir);
 	mkdir(path, 0700);
