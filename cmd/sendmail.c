@@ -32,6 +32,7 @@
 #include "util/conf.h"
 #include "util/msg.h"
 #include "util/priv.h"
+#include "util/version.h"
 
 struct intake {
 	struct conf conf;
@@ -542,6 +543,13 @@ main(int argc, char **argv)
 	(void)log_open(argc > 0 ? argv[0] : "sendmail", "syslog");
 	if ((rc = opts_parse(&in.opts, argc, argv)) != 0)
 		msg_fatal(rc, "%s", err_str());
+	if (in.opts.help || in.opts.version) {
+		if (in.opts.help)
+			opts_usage(stdout, msg_progname());
+		else
+			version_print(stdout, msg_progname());
+		return 0;
+	}
 	if (in.opts.mode == MODE_SMTP)
 		msg_quiet(1);
 	sm_config(&in, privileged);
