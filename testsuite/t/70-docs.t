@@ -3,7 +3,12 @@
 # document what the programs really accept.
 . "$SM_SRC/testsuite/lib/tap.sh"
 MAN=$SM_PREFIX/share/man
-for page in man8/sendmail.8 man8/sitemail.8 man8/sitemaild.8 man5/sitemail.conf.5; do
+# Every page in cmd/ (so a new program's page is checked as soon as it exists).
+pages=$(cd "$SM_SRC/cmd" && ls *.[1-8] | sed -E 's/^(.*)\.([1-8])$/man\2\/\1.\2/')
+for p in man8/sendmail.8 man8/sitemail.8 man8/sitemaild.8 man5/sitemail.conf.5; do
+	case " $(echo $pages) " in *" $p "*) ;; *) pages="$pages $p";; esac
+done
+for page in $pages; do
 	[ -f "$MAN/$page" ]; ok $? "$page installed"
 	warn=$(MANWIDTH=80 man --warnings -l "$MAN/$page" 2>&1 >/dev/null)
 	is "$warn" "" "$page renders without warnings"
@@ -12,7 +17,7 @@ for page in man8/sendmail.8 man8/sitemail.8 man8/sitemaild.8 man5/sitemail.conf.
 done
 # Every verb in sitemail's usage is in its man page.
 for verb in $("$SBIN/sitemail" 2>&1 | awk '$1 == "sitemail" && $2 !~ /^\[/ { print $2 }' | sort -u); do
-	grep -q "$verb" "$SM_SRC/cmd/sitemail.8"; ok $? "sitemail.8 documents '$verb'"
+	grep -q -e "$verb" "$SM_SRC/cmd/sitemail.8"; ok $? "sitemail.8 documents '$verb'"
 done
 # Every config key of the example in sitemail.conf.5 is accepted.
 sm_reset
