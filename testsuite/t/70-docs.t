@@ -24,4 +24,18 @@ sm_reset
 for key in hostname spool_dir user max_message_size max_recipients queue_lifetime retry_min retry_max log alert_to; do
 	grep -q "^\.It Cm $key\|$key" "$SM_SRC/cmd/sitemail.conf.5"; ok $? "sitemail.conf.5 documents $key"
 done
+# The shipped, commented cmd/sitemail.conf names every key the parser knows
+# (util/conf.c conf_keys), and as shipped it is a valid "all defaults".
+for key in $(sed -n 's/^[[:space:]]*{ S_[A-Z]*, "\([a-z_]*\)",.*/\1/p' "$SM_SRC/util/conf.c" | sort -u); do
+	grep -Eq "^;? ?$key =" "$SM_SRC/cmd/sitemail.conf" ||
+	    grep -Eq "^;? ?$key =" "$SM_SRC/cmd/example.conf.sample"
+	ok $? "the shipped sitemail.conf or example.conf.sample shows '$key'"
+done
+D=$(mktemp -d /tmp/sm-docs.XXXXXX)
+mkdir "$D/sites.d"
+cp "$SM_SRC/cmd/sitemail.conf" "$D/"
+sed 's/^users = web1 /users = root /' "$SM_SRC/cmd/example.conf.sample" >"$D/sites.d/example.conf"
+out=$("$SBIN/sitemail" -C "$D" check-config 2>&1)
+like "$out" "configuration OK: 1 site" "the shipped sitemail.conf and the example site pass check-config"
+rm -rf "$D"
 done_testing
