@@ -18,7 +18,9 @@
 #
 # It replaces the system MTA, so it runs only when asked: CI=true (as in
 # .ci/run) or SM_DEB_SMOKE=yes.  Usage, as root, from the source tree:
+#   make check-deb     (in a throwaway overlay of /: the MTA is untouched)
 #   make deb && SM_DEB_SMOKE=yes prove -v testsuite/pkg/deb-smoke.sh
+#                      (for real, as CI does)
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 export SM_SRC=$SRC SM_PREFIX=/usr
@@ -89,7 +91,7 @@ runner_stop() {
 # arrived N - the smarthost has received N messages.
 arrived() { [ "$(ls "$T/relay"/*.json 2>/dev/null | wc -l)" -ge "$1" ]; }
 # wait_for SECS CMD... - poll CMD every 0.2 s.
-wait_for() { local i; for i in $(seq $(($1 * 5))); do "$@" && return 0; sleep 0.2; done; return 1; }
+wait_for() { local i n=$(($1 * 5)); shift; for i in $(seq "$n"); do "$@" && return 0; sleep 0.2; done; return 1; }
 # php_mail SUBJECT - PHP mail() as the site user, php.ini defaults.
 php_mail() {
 	as_user "$SITE_USER" php -r 'exit(mail("orders@shop.test", $argv[1],
@@ -168,17 +170,32 @@ wait_for 30 arrived 2; ok $? "the second message reached the smarthost"
 runner_stop
 [ -z "$(ls "$SPOOL/queue")" ]; ok $? "the queue is empty"
 
-# --- purge --------------------------------------------------------------
+# --- purge ---------------------------------------------------------------
+# With undelivered mail (the runner is stopped): the spool and its key stay.
+php_mail "third"; ok $? "PHP mail() with the runner stopped"
+queued=$(ls "$SPOOL/queue")
+[ -n "$queued" ]; ok $? "one message waits in the queue"
 apt-get purge -y -q sitemail >"$T/apt-purge.log" 2>&1 </dev/null
 ok $? "apt-get purge sitemail" || sed 's/^/# /' "$T/apt-purge.log"
 [ ! -e /usr/sbin/sitemail ] && [ ! -e /usr/sbin/sitemaild ]
 ok $? "programs removed"
 dpkg-statoverride --list /usr/sbin/sendmail >/dev/null
 ok $((! $?)) "statoverrides removed"
-[ ! -e "$SPOOL" ]; ok $? "the empty spool is removed"
-[ ! -e "$ETC" ]; ok $? "/etc/sitemail is removed"
+is "$(ls "$SPOOL/queue" 2>&1)" "$queued" "purge keeps a spool with undelivered mail"
+[ -f "$ETC/spool.key" ]; ok $? "... and the key to verify it"
+is "$(ls -A "$ETC")" "spool.key" "... and removes the rest of /etc/sitemail"
+grep -q "kept $SPOOL: it holds undelivered" "$T/apt-purge.log"
+ok $? "purge says what it kept"
+rm -rf "$SPOOL" "$ETC"
 [ -z "$(dpkg-query -W -f='${Status}' sitemail 2>/dev/null | grep -v not-installed)" ]
 ok $? "dpkg knows nothing of sitemail"
+# An empty spool goes with the package.
+apt-get install -y -q "$DEB" >"$T/apt-install2.log" 2>&1 </dev/null
+ok $? "install again"
+apt-get purge -y -q sitemail >"$T/apt-purge2.log" 2>&1 </dev/null
+ok $? "purge with an empty spool"
+[ ! -e "$SPOOL" ]; ok $? "the empty spool is removed"
+[ ! -e "$ETC" ]; ok $? "/etc/sitemail is removed"
 getent passwd sitemail >/dev/null; ok $? "the system user stays (Debian practice)"
 
 # --- the MTA that was there before ---------------------------------------
