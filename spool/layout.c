@@ -99,10 +99,10 @@ layout_check(const char *path, const struct stat *st, mode_t mode,
 	return 0;
 }
 
-/* spool_layout_setup - create the missing directories of the layout and
- * check every one (see the file comment); EX_CONFIG names the fix. */
-int
-spool_layout_setup(const char *spool_dir, const char *user)
+/* layout_walk - check every directory of the layout, creating the
+ * missing ones when create is set (else a missing one is EX_CONFIG). */
+static int
+layout_walk(const char *spool_dir, const char *user, int create)
 {
 	struct stat st;
 	struct buf path;
@@ -129,6 +129,11 @@ spool_layout_setup(const char *spool_dir, const char *user)
 			if (errno != ENOENT)
 				rc = err_set(EX_CONFIG, "cannot stat %s: %s",
 				    buf_str(&path), strerror(errno));
+			else if (!create)
+				rc = err_set(EX_CONFIG, "%s is missing: run "
+				    "'sitemaild --setup' as root (sitemaild "
+				    "also creates it at start)",
+				    buf_str(&path));
 			else if ((rc = layout_make(buf_str(&path),
 			    layout_dirs[i].mode, uid, gid)) == 0 &&
 			    lstat(buf_str(&path), &st) < 0)
@@ -141,4 +146,20 @@ spool_layout_setup(const char *spool_dir, const char *user)
 	}
 	buf_free(&path);
 	return rc;
+}
+
+/* spool_layout_setup - create the missing directories of the layout and
+ * check every one (see the file comment); EX_CONFIG names the fix. */
+int
+spool_layout_setup(const char *spool_dir, const char *user)
+{
+	return layout_walk(spool_dir, user, 1);
+}
+
+/* spool_layout_check - the same checks, creating nothing: a missing
+ * directory is EX_CONFIG too (for check-config). */
+int
+spool_layout_check(const char *spool_dir, const char *user)
+{
+	return layout_walk(spool_dir, user, 0);
 }

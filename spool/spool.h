@@ -161,5 +161,8 @@ int	spool_dirs_create(const char *spool_dir, uid_t owner, gid_t group);
  * and check every one: a wrong type, owner, group or mode is EX_CONFIG,
  * naming the command that fixes it (spool/layout.c). */
 int	spool_layout_setup(const char *spool_dir, const char *user);
+/* spool_layout_check - the same checks without creating anything: a
+ * missing directory is EX_CONFIG naming 'sitemaild --setup'. */
+int	spool_layout_check(const char *spool_dir, const char *user);
 
 #endif
