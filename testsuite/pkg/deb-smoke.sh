@@ -156,6 +156,8 @@ like "$msg" "Received: from $SITE_USER \(uid $(id -u "$SITE_USER")" \
 like "$(cat "$T/relay/1.json" 2>/dev/null)" '"auth_user": "relay"' \
     "relayed with AUTH as relay"
 runner_stop
+is "$(as_user "$SITE_USER" /usr/bin/mailq)" "Mail queue is empty" \
+    "/usr/bin/mailq as the site user"
 
 # --- install over itself (the upgrade path) ------------------------------
 key=$(sha256sum "$ETC/spool.key")
