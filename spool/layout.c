@@ -78,25 +78,39 @@ layout_make(const char *path, mode_t mode, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* layout_owner - "name:group" of st (numbers where a name is unknown). */
+static void
+layout_owner(const struct stat *st, char *out, size_t len)
+{
+	const struct passwd *pw = getpwuid(st->st_uid);
+	const struct group *gr = getgrgid(st->st_gid);
+	char	 u[32], g[32];
+
+	snprintf(u, sizeof(u), "%lu", (unsigned long)st->st_uid);
+	snprintf(g, sizeof(g), "%lu", (unsigned long)st->st_gid);
+	snprintf(out, len, "%s:%s", pw ? pw->pw_name : u, gr ? gr->gr_name : g);
+}
+
 /* layout_check - path must be a real directory, uid:gid, exactly mode. */
 static int
 layout_check(const char *path, const struct stat *st, mode_t mode,
     const char *user, uid_t uid, gid_t gid)
 {
+	char	 owner[200];
+
 	if (!S_ISDIR(st->st_mode))
 		return err_set(EX_CONFIG, "%s is not a directory (a symlink "
 		    "or a file): move it away, then start sitemaild as root "
 		    "or run 'sitemaild --setup' to create the spool layout",
 		    path);
-	if (st->st_uid != uid || st->st_gid != gid ||
-	    (st->st_mode & 07777) != mode)
-		return err_set(EX_CONFIG, "%s has owner %lu:%lu mode %04o, "
-		    "want %s:%s mode %04o: fix with 'chown %s:%s %s && chmod "
-		    "%04o %s'", path, (unsigned long)st->st_uid,
-		    (unsigned long)st->st_gid, (unsigned)(st->st_mode & 07777),
-		    user, user, (unsigned)mode, user, user, path,
-		    (unsigned)mode, path);
-	return 0;
+	if (st->st_uid == uid && st->st_gid == gid &&
+	    (st->st_mode & 07777) == mode)
+		return 0;
+	layout_owner(st, owner, sizeof(owner));
+	return err_set(EX_CONFIG, "%s has owner %s mode %04o, want %s:%s "
+	    "mode %04o: fix with 'chown %s:%s %s && chmod %04o %s'", path,
+	    owner, (unsigned)(st->st_mode & 07777), user, user,
+	    (unsigned)mode, user, user, path, (unsigned)mode, path);
 }
 
 /* layout_walk - check every directory of the layout, creating the

@@ -61,14 +61,14 @@ rm -rf "$S"; mv "$T/moved" "$S"
 # Wrong modes and owners: refused, nothing changed, the fix named.
 chmod 0777 "$S/queue"
 once; is "$?" 78 "queue/ mode 0777: exit 78"
-like "$(cat "$T/err")" "$S/queue has owner [0-9]+:[0-9]+ mode 0777, want sitemail:sitemail mode 0770: fix with 'chown sitemail:sitemail $S/queue && chmod 0770 $S/queue'" \
+like "$(cat "$T/err")" "$S/queue has owner sitemail:sitemail mode 0777, want sitemail:sitemail mode 0770: fix with 'chown sitemail:sitemail $S/queue && chmod 0770 $S/queue'" \
     "... naming the fix"
 is "$(stat -c %a "$S/queue")" 777 "... and changing nothing"
 fix=$(sed -n "s/.*fix with '\(.*\)'$/\1/p" "$T/err")
 sh -c "$fix"; once; is "$?" 0 "the named fix works"
 chown root:root "$S/state"
 once; is "$?" 78 "state/ owned by root: exit 78"
-like "$(cat "$T/err")" "$S/state has owner 0:0 mode 0770" "... naming owner and mode"
+like "$(cat "$T/err")" "$S/state has owner root:root mode 0770" "... naming owner and mode"
 chown sitemail:sitemail "$S/state"
 chmod 0770 "$S/state/flush"
 once; is "$?" 78 "state/flush without its sticky bit: exit 78"
