@@ -39,6 +39,12 @@ DEB=$(ls -t "$SRC"/build/sitemail_*.deb 2>/dev/null | head -1)
 $PY -c 'import aiosmtpd' 2>/dev/null || skip_all "python3-aiosmtpd missing"
 command -v php >/dev/null || skip_all "php-cli missing"
 [ -x "$DNSMASQ" ] || skip_all "dnsmasq missing"
+# Purge deletes /etc/sitemail and an empty /var/spool/sitemail: never run
+# over ones that a package did not make.
+if ! dpkg-query -W -f='${Status}' sitemail 2>/dev/null | grep -q 'ok installed' &&
+    { [ -e "$ETC" ] || [ -e "$SPOOL" ]; }; then
+	skip_all "$ETC or $SPOOL exists without the package: not touching them"
+fi
 
 T=$(mktemp -d /tmp/smp-deb.XXXXXX); chmod 755 "$T"
 PIDS=()
