@@ -31,6 +31,7 @@
 #include "util/conf.h"
 #include "util/msg.h"
 #include "util/priv.h"
+#include "util/version.h"
 
 /* The sendmail process: its options and its one caller. */
 struct sm {
@@ -166,6 +167,13 @@ main(int argc, char **argv)
 	(void)log_open(argc > 0 ? argv[0] : "sendmail", "syslog");
 	if ((rc = opts_parse(&sm.opts, argc, argv)) != 0)
 		msg_fatal(rc, "%s", err_str());
+	if (sm.opts.help || sm.opts.version) {
+		if (sm.opts.help)
+			opts_usage(stdout, msg_progname());
+		else
+			version_print(stdout, msg_progname());
+		return 0;
+	}
 	if (sm.opts.mode == MODE_SMTP)
 		msg_quiet(1);
 	sm_config(&sm, privileged);

@@ -36,6 +36,7 @@
 #include "queue/site.h"
 #include "util/conf.h"
 #include "util/msg.h"
+#include "util/version.h"
 #include "util/peer.h"
 #include "util/priv.h"
 
@@ -413,7 +414,7 @@ smtpd_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* main - sitemail-smtpd [-C confdir] | --version */
+/* main - sitemail-smtpd [-C confdir] | --version | --help */
 int
 main(int argc, char **argv)
 {
@@ -422,8 +423,16 @@ main(int argc, char **argv)
 
 	umask(007);
 	(void)log_open("sitemail-smtpd", "stderr");
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("sitemail-smtpd (sitemail)\n");
+	if (argc == 2 && version_flag(argv[1])) {
+		version_print(stdout, "sitemail-smtpd");
+		return 0;
+	}
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		printf("usage: sitemail-smtpd [-C confdir] | --version | --help\n"
+		    "The loopback SMTP listener: started by systemd "
+		    "(sitemail-smtpd.socket) or as root;\nsee "
+		    "sitemail-smtpd(8).\n");
 		return 0;
 	}
 	if (argc == 3 && strcmp(argv[1], "-C") == 0)

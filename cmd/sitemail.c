@@ -33,6 +33,7 @@
 #include "util/confidx.h"
 #include "util/msg.h"
 #include "util/priv.h"
+#include "util/version.h"
 
 /* What every verb gets. */
 struct cli {
@@ -499,7 +500,8 @@ cli_usage(int status)
 	size_t	 i;
 
 	fprintf(status ? stderr : stdout,
-	    "usage: sitemail [-C DIR] VERB [ARGS]\nverbs:\n");
+	    "usage: sitemail [-C DIR] VERB [ARGS]\n"
+	    "       sitemail --help | --version\nverbs:\n");
 	for (i = 0; i < sizeof(cli_verbs) / sizeof(cli_verbs[0]); i++)
 		fprintf(status ? stderr : stdout, "  sitemail %s\n",
 		    cli_verbs[i].usage);
@@ -574,6 +576,10 @@ main(int argc, char **argv)
 		cli_usage(EX_USAGE);
 	if (cli_flag(argv[0], "--help", "-h") || strcmp(argv[0], "help") == 0)
 		cli_usage(0);
+	if (version_flag(argv[0])) {
+		version_print(stdout, "sitemail");
+		return 0;
+	}
 	if ((cli_verb = cli_find(argv[0])) == NULL) {
 		msg_warnx("unknown verb \"%s\"", argv[0]);
 		cli_usage(EX_USAGE);

@@ -1,7 +1,7 @@
 /*
  * sitemaild.c - sitemaild(8), the queue runner.
  *
- * Usage: sitemaild [--once] [-C DIR] [--foreground]
+ * Usage: sitemaild [--once | --setup] [-C DIR] [--foreground] [--version]
  *
  * Runs in the foreground (for systemd; --foreground is accepted and is the
  * default).  --once makes one pass: everything due now is delivered, the
@@ -14,6 +14,12 @@
  * user it runs as that user: the sitemail user in production, or a test
  * user; it can then read only what that user can read (the spool is group
  * sitemail, mode 0770/0640).  It never delivers as root.
+ *
+ * Spool layout (spool/layout.c): at start, missing spool directories are
+ * created (as root before dropping privileges, so spool_dir itself can be
+ * made too) and every one is checked; a wrong owner, group or mode makes
+ * it exit 78 naming the chown/chmod that fixes it.  --setup does only
+ * that, then exits (postinst, ExecStartPre).
  *
  * Events: inotify on queue/ (IN_MOVED_TO: a committed message; IN_CREATE
  * for file systems where the commit is a link) wakes it
@@ -61,6 +67,7 @@
 #include "util/confidx.h"
 #include "util/msg.h"
 #include "util/priv.h"
+#include "util/version.h"
 
 #define RUNNERD_RESCAN		60	/* seconds between full scans */
 #define RUNNERD_HOUSEKEEP	300	/* seconds between housekeeping */
@@ -78,6 +85,7 @@ struct runnerd {
 	struct runner *r;
 	struct verdictd *vd;		/* the intake socket (not with --once) */
 	int	 once;
+	int	 setup;			/* --setup: the spool layout only */
 	int	 sigfd, inofd;
 	int	 wd_queue, wd_flush;
 	int	 wd_conf, wd_sites;	/* the config dir and its sites.d */
@@ -102,11 +110,15 @@ rd_conf(struct runnerd *d)
 static void
 rd_options(struct runnerd *d, int argc, const char **argv)
 {
-	int	 foreground = 0, rc;
+	int	 foreground = 0, version = 0, rc;
 	char	*confdir = NULL;
 	struct poptOption table[] = {
 		{ "once", '\0', POPT_ARG_NONE, &d->once, 0,
 		  "deliver what is due now, wait for it, and exit", NULL },
+		{ "setup", '\0', POPT_ARG_NONE, &d->setup, 0,
+		  "create the missing spool layout, check it, and exit", NULL },
+		{ "version", '\0', POPT_ARG_NONE, &version, 0,
+		  "print the version and exit", NULL },
 		{ "config", 'C', POPT_ARG_STRING, &confdir, 0,
 		  "configuration directory", "DIR" },
 		{ "foreground", '\0', POPT_ARG_NONE, &foreground, 0,
@@ -122,8 +134,12 @@ rd_options(struct runnerd *d, int argc, const char **argv)
 		    poptStrerror(rc));
 	if (poptGetArg(pc) != NULL)
 		msg_fatal(EX_USAGE, "unexpected argument \"%s\"; usage: "
-		    "sitemaild [--once] [-C DIR] [--foreground]",
+		    "sitemaild [--once | --setup] [-C DIR] [--foreground]",
 		    poptPeekArg(pc) ? poptPeekArg(pc) : "");
+	if (version) {
+		version_print(stdout, "sitemaild");
+		exit(0);
+	}
 	d->confdir = confdir ? confdir : conf_default_dir();
 	poptFreeContext(pc);
 }
@@ -517,7 +533,21 @@ rd_setup(struct runnerd *d)
 
 	if ((rc = rd_conf_load(d, rd_conf(d))) != 0)
 		msg_fatal(rc, "%s", err_str());
+	if (geteuid() == 0 && (rc = spool_layout_setup(rd_conf(d)->spool_dir,
+	    rd_conf(d)->user)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	if (d->setup) {
+		if (geteuid() != 0 && (rc = spool_layout_setup(
+		    rd_conf(d)->spool_dir, rd_conf(d)->user)) != 0)
+			msg_fatal(rc, "%s", err_str());
+		printf("sitemaild: spool layout of %s is in place\n",
+		    rd_conf(d)->spool_dir);
+		exit(0);
+	}
 	if (geteuid() == 0 && (rc = priv_drop(rd_conf(d)->user)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	if ((rc = spool_layout_setup(rd_conf(d)->spool_dir,
+	    rd_conf(d)->user)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	if (geteuid() == 0 || getuid() == 0)
 		msg_fatal(EX_SOFTWARE, "refusing to deliver as root");
@@ -529,7 +559,6 @@ rd_setup(struct runnerd *d)
 		    (unsigned long)geteuid(), rd_conf(d)->user);
 	if ((rc = rd_key(rd_conf(d), d->key)) != 0)
 		msg_fatal(rc, "%s", err_str());
-	rd_flush_dir(rd_conf(d));
 	if ((rc = runner_open(&d->r, rd_conf(d), d->key)) != 0)
 		msg_fatal(rc, "%s", err_str());
 }

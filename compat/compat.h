@@ -17,6 +17,7 @@
 #define SM_COMPAT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -47,6 +48,8 @@ struct opts {
 	const char *q_sender;		/* -qS */
 	char	**rcpt;			/* argv recipients, byte-exact */
 	size_t	 nrcpt;
+	int	 help;		/* --help: print opts_usage() and exit 0 */
+	int	 version;	/* --version: print the versions and exit 0 */
 	void	*ctx;			/* popt context, freed by opts_free */
 };
 
@@ -56,6 +59,8 @@ struct opts {
 int	opts_parse(struct opts *, int argc, char **argv);
 /* opts_free - release what opts_parse() allocated. */
 void	opts_free(struct opts *);
+/* opts_usage - the usage text (the flags that matter) on f. */
+void	opts_usage(FILE *f, const char *prog);
 
 /* --- linein.c: line input ----------------------------------------------- */
 

@@ -17,7 +17,9 @@
  *     "-" (or is "-" alone).  The remaining words are the recipients; they
  *     never pass through popt and are kept byte for byte.
  *   - An option letter that is not in the table is a usage error naming
- *     it ("unknown option -- 'Z'"), as is a long option ("--foo").
+ *     it ("unknown option -- 'Z'"), as is a long option ("--foo"), except
+ *     "--help" and "--version" among the options: they set o->help or
+ *     o->version and nothing else is parsed.
  *
  * Meaning, after Postfix sendmail:
  *   -t	extract recipients (added to any on the command line)
@@ -412,6 +414,52 @@ opts_check(const struct opts *o)
 	return 0;
 }
 
+/* opts_long - 1 if an option word before the recipients is --help or
+ * --version (setting o->help or o->version). */
+static int
+opts_long(struct opts *o, int argc, char **argv)
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0 || argv[i][0] != '-' ||
+		    argv[i][1] == '\0')
+			return 0;
+		if (strcmp(argv[i], "--help") == 0)
+			return o->help = 1;
+		if (strcmp(argv[i], "--version") == 0)
+			return o->version = 1;
+	}
+	return 0;
+}
+
+/* opts_usage - the usage text (the flags that matter) on f. */
+void
+opts_usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+	    "usage: %s [OPTIONS] [--] [RECIPIENT...] < MESSAGE\n"
+	    "       mailq | %s -bp       list the queue (a site user: its own)\n"
+	    "       %s -q[I<id>|R<domain>|S<sender>]   ask sitemaild to flush\n"
+	    "Delivery (default -bm):\n"
+	    "  -t            also send to the To, Cc and Bcc recipients\n"
+	    "  -i, -oi       a line with a lone \".\" does not end the message\n"
+	    "  -f ADDR       envelope sender (-r is the same; \"<>\" = null)\n"
+	    "  -F NAME       full name for a From header that sitemail adds\n"
+	    "  -bs           speak SMTP on stdin/stdout (Symfony Mailer)\n"
+	    "  -bv           say how each recipient would be routed; send nothing\n"
+	    "  -bi, newaliases   accepted; sitemail has no alias database\n"
+	    "Accepted for compatibility, ignored: -odi -odb -odq -oem -oep -oee "
+	    "-oXxx\n"
+	    "  -B TYPE -N DSN -R RET -V ENVID -L TAG -h N -G -U -v\n"
+	    "  --help        this text;  --version  versions, then exit\n"
+	    "The site is your Unix user; its limits and policy are set by the "
+	    "admin.\n"
+	    "Exit status: 0 committed, 64 usage, 65 bad message, 75 try later "
+	    "(spool,\nrate limit, frozen site), 77 refused by policy, 78 "
+	    "configuration.\nSee sendmail(8).\n", prog, prog, prog);
+}
+
 /* opts_parse - parse argv; see the file comment. */
 int
 opts_parse(struct opts *o, int argc, char **argv)
@@ -424,6 +472,8 @@ opts_parse(struct opts *o, int argc, char **argv)
 		return err_set(EX_TEMPFAIL, "out of memory");
 	o->ctx = pv;
 	o->mode = opts_argv0(argc > 0 ? argv[0] : NULL);
+	if (opts_long(o, argc, argv))
+		return 0;
 	if ((rc = opts_canon(pv, argc, argv, &first)) != 0 ||
 	    (rc = opts_popt(o, pv)) != 0 ||
 	    (rc = opts_recipients(o, argc, argv, first)) != 0 ||

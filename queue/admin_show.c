@@ -3,7 +3,9 @@
  * content.
  *
  * Text form: the envelope as "name: value" lines (queue_id, site, uid,
- * login, sender, time, size, cwd, exe, script, one rcpt line per
+ * login, sender, time (unix seconds, then the local time and the age in
+ * parentheses, "1700000000.123456 (2023-11-14 22:13:20 +0000, 5m ago)"),
+ * size, cwd, exe, script, one rcpt line per
  * recipient; names padded to 10 columns), then the queue state
  * ("state:" once, "status:" per recipient: address, status, attempts,
  * next try, enhanced status and the last reason), an empty line, and the
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -95,6 +98,37 @@ show_addr(struct buf *b, const char *name, const char *addr)
 	return bad;
 }
 
+/* show_age - "5s", "3m", "2h" or "4d": how long ago t was (0 if ahead). */
+static void
+show_age(time_t t, time_t now, char *out, size_t len)
+{
+	long long d = now > t ? (long long)(now - t) : 0;
+
+	if (d < 120)
+		snprintf(out, len, "%llds", d);
+	else if (d < 7200)
+		snprintf(out, len, "%lldm", d / 60);
+	else if (d < 172800)
+		snprintf(out, len, "%lldh", d / 3600);
+	else
+		snprintf(out, len, "%lldd", d / 86400);
+}
+
+/* show_time - the envelope time: exact seconds, then local time and age. */
+static int
+show_time(struct buf *b, const struct envelope *e)
+{
+	char	 when[64], age[32];
+	struct tm tm;
+
+	if (localtime_r(&e->time, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	show_age(e->time, time(NULL), age, sizeof(age));
+	return buf_printf(b, "%-10s %lld.%06ld (%s, %s ago)\n", "time:",
+	    (long long)e->time, e->time_usec, when, age);
+}
+
 /* show_envelope - the envelope lines. */
 static int
 show_envelope(struct buf *b, const struct spool_msg *m)
@@ -110,9 +144,7 @@ show_envelope(struct buf *b, const struct spool_msg *m)
 	bad |= show_field(b, "uid:", num);
 	bad |= show_field(b, "login:", e->login);
 	bad |= show_addr(b, "sender:", e->sender);
-	snprintf(num, sizeof(num), "%lld.%06ld", (long long)e->time,
-	    e->time_usec);
-	bad |= show_field(b, "time:", num);
+	bad |= show_time(b, e);
 	snprintf(num, sizeof(num), "%llu",
 	    (unsigned long long)m->content_len);
 	bad |= show_field(b, "size:", num);

@@ -167,4 +167,13 @@ int	spool_quarantine(const char *spool_dir, const char *name,
  * (mode 0770; chowned to owner:group when run as root). */
 int	spool_dirs_create(const char *spool_dir, uid_t owner, gid_t group);
 
+/* spool_layout_setup - create the missing directories of the spool layout
+ * (tmp queue quarantine state state/flush, owned by user and its group)
+ * and check every one: a wrong type, owner, group or mode is EX_CONFIG,
+ * naming the command that fixes it (spool/layout.c). */
+int	spool_layout_setup(const char *spool_dir, const char *user);
+/* spool_layout_check - the same checks without creating anything: a
+ * missing directory is EX_CONFIG naming 'sitemaild --setup'. */
+int	spool_layout_check(const char *spool_dir, const char *user);
+
 #endif

@@ -142,6 +142,11 @@ domains = blog.test
 CONF
 touch $P/var/sitemail.log; chown sitemail:sitemail $P/var/sitemail.log; chmod 660 $P/var/sitemail.log
 chmod 644 $P/etc/sitemail/sitemail.conf $P/etc/sitemail/sites.d/*.conf
+echo "The configuration the demo wrote (INI; every key is in sitemail.conf(5)):"
+for f in $P/etc/sitemail/sitemail.conf $P/etc/sitemail/sites.d/*.conf; do
+	printf -- '--- %s\n' "$f"; sed 's/^/  /' "$f"
+done
+echo "  (relay.password: mode 0600, owner sitemail: only the runner reads it)"
 run $P/sbin/sitemail check-config
 
 say "shop.test's PHP contact form mails contact@shop.test (its mailboxes are at an outside provider)"
@@ -191,18 +196,27 @@ for i in $(seq 1 12); do printf 'Subject: spam %s\n\nbuy\n' "$i" |
 	setpriv --reuid=demo-spam --regid="$(id -g demo-spam)" --init-groups --reset-env -- \
 	$P/sbin/sendmail -i victim$i@shop.test || { echo "  submission $i: exit $?"; break; }; done
 run $P/sbin/sitemail sites
+cat <<'EXPLAIN'
+  How to read "tokens": each recipient costs one token; tokens refill at
+  "rate" up to "burst".  A negative count is recipients accepted and waiting
+  for tokens (held, not dropped): -5 means five recipients will go out as
+  five tokens refill.  "waiting" counts them; past "backlog" the site is
+  frozen automatically, as demo-spam is now.
+EXPLAIN
 
-say "The admin: freeze, list, show, delete the spam, thaw"
-run $P/sbin/sitemail freeze demo-spam
+say "The admin: demo-spam is already frozen; list, show, delete the spam, thaw"
 run $P/sbin/sitemail list --site demo-spam
 ID=$($P/sbin/sitemail list --site demo-spam --json | head -1 | jq -r .queue_id)
 run $P/sbin/sitemail show "$ID"
 run $P/sbin/sitemail delete --site demo-spam --frozen
 run $P/sbin/sitemail thaw demo-spam
 run $P/sbin/sitemail sites
-say "The held burst goes out as tokens refill"
+say "The held burst goes out as tokens refill (rate 60/m: one a second)"
+before=$(ls "$W"/relay/*.json 2>/dev/null | wc -l)
 sleep 4
 run $P/sbin/sitemaild --once
+grep -h 'to=<reader' $P/var/sitemail.log | sed 's/^.*sitemaild\[[0-9]*\]: /  /'
+echo "smarthost received $(( $(ls "$W"/relay/*.json 2>/dev/null | wc -l) - before )) more message(s): the five newsletters, the held ones included"
 run $P/sbin/mailq
 say "The side door: raw SMTP from a hacked site (in a private network namespace)"
 unshare -n -- bash "$SRC/testsuite/demo.sh" --listener-part

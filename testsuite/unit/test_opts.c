@@ -342,8 +342,8 @@ t_errors(void)
 	is_int(parse(&o, "sendmail", "-Mrm", "ID", NULL), EX_USAGE,
 	    "exim -Mrm");
 	opts_free(&o);
-	is_int(parse(&o, "sendmail", "--help", NULL), EX_USAGE, "--help");
-	ok(strstr(err_str(), "--help") != NULL, "--help: named");
+	is_int(parse(&o, "sendmail", "--hlep", NULL), EX_USAGE, "--hlep");
+	ok(strstr(err_str(), "--hlep") != NULL, "--hlep: named");
 	opts_free(&o);
 	is_int(parse(&o, "sendmail", "-bd", NULL), EX_USAGE, "-bd");
 	is_str(err_str(), "unsupported option -- 'bd'", "-bd: named");
@@ -401,9 +401,40 @@ t_edge(void)
 	opts_free(&o);
 }
 
+/* t_help - --help and --version among the options, and only there. */
+static void
+t_help(void)
+{
+	struct opts o;
+
+	is_int(parse(&o, "sendmail", "--help", NULL), 0, "--help parses");
+	ok(o.help && !o.version, "--help sets help");
+	opts_free(&o);
+	is_int(parse(&o, "mailq", "--version", NULL), 0, "mailq --version");
+	ok(o.version && !o.help, "--version sets version");
+	opts_free(&o);
+	is_int(parse(&o, "sendmail", "-t", "-i", "--help", "-Zbad", NULL), 0,
+	    "-t -i --help: nothing after --help is parsed");
+	ok(o.help, "... help set");
+	opts_free(&o);
+	is_int(parse(&o, "sendmail", "-i", "--", "--help", NULL), 0,
+	    "-- --help: a recipient");
+	ok(!o.help && !o.version, "... no help");
+	is_str(rcpts(&o), "--help", "... the recipient is --help");
+	opts_free(&o);
+	is_int(parse(&o, "sendmail", "a@example.com", "--version", NULL), 0,
+	    "recipient then --version");
+	ok(!o.version, "... --version after a recipient is a recipient");
+	opts_free(&o);
+	is_int(parse(&o, "sendmail", "--helpme", NULL), EX_USAGE,
+	    "--helpme is still a usage error");
+	opts_free(&o);
+}
+
 int
 main(void)
 {
+	t_help();
 	t_php();
 	t_phpmailer();
 	t_cron();

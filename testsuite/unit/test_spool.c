@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -620,6 +621,40 @@ test_quarantine(void)
 	log_open(NULL, "stderr");
 }
 
+/* test_layout - spool_layout_setup creates, spool_layout_check only
+ * checks, and neither changes a directory with a wrong mode. */
+static void
+test_layout(void)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+	char	 top[512], sub[600];
+	struct stat st;
+
+	if (pw == NULL) {
+		ok(0, "layout: no passwd entry for the euid");
+		return;
+	}
+	snprintf(top, sizeof(top), "%s/layout", dir);
+	is_int(spool_layout_check(top, pw->pw_name), EX_CONFIG,
+	    "layout check: missing spool");
+	ok(strstr(err_str(), "is missing: run 'sitemaild --setup'") != NULL,
+	    "layout check: names sitemaild --setup");
+	is_int(spool_layout_setup(top, pw->pw_name), 0, "layout setup");
+	is_int(spool_layout_check(top, pw->pw_name), 0, "layout check after");
+	snprintf(sub, sizeof(sub), "%s/state/flush", top);
+	ok(stat(sub, &st) == 0 && (st.st_mode & 07777) == 01770,
+	    "layout: state/flush is 1770");
+	snprintf(sub, sizeof(sub), "%s/queue", top);
+	ok(chmod(sub, 0700) == 0, "chmod queue/ 0700");
+	is_int(spool_layout_setup(top, pw->pw_name), EX_CONFIG,
+	    "layout setup refuses queue/ 0700");
+	ok(strstr(err_str(), "chmod 0770") != NULL, "layout: names chmod 0770");
+	ok(stat(sub, &st) == 0 && (st.st_mode & 07777) == 0700,
+	    "layout: queue/ left as it was");
+	is_int(spool_layout_setup(top, "no-such-user-smp"), EX_NOUSER,
+	    "layout: unknown runner user");
+}
+
 int
 main(void)
 {
@@ -641,6 +676,7 @@ main(void)
 	queuefd = open(path, O_RDONLY | O_DIRECTORY);
 	ok(queuefd >= 0, "open queue/");
 
+	test_layout();
 	test_round_trip();
 	test_tamper();
 	test_links();
