@@ -32,7 +32,9 @@
  *	| u16 count | records
  * where an MX record is u16 preference | u16 length | host bytes, and an
  * address record is u8 family (4 or 6) | 4 or 16 address bytes (details
- * in dns_cache.c).  Only DNS_OK, DNS_NXDOMAIN and DNS_NODATA answers with
+ * in dns_cache.c), followed by a 16-byte unkeyed BLAKE2b hash of all of
+ * that (a record whose hash does not match is a miss: a flipped bit never
+ * becomes a wrong MX).  Only DNS_OK, DNS_NXDOMAIN and DNS_NODATA answers with
  * a TTL above zero are stored; writes run under the record's chain lock.
  * An expired record is a miss; dns_cache_purge() deletes them.
  */

@@ -166,14 +166,16 @@ is "$(field x@missing.test .mx_lookup.from_cache)" true \
 
 # An expired record (expiry set in the past with tdbtool) is asked again;
 # the records that are still live are not.
-# rec_mx PREF HOST STORED EXPIRES - a dns.tdb MX value as tdbtool escapes.
+# rec_mx PREF HOST STORED EXPIRES - a dns.tdb MX value as tdbtool escapes
+# (the record, then its 16-byte BLAKE2b hash).
 rec_mx() {
 	$PY - "$@" <<-'EOF'
-	import struct, sys
+	import hashlib, struct, sys
 	pref, host, stored, expires = int(sys.argv[1]), sys.argv[2].encode(), \
 	    int(sys.argv[3]), int(sys.argv[4])
 	rec = struct.pack(">IHHqqIHH", 1, 15, 0, stored, expires, 300, 0, 1)
 	rec += struct.pack(">HH", pref, len(host)) + host
+	rec += hashlib.blake2b(rec, digest_size=16).digest()
 	print("".join("\\%02x" % b for b in rec))
 	EOF
 }

@@ -142,6 +142,25 @@ freeze(void)
 	unlink(path);
 }
 
+/* grow - qstate_update_inplace callback: set recipient 1's reason. */
+static int
+grow(void *arg, struct qrec *rec)
+{
+	free(rec->r[1].reason);
+	rec->r[1].reason = strdup(arg);
+	return 0;
+}
+
+/* long_reason - 3000 letters. */
+static char *
+long_reason(void)
+{
+	static char s[3001];
+
+	memset(s, 'r', 3000);
+	return s;
+}
+
 /* transactions - a failed write in a lock stores nothing; recover. */
 static void
 transactions(void)
@@ -171,6 +190,23 @@ transactions(void)
 	freeze_msg_set(tmpdir, qid, 0);
 	qrec_free(&rec);
 	is_int(qstate_unlock(qs, qid), EX_SOFTWARE, "unlock without lock");
+	/* In place while it fits, through a transaction when it grows. */
+	is_int(qstate_update_inplace(qs, qid, grow, "4.2.0 short"), 0,
+	    "update within the room a record has");
+	is_int(qstate_get(qs, qid, &back), 0, "get");
+	is_str(back.r[1].reason, "4.2.0 short", "stored");
+	qrec_free(&back);
+	is_int(qstate_update_inplace(qs, qid, grow, long_reason()), 0,
+	    "update that must grow");
+	is_int(qstate_get(qs, qid, &back), 0, "get");
+	ok(strlen(back.r[1].reason) == 3000, "stored (grown)");
+	qrec_free(&back);
+	is_int(qstate_update_inplace(qs, qid, grow, "x"), 0, "and shrink");
+	is_int(qstate_get(qs, qid, &back), 0, "get");
+	is_str(back.r[1].reason, "x", "stored (padded)");
+	qrec_free(&back);
+	is_int(qstate_update_inplace(qs, "0005f0a1b2c3d4e5f6ff", grow, "x"),
+	    EX_NOINPUT, "no record: EX_NOINPUT");
 	qstate_close(qs);
 }
 
