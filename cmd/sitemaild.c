@@ -477,7 +477,10 @@ main(int argc, char **argv)
 	log_info("starting%s: spool %s, %u connection(s)", d.once ?
 	    " one pass" : "", rd_conf(&d)->spool_dir,
 	    rd_conf(&d)->connections);
-	(void)runner_housekeeping(d.r, d.once ? 0 : RUNNERD_INDEX_AGE);
+	/* Every file there now, however young: the watch is already in
+	 * place, so a file committed from here on is seen by inotify, and
+	 * one committed before is indexed here (pickup within a second). */
+	(void)runner_housekeeping(d.r, 0);
 	d.last_house = time(NULL);
 	rd_flush_requests(&d);
 	if (runner_scan(d.r) != 0)

@@ -65,6 +65,7 @@
 #include "queue/relay.h"
 #include "queue/route.h"
 #include "queue/runner.h"
+#include "queue/runner_int.h"
 #include "queue/site.h"
 #include "spool/spool.h"
 #include "util/buf.h"
@@ -75,99 +76,9 @@
 					 * trusted */
 #define RUNNER_SECRET_MAX	1024
 #define RUNNER_FLUSH_STALE	3600	/* stale ".tmp" flush files */
-#define RUNNER_MEMO_SLOTS	1024	/* routing memo, direct-mapped */
-#define RUNNER_MEMO_TTL		60	/* longest a decision is reused */
-
-/* One cached password file. */
-struct runner_secret {
-	char	*path;
-	char	*password;		/* NULL: could not be read */
-	char	 why[256];
-	struct timespec mtime;
-};
-
-/* One remembered routing decision (smarthost or local) for a domain, so
- * a busy domain is not looked up in the DNS cache for every recipient. */
-struct runner_memo {
-	char	*domain;
-	int	 kind;			/* ROUTE_SMARTHOST or ROUTE_LOCAL */
-	char	*note;			/* "smarthost" or "local mx=HOST" */
-	time_t	 expires;
-};
-
-/* Results per site not yet added to state/stats.tdb (sitemail sites). */
-struct runner_tally {
-	char	*site;
-	unsigned n[ADMIN_STAT_N];
-};
-
-/* One cached site frozen flag. */
-struct runner_site {
-	char	*name;
-	int	 frozen;
-	time_t	 checked;
-};
-
-struct rmsg;
-
-/* One relay job: a group of recipients of one message with one route. */
-struct rjob {
-	struct relay_job job;
-	struct rjob *next_sub;		/* submit queue */
-	struct rmsg *m;
-	size_t	*idx;			/* recipients, indices into rec.r */
-	char	**rcpt;
-	size_t	 n;
-	struct relay_rcpt_result *res;
-	int	 kind;			/* ROUTE_SMARTHOST or ROUTE_LOCAL */
-	int	 finished;
-};
-
-/* One message in flight. */
-struct rmsg {
-	struct rmsg *prev, *next;	/* in-flight list */
-	struct spool_msg msg;
-	struct qrec rec;
-	char	*tried;			/* per recipient: changed this attempt */
-	char	**note;			/* per recipient: "local mx=..." */
-	struct rjob *jobs;
-	size_t	 njobs, jobs_left;
-};
-
-struct runner {
-	const struct conf *conf;
-	unsigned char key[SPOOL_KEYLEN];
-	int	 queuefd;
-	int	 spoolfd;
-	struct qstate *qs;
-	struct bucket_db *bdb;
-	struct route_ctx *route;
-	struct relay_pool *pool;
-	struct relay_route smarthost, local;
-	const char **sh_urls;
-	const char *local_urls[1];
-	struct runner_secret *secrets;
-	size_t	 nsecrets;
-	struct runner_site *sites;
-	size_t	 nsites;
-	struct runner_memo memo[RUNNER_MEMO_SLOTS];
-	struct admin_stats *counters;	/* state/stats.tdb; NULL: none */
-	struct runner_tally *tally;
-	size_t	 ntally;
-	time_t	 tally_time;
-	char	(*due)[SPOOL_QIDLEN + 1];
-	size_t	 ndue, capdue, duepos;
-	time_t	 next_due;
-	struct rmsg *inflight;
-	unsigned ninflight;
-	struct rjob *subq, *subq_tail;
-	int	 stopping;
-	struct runner_stats stats;
-};
 
 static void msg_done_job(struct relay_job *);
 static void runner_secret_forget(struct runner_secret *);
-static void runner_memo_clear(struct runner *);
 static void runner_tally_flush(struct runner *);
 
 /* runner_now - the time as a double. */
@@ -292,19 +203,6 @@ runner_tally_add(struct runner *r, const char *site, enum admin_stat k)
 	t->n[k]++;
 }
 
-/* runner_memo_clear - forget every remembered routing decision. */
-static void
-runner_memo_clear(struct runner *r)
-{
-	size_t	 i;
-
-	for (i = 0; i < RUNNER_MEMO_SLOTS; i++) {
-		free(r->memo[i].domain);
-		free(r->memo[i].note);
-		memset(&r->memo[i], 0, sizeof(r->memo[i]));
-	}
-}
-
 /* runner_open_dirs - descriptors for spool_dir and queue/. */
 static int
 runner_open_dirs(struct runner *r)
@@ -347,7 +245,8 @@ runner_open_parts(struct runner *r)
 		r->counters = NULL;
 	}
 	if ((rc = bucket_open(&r->bdb, r->conf->spool_dir)) != 0 ||
-	    (rc = route_open(&r->route, r->conf)) != 0 ||
+	    (rc = sched_new(&r->sched)) != 0 ||
+	    (rc = runner_route_open(r)) != 0 ||
 	    (rc = relay_pool_new(&r->pool, r->conf->connections)) != 0)
 		return rc;
 	return runner_routes(r);
@@ -362,15 +261,16 @@ runner_close_parts(struct runner *r)
 	r->counters = NULL;
 	relay_pool_free(r->pool);
 	r->pool = NULL;
-	route_close(r->route);
-	r->route = NULL;
+	routeq_close(r->rq);
+	r->rq = NULL;
+	sched_free(r->sched);
+	r->sched = NULL;
 	bucket_close(r->bdb);
 	r->bdb = NULL;
 	qstate_close(r->qs);
 	r->qs = NULL;
 	runner_secrets_clear(r);
 	runner_sites_clear(r);
-	runner_memo_clear(r);
 }
 
 /* runner_open - set up a runner for conf. */
@@ -398,7 +298,7 @@ runner_open(struct runner **rp, const struct conf *conf,
 
 /* rmsg_free - release a message in flight (closing its spool file, which
  * drops the delivery lock). */
-static void
+void
 rmsg_free(struct rmsg *m)
 {
 	size_t	 i;
@@ -413,6 +313,8 @@ rmsg_free(struct rmsg *m)
 		free(m->note[i]);
 	free(m->note);
 	free(m->tried);
+	free(m->dec);
+	free(m->have);
 	qrec_free(&m->rec);
 	spool_close(&m->msg);
 	free(m);
@@ -430,6 +332,7 @@ runner_unlink(struct runner *r, struct rmsg *m)
 		m->next->prev = m->prev;
 	m->prev = m->next = NULL;
 	r->ninflight--;
+	sched_busy(m->ss, -1);
 }
 
 /* runner_abandon - drop every message in flight without a record
@@ -441,6 +344,7 @@ runner_abandon(struct runner *r)
 
 	relay_pool_free(r->pool);
 	r->pool = NULL;
+	runner_unpark_all(r);
 	while ((m = r->inflight) != NULL) {
 		runner_unlink(r, m);
 		rmsg_free(m);
@@ -464,7 +368,6 @@ runner_close(struct runner *r)
 	if (r->spoolfd >= 0)
 		close(r->spoolfd);
 	free(r->sh_urls);
-	free(r->due);
 	explicit_bzero(r->key, sizeof(r->key));
 	free(r);
 }
@@ -480,7 +383,6 @@ runner_reload(struct runner *r, const struct conf *conf,
 	runner_close_parts(r);
 	r->conf = conf;
 	memcpy(r->key, key, SPOOL_KEYLEN);
-	r->ndue = r->duepos = 0;
 	return runner_open_parts(r);
 }
 
@@ -490,14 +392,14 @@ runner_reload(struct runner *r, const struct conf *conf,
 unsigned
 runner_inflight(const struct runner *r)
 {
-	return r->ninflight;
+	return r->ninflight + r->nparked;
 }
 
 /* runner_waiting - messages on the due list not started yet. */
 size_t
 runner_waiting(const struct runner *r)
 {
-	return r->ndue - r->duepos;
+	return r->sched ? sched_waiting(r->sched) : 0;
 }
 
 /* runner_next_due - earliest future due time seen by the last scan. */
@@ -512,6 +414,8 @@ void
 runner_stop(struct runner *r, int stop)
 {
 	r->stopping = stop;
+	if (stop)
+		runner_unpark_all(r);
 }
 
 /* runner_get_stats - counters since runner_open. */
@@ -647,7 +551,7 @@ runner_secret(struct runner *r, const char *path)
 
 /* runner_auth - the smarthost credentials of a site: its own
  * smarthost_username/password_file, else the global ones. */
-static int
+int
 runner_auth(struct runner *r, const char *site, struct relay_auth *auth)
 {
 	const struct conf_site *cs = conf_site_find(r->conf, site);
@@ -673,23 +577,6 @@ runner_auth(struct runner *r, const char *site, struct relay_auth *auth)
 
 /* The due list. */
 
-/* runner_due_add - append a queue ID to the due list. */
-static int
-runner_due_add(struct runner *r, const char *qid)
-{
-	if (r->ndue == r->capdue) {
-		size_t	 ncap = r->capdue ? r->capdue * 2 : 256;
-		void	*p = realloc(r->due, ncap * sizeof(*r->due));
-
-		if (p == NULL)
-			return err_set(EX_TEMPFAIL, "runner: out of memory");
-		r->due = p;
-		r->capdue = ncap;
-	}
-	memcpy(r->due[r->ndue++], qid, SPOOL_QIDLEN + 1);
-	return 0;
-}
-
 /* runner_enqueue - consider queue/name soon (a new file). */
 void
 runner_enqueue(struct runner *r, const char *name)
@@ -699,7 +586,7 @@ runner_enqueue(struct runner *r, const char *name)
 }
 
 /* rec_rcpt_due - 1 if recipient i is to be tried at time now. */
-static int
+int
 rec_rcpt_due(const struct qrcpt *q, time_t now)
 {
 	return (q->status == QR_PENDING || q->status == QR_DEFERRED) &&
@@ -766,15 +653,8 @@ runner_scan_one(void *arg, const struct qrec *rec)
 	struct runner_scan_ctx *sc = arg;
 
 	if (rec_due(sc->r, rec, sc->now, &sc->next))
-		return runner_due_add(sc->r, rec->qid);
+		return sched_add(sc->r->sched, rec->site, rec->qid);
 	return 0;
-}
-
-/* runner_due_cmp - queue IDs sort by arrival. */
-static int
-runner_due_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
 }
 
 /* runner_scan - rebuild the due list from the queue state. */
@@ -787,12 +667,12 @@ runner_scan(struct runner *r)
 	sc.r = r;
 	sc.now = time(NULL);
 	sc.next = 0;
-	r->ndue = r->duepos = 0;
+	sched_clear(r->sched);
+	memset(r->uidsite, 0, sizeof(r->uidsite));
 	/* Fresh frozen flags for every scan. */
 	runner_sites_clear(r);
 	rc = qstate_traverse(r->qs, runner_scan_one, &sc);
-	if (r->ndue > 1)
-		qsort(r->due, r->ndue, sizeof(*r->due), runner_due_cmp);
+	sched_sort(r->sched);
 	r->next_due = sc.next;
 	return rc;
 }
@@ -813,7 +693,7 @@ runner_backoff(const struct runner *r, unsigned attempts)
 }
 
 /* runner_clean - a copy of text fit for a record and a log line. */
-static char *
+char *
 runner_clean(const char *text)
 {
 	char	*s = strdup(text ? text : "");
@@ -855,7 +735,7 @@ runner_due_at(struct runner *r, time_t t)
 
 /* rcpt_result - record one attempt's outcome for recipient i and log it.
  * status is QR_SENT, QR_DEFERRED or QR_BOUNCED. */
-static void
+void
 rcpt_result(struct runner *r, struct rmsg *m, size_t i, int status,
     const char *dsn, const char *text, const char *relay)
 {
@@ -1275,218 +1155,6 @@ msg_expire(struct runner *r, struct rmsg *m)
 	}
 }
 
-/* msg_job - the job of m for (kind, auth), made when missing. */
-static struct rjob *
-msg_job(struct rmsg *m, int kind, const struct relay_auth *auth)
-{
-	struct rjob *j;
-	size_t	 i;
-
-	for (i = 0; i < m->njobs; i++) {
-		j = &m->jobs[i];
-		if (j->kind == kind && j->job.auth.username == auth->username &&
-		    j->job.auth.password == auth->password)
-			return j;
-	}
-	j = &m->jobs[m->njobs++];
-	memset(j, 0, sizeof(*j));
-	j->kind = kind;
-	j->m = m;
-	j->job.auth = *auth;
-	if ((j->idx = calloc(m->rec.nr, sizeof(*j->idx))) == NULL ||
-	    (j->rcpt = calloc(m->rec.nr, sizeof(*j->rcpt))) == NULL ||
-	    (j->res = calloc(m->rec.nr, sizeof(*j->res))) == NULL)
-		return NULL;
-	return j;
-}
-
-/* route_note - "smarthost" or "local mx=HOST": the route of a log line. */
-static char *
-route_note(const struct route_decision *d)
-{
-	struct buf b;
-	char	*s;
-
-	buf_init(&b, 600);
-	(void)buf_addstr(&b, route_kind_name(d->kind));
-	if (d->kind == ROUTE_LOCAL && d->mx_host)
-		(void)buf_printf(&b, " mx=%s", d->mx_host);
-	s = runner_clean(buf_str(&b));
-	buf_free(&b);
-	return s;
-}
-
-/* memo_domain - the domain of addr when its decision may be remembered
- * (a plain ASCII domain, no address literal), else NULL. */
-static const char *
-memo_domain(const char *addr)
-{
-	const char *at = strrchr(addr, '@'), *p;
-
-	if (at == NULL || at[1] == '\0' || at[1] == '[')
-		return NULL;
-	for (p = at + 1; *p; p++)
-		if ((unsigned char)*p >= 0x80 || *p == '>')
-			return NULL;
-	return at + 1;
-}
-
-/* memo_slot - the memo slot of a domain (case-insensitive hash). */
-static struct runner_memo *
-memo_slot(struct runner *r, const char *domain)
-{
-	unsigned h = 2166136261u;
-	const char *p;
-
-	for (p = domain; *p; p++) {
-		h ^= (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-		h *= 16777619u;
-	}
-	return &r->memo[h % RUNNER_MEMO_SLOTS];
-}
-
-/* memo_get - a remembered decision for domain, or NULL. */
-static const struct runner_memo *
-memo_get(struct runner *r, const char *domain)
-{
-	const struct runner_memo *mm;
-
-	if (domain == NULL)
-		return NULL;
-	mm = memo_slot(r, domain);
-	if (mm->domain == NULL || mm->expires <= time(NULL) ||
-	    strcasecmp(mm->domain, domain) != 0)
-		return NULL;
-	return mm;
-}
-
-/* memo_put - remember a smarthost or local decision for a while. */
-static void
-memo_put(struct runner *r, const char *domain,
-    const struct route_decision *d, const char *note)
-{
-	struct runner_memo *mm;
-	long	 ttl = d->ttl < RUNNER_MEMO_TTL ? d->ttl : RUNNER_MEMO_TTL;
-
-	if (domain == NULL || note == NULL || d->literal || ttl <= 0 ||
-	    (d->kind != ROUTE_SMARTHOST && d->kind != ROUTE_LOCAL))
-		return;
-	mm = memo_slot(r, domain);
-	free(mm->domain);
-	free(mm->note);
-	mm->domain = strdup(domain);
-	mm->note = strdup(note);
-	mm->kind = d->kind;
-	mm->expires = time(NULL) + ttl;
-	if (mm->domain == NULL || mm->note == NULL) {
-		free(mm->domain);
-		free(mm->note);
-		memset(mm, 0, sizeof(*mm));
-	}
-}
-
-/* msg_route_decide - the route of recipient i: kind and note, from the
- * memo or from route_address(); a bounce or deferral is applied here
- * (returns -1 then). */
-static int
-msg_route_decide(struct runner *r, struct rmsg *m, size_t i, int *kind)
-{
-	const char *domain = memo_domain(m->rec.r[i].addr);
-	const struct runner_memo *mm;
-	struct route_decision d;
-	char	 why[600];
-
-	if ((mm = memo_get(r, domain)) != NULL) {
-		*kind = mm->kind;
-		m->note[i] = strdup(mm->note);
-		return 0;
-	}
-	memset(&d, 0, sizeof(d));
-	if (route_address(r->route, m->rec.r[i].addr, &d) != 0) {
-		snprintf(why, sizeof(why), "routing failed: %s", err_str());
-		route_decision_free(&d);
-		rcpt_result(r, m, i, QR_DEFERRED, "4.3.0", why, NULL);
-		return -1;
-	}
-	m->note[i] = route_note(&d);
-	*kind = d.kind;
-	if (d.kind == ROUTE_BOUNCE)
-		rcpt_result(r, m, i, QR_BOUNCED, d.dsn, d.reason, NULL);
-	else if (d.kind == ROUTE_DEFER)
-		rcpt_result(r, m, i, QR_DEFERRED, d.dsn, d.reason, NULL);
-	else
-		memo_put(r, domain, &d, m->note[i]);
-	route_decision_free(&d);
-	return *kind == ROUTE_BOUNCE || *kind == ROUTE_DEFER ? -1 : 0;
-}
-
-/* msg_route_one - route recipient i: a job, or a result right away. */
-static int
-msg_route_one(struct runner *r, struct rmsg *m, size_t i,
-    const struct relay_auth *auth, int auth_rc, const char *auth_why)
-{
-	struct rjob *j;
-	int	 kind;
-
-	if (msg_route_decide(r, m, i, &kind) != 0)
-		return 0;
-	if (kind == ROUTE_LOCAL) {
-		if (r->local.nurls == 0) {
-			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", "mail for "
-			    "this host, but no [local] transport is configured",
-			    NULL);
-			return 0;
-		}
-		j = msg_job(m, ROUTE_LOCAL, &(struct relay_auth){ NULL, NULL });
-	} else {
-		if (r->smarthost.nurls == 0) {
-			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", "no "
-			    "[smarthost] url is configured", NULL);
-			return 0;
-		}
-		if (auth_rc != 0) {
-			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", auth_why,
-			    NULL);
-			return 0;
-		}
-		j = msg_job(m, ROUTE_SMARTHOST, auth);
-	}
-	if (j == NULL)
-		return err_set(EX_TEMPFAIL, "out of memory");
-	j->idx[j->n] = i;
-	j->rcpt[j->n++] = m->rec.r[i].addr;
-	return 0;
-}
-
-/* msg_route - route every due recipient of m into jobs. */
-static int
-msg_route(struct runner *r, struct rmsg *m)
-{
-	struct relay_auth auth;
-	char	 auth_why[300] = "";
-	time_t	 now = time(NULL);
-	size_t	 i;
-	int	 auth_rc, rc;
-
-	/* At most one job per route kind and credentials: two kinds. */
-	if ((m->jobs = calloc(2, sizeof(*m->jobs))) == NULL)
-		return err_set(EX_TEMPFAIL, "out of memory");
-	auth_rc = runner_auth(r, m->rec.site, &auth);
-	if (auth_rc != 0) {
-		snprintf(auth_why, sizeof(auth_why), "%s", err_str());
-		log_error("%s: site %s: %s", m->rec.qid, m->rec.site,
-		    auth_why);
-	}
-	for (i = 0; i < m->rec.nr; i++) {
-		if (!rec_rcpt_due(&m->rec.r[i], now))
-			continue;
-		if ((rc = msg_route_one(r, m, i, &auth, auth_rc,
-		    auth_why)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
 /* runner_subq_push - put a job on the submit queue. */
 static void
 runner_subq_push(struct runner *r, struct rjob *j)
@@ -1531,14 +1199,19 @@ runner_is_inflight(const struct runner *r, const char *qid)
 	for (m = r->inflight; m != NULL; m = m->next)
 		if (strcmp(m->rec.qid, qid) == 0)
 			return 1;
+	for (m = r->parked; m != NULL; m = m->next)
+		if (strcmp(m->rec.qid, qid) == 0)
+			return 1;
 	return 0;
 }
 
-/* msg_prepare - under the delivery lock: release, expire or route. */
+/* msg_prepare - under the delivery lock: release, expire or route; 0
+ * ready, 1 parked on DNS, -1 not to go now. */
 static int
 msg_prepare(struct runner *r, struct rmsg *m)
 {
 	time_t	 next = 0, now = time(NULL);
+	int	 rc;
 
 	if (!rec_due(r, &m->rec, now, &next)) {
 		runner_due_at(r, next);
@@ -1561,18 +1234,19 @@ msg_prepare(struct runner *r, struct rmsg *m)
 		msg_expire(r, m);
 		return 0;
 	}
-	if (msg_route(r, m) != 0) {
+	if ((rc = msg_route(r, m)) > 1) {
 		log_error("%s: %s", m->rec.qid, err_str());
 		return -1;
 	}
-	return 0;
+	return rc;		/* 1: parked on DNS */
 }
 
-/* msg_start - open, lock, check and route one due message. */
+/* msg_start - open, lock, check and route one due message of site ss. */
 static void
-msg_start(struct runner *r, const char *qid)
+msg_start(struct runner *r, const char *qid, struct sched_site *ss)
 {
 	struct rmsg *m;
+	int	 rc = -1;
 
 	if (runner_is_inflight(r, qid))
 		return;
@@ -1581,16 +1255,29 @@ msg_start(struct runner *r, const char *qid)
 		return;
 	}
 	m->msg.fd = -1;
+	m->ss = ss;
 	if (msg_open(r, qid, m) != 1 || msg_record(r, m) != 0 ||
-	    msg_prepare(r, m) != 0) {
+	    (rc = msg_prepare(r, m)) < 0) {
 		rmsg_free(m);
 		return;
 	}
+	if (rc == 1)
+		runner_park(r, m);
+	else
+		runner_launch(r, m);
+}
+
+/* runner_launch - m is routed: put it in flight (jobs, or complete). */
+void
+runner_launch(struct runner *r, struct rmsg *m)
+{
+	m->prev = NULL;
 	m->next = r->inflight;
 	if (r->inflight)
 		r->inflight->prev = m;
 	r->inflight = m;
 	r->ninflight++;
+	sched_busy(m->ss, 1);
 	if (m->njobs == 0) {
 		msg_complete(r, m);	/* nothing to relay: results known */
 		return;
@@ -1634,22 +1321,25 @@ runner_collect(struct runner *r)
 	}
 }
 
-/* runner_fill - keep every relay slot busy. */
-static void
+/* runner_fill - keep every relay slot busy: due messages are taken
+ * round-robin across sites, each within its share of slots (sched.h). */
+void
 runner_fill(struct runner *r)
 {
+	char	 qid[SPOOL_QIDLEN + 1];
+	struct sched_site *ss;
 	unsigned budget = RUNNER_DISPATCH_BUDGET;
 
 	while (relay_pool_idle(r->pool) > 0) {
 		if (r->subq != NULL)
 			runner_submit(r);
-		else if (!r->stopping && r->duepos < r->ndue && budget-- > 0)
-			msg_start(r, r->due[r->duepos++]);
+		else if (!r->stopping && budget-- > 0 &&
+		    (ss = sched_next(r->sched, runner_site_cap(r),
+		    RUNNER_SITE_PARKED, qid)) != NULL)
+			msg_start(r, qid, ss);
 		else
 			break;
 	}
-	if (r->duepos == r->ndue)
-		r->ndue = r->duepos = 0;
 }
 
 /* runner_step - start deliveries on free slots and drive them. */
@@ -1657,10 +1347,17 @@ int
 runner_step(struct runner *r, int timeout_ms)
 {
 	runner_collect(r);
+	runner_resume(r);
 	runner_fill(r);
 	if (r->pool && r->ninflight > 0) {
-		(void)relay_pool_perform(r->pool, timeout_ms);
+		/* Answers from DNS are looked at every 50 ms meanwhile. */
+		(void)relay_pool_perform(r->pool, r->nparked > 0 &&
+		    timeout_ms > 50 ? 50 : timeout_ms);
 		runner_collect(r);
+	} else if (r->nparked > 0)
+		routeq_wait(r->rq, timeout_ms);
+	if (r->ninflight > 0 || r->nparked > 0) {
+		runner_resume(r);
 		runner_fill(r);
 	}
 	if (r->ntally > 0 && (time(NULL) != r->tally_time || r->ninflight == 0))
@@ -1754,6 +1451,7 @@ runner_flush(struct runner *r, const struct qflush *q, size_t nq)
 		    *q[i].sender ? " sender" : "");
 	log_info("flush: %zu request(s), %zu message(s)", nq, fc.n);
 	free(fc.ids);
+	routeq_forget(r->rq);	/* deferred domains are asked again */
 	if (rc == 0)
 		rc = runner_scan(r);
 	return rc;
@@ -1809,6 +1507,6 @@ runner_housekeeping(struct runner *r, time_t min_age)
 		    "record(s) dropped", added, dropped);
 	runner_clean_dir(r, "tmp", RUNNER_TMP_MAX_AGE, 0);
 	runner_clean_dir(r, QSTATE_FLUSH_DIR, RUNNER_FLUSH_STALE, 1);
-	(void)route_cache_purge(r->route);
+	(void)route_cache_purge(routeq_route(r->rq));
 	return rc;
 }

@@ -104,6 +104,7 @@ static const struct conf_key conf_keys[] = {
 	{ S_MAIN, "retry_max", T_DURATION, C(retry_max) },
 	{ S_MAIN, "log", T_LOG, C(log) },
 	{ S_MAIN, "alert_to", T_STRING, C(alert_to) },
+	{ S_MAIN, "delay_warning", T_DURATION, C(delay_warning) },
 	{ S_DNS, "servers", T_LIST, C(dns_servers) },
 	{ S_DNS, "timeout", T_DURATION, C(dns_timeout) },
 	{ S_DNS, "local_addresses", T_LIST, C(local_addresses) },
@@ -118,6 +119,12 @@ static const struct conf_key conf_keys[] = {
 	    C(smarthost_password_file) },
 	{ S_SMARTHOST, "connections", T_CONNECTIONS, C(connections) },
 	{ S_SMARTHOST, "allow_plaintext", T_BOOL, C(allow_plaintext) },
+	{ S_SMARTHOST, "site_connections", T_CONNECTIONS, C(site_connections) },
+	{ S_SMARTHOST, "connect_timeout", T_DURATION, C(connect_timeout) },
+	{ S_SMARTHOST, "greeting_timeout", T_DURATION, C(greeting_timeout) },
+	{ S_SMARTHOST, "command_timeout", T_DURATION, C(command_timeout) },
+	{ S_SMARTHOST, "data_timeout", T_DURATION, C(data_timeout) },
+	{ S_SMARTHOST, "soft_bounce", T_BOOL, C(soft_bounce) },
 	{ S_LIMITS, "rate", T_RATE, L(rate) },
 	{ S_LIMITS, "burst", T_BURST, L(burst) },
 	{ S_LIMITS, "backlog", T_COUNT, L(backlog) },
@@ -130,7 +137,7 @@ static const struct conf_key conf_keys[] = {
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
-_Static_assert(CONF_NKEYS <= 32, "per-site key mask is 32 bits");
+_Static_assert(CONF_NKEYS <= 64, "per-site key mask is 64 bits");
 
 /* Loader state, one per conf_load() call. */
 struct conf_ctx {
@@ -143,7 +150,7 @@ struct conf_ctx {
 	int	 status;		/* first error, 0 if none */
 	enum conf_sect sect;
 	size_t	 site;			/* index when sect == S_SITE */
-	unsigned *set;			/* per site: limits keys given */
+	uint64_t *set;			/* per site: limits keys given */
 	int	*users_line;		/* per site: line of users= */
 	size_t	 cap;			/* allocated sites */
 	char	 retry_at[512];		/* FILE:LINE of the last retry_* */
@@ -620,7 +627,7 @@ conf_handler(void *user, const char *section, const char *name,
 		base = (char *)site;
 		if (k->sect == S_LIMITS) {
 			base = (char *)&site->limits;
-			ctx->set[ctx->site] |= 1u << (k - conf_keys);
+			ctx->set[ctx->site] |= 1ull << (k - conf_keys);
 		} else if (k->type == T_USERS)
 			ctx->users_line[ctx->site] = ctx->lineno;
 	} else if (ctx->sect == S_LIMITS)
@@ -970,7 +977,7 @@ conf_resolve_limits(struct conf_ctx *ctx)
 		l = &c->sites[i].limits;
 		for (bit = 0; bit < CONF_NKEYS; bit++) {
 			if (conf_keys[bit].sect != S_LIMITS ||
-			    (ctx->set[i] & (1u << bit)))
+			    (ctx->set[i] & (1ull << bit)))
 				continue;
 			memcpy((char *)l + conf_keys[bit].off,
 			    (char *)&c->limits + conf_keys[bit].off,
@@ -1120,6 +1127,11 @@ conf_defaults(struct conf *c, const char *dir)
 	c->tls_verify = 1;
 	c->connections = 4;
 	c->allow_plaintext = 0;
+	c->delay_warning = 4 * 3600;
+	c->connect_timeout = 30;
+	c->greeting_timeout = 300;
+	c->command_timeout = 300;
+	c->data_timeout = 300;
 	c->limits.rate = 100.0 / 3600;
 	c->limits.burst = 50;
 	c->limits.backlog = 200;

@@ -1,0 +1,149 @@
+/*
+ * runner_int.h - the queue runner's internals, shared by its files:
+ * runner.c (the pass: open, verify, lock, results, records), runner_route.c
+ * (routing through the DNS workers, parking, fair dispatch) and
+ * runner_dsn.c (when DSNs go).  Not for use outside the runner.
+ */
+#ifndef SM_RUNNER_INT_H
+#define SM_RUNNER_INT_H
+
+#include <sys/types.h>
+
+#include <time.h>
+
+#include "queue/admin.h"
+#include "queue/qstate.h"
+#include "queue/relay.h"
+#include "queue/route.h"
+#include "queue/routeq.h"
+#include "queue/runner.h"
+#include "queue/sched.h"
+#include "spool/spool.h"
+
+#define RUNNER_UIDSITE_SLOTS	64	/* uid -> site names, for new files */
+#define RUNNER_SITE_PARKED	8	/* messages of a site parked on DNS */
+
+/* One remembered site of a file owner (new files carry no site yet). */
+struct runner_uidsite {
+	uid_t	 uid;
+	int	 used;
+	char	 name[SITE_NAME_MAX + 1];
+};
+
+/* One cached password file. */
+struct runner_secret {
+	char	*path;
+	char	*password;		/* NULL: could not be read */
+	char	 why[256];
+	struct timespec mtime;
+};
+
+/* Results per site not yet added to state/stats.tdb (sitemail sites). */
+struct runner_tally {
+	char	*site;
+	unsigned n[ADMIN_STAT_N];
+};
+
+/* One cached site frozen flag. */
+struct runner_site {
+	char	*name;
+	int	 frozen;
+	time_t	 checked;
+};
+
+struct rmsg;
+
+/* One relay job: a group of recipients of one message with one route. */
+struct rjob {
+	struct relay_job job;
+	struct rjob *next_sub;		/* submit queue */
+	struct rmsg *m;
+	size_t	*idx;			/* recipients, indices into rec.r */
+	char	**rcpt;
+	size_t	 n;
+	struct relay_rcpt_result *res;
+	int	 kind;			/* ROUTE_SMARTHOST or ROUTE_LOCAL */
+	int	 finished;
+};
+
+/* One message in flight. */
+struct rmsg {
+	struct rmsg *prev, *next;	/* in-flight list */
+	struct spool_msg msg;
+	struct qrec rec;
+	char	*tried;			/* per recipient: changed this attempt */
+	char	**note;			/* per recipient: "local mx=..." */
+	struct rjob *jobs;
+	size_t	 njobs, jobs_left;
+	struct sched_site *ss;		/* its site in the scheduler */
+	struct routeq_dec *dec;		/* routing: decisions gathered */
+	char	*have;			/* per recipient: dec[i] is set */
+};
+
+struct runner {
+	const struct conf *conf;
+	unsigned char key[SPOOL_KEYLEN];
+	int	 queuefd;
+	int	 spoolfd;
+	struct qstate *qs;
+	struct bucket_db *bdb;
+	struct relay_pool *pool;
+	struct relay_route smarthost, local;
+	const char **sh_urls;
+	const char *local_urls[1];
+	struct runner_secret *secrets;
+	size_t	 nsecrets;
+	struct runner_site *sites;
+	size_t	 nsites;
+	struct admin_stats *counters;	/* state/stats.tdb; NULL: none */
+	struct runner_tally *tally;
+	size_t	 ntally;
+	time_t	 tally_time;
+	struct sched *sched;		/* due messages, fair across sites */
+	struct routeq *rq;		/* routing on DNS worker threads */
+	struct rmsg *parked;		/* messages waiting for DNS */
+	unsigned nparked;
+	struct runner_uidsite uidsite[RUNNER_UIDSITE_SLOTS];
+	time_t	 next_due;
+	struct rmsg *inflight;
+	unsigned ninflight;
+	struct rjob *subq, *subq_tail;
+	int	 stopping;
+	struct runner_stats stats;
+};
+
+/* runner.c */
+/* rcpt_result - record one attempt's outcome for recipient i, log it. */
+void	rcpt_result(struct runner *, struct rmsg *, size_t i, int status,
+	    const char *dsn, const char *text, const char *relay);
+/* rec_rcpt_due - 1 if recipient q is to be tried at time now. */
+int	rec_rcpt_due(const struct qrcpt *, time_t now);
+/* runner_auth - the smarthost credentials of a site. */
+int	runner_auth(struct runner *, const char *site, struct relay_auth *);
+/* runner_clean - a copy of text fit for a record and a log line. */
+char	*runner_clean(const char *text);
+/* runner_launch - m is routed: put it in flight (jobs, or complete). */
+void	runner_launch(struct runner *, struct rmsg *);
+/* rmsg_free - release a message (closing its file drops its lock). */
+void	rmsg_free(struct rmsg *);
+
+/* runner_route.c */
+/* runner_route_open - the route context and its DNS workers. */
+int	runner_route_open(struct runner *);
+/* msg_route - route every due recipient of m into jobs: 0, 1 when m
+ * waits for DNS (park it), or a sysexits status. */
+int	msg_route(struct runner *, struct rmsg *);
+/* runner_park - keep m (locked, not yet routed) until DNS answers. */
+void	runner_park(struct runner *, struct rmsg *);
+/* runner_resume - route parked messages whose answers came in. */
+void	runner_resume(struct runner *);
+/* runner_unpark_all - drop every parked message (they stay queued). */
+void	runner_unpark_all(struct runner *);
+/* runner_due_add - queue a new file under the site of its owner. */
+int	runner_due_add(struct runner *, const char *qid);
+/* runner_fill - keep every relay slot busy, fairly across sites. */
+void	runner_fill(struct runner *);
+/* runner_site_cap - the connection slots one site may hold. */
+unsigned runner_site_cap(const struct runner *);
+
+#endif
