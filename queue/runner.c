@@ -116,6 +116,10 @@ runner_routes(struct runner *r)
 	r->smarthost.ca_file = c->ca_file && *c->ca_file ? c->ca_file : NULL;
 	r->smarthost.allow_plaintext = c->allow_plaintext;
 	r->smarthost.helo = c->hostname;
+	r->smarthost.connect_timeout = c->connect_timeout;
+	r->smarthost.greeting_timeout = c->greeting_timeout;
+	r->smarthost.command_timeout = c->command_timeout;
+	r->smarthost.data_timeout = c->data_timeout;
 	/* The local transport is this host's own MTA: opportunistic TLS. */
 	memset(&r->local, 0, sizeof(r->local));
 	r->local_urls[0] = c->local_transport;
@@ -123,6 +127,11 @@ runner_routes(struct runner *r)
 	r->local.nurls = c->local_transport && *c->local_transport ? 1 : 0;
 	r->local.allow_plaintext = 1;
 	r->local.helo = c->hostname;
+	r->local.connect_timeout = c->connect_timeout;
+	r->local.greeting_timeout = c->greeting_timeout;
+	r->local.command_timeout = c->command_timeout;
+	r->local.data_timeout = c->data_timeout;
+	memset(r->health, 0, sizeof(r->health));
 	return 0;
 }
 
@@ -726,7 +735,7 @@ runner_dsn_ok(const char *s)
 }
 
 /* runner_due_at - remember that something becomes due at time t. */
-static void
+void
 runner_due_at(struct runner *r, time_t t)
 {
 	if (t > 0 && (r->next_due == 0 || t < r->next_due))
@@ -747,6 +756,9 @@ rcpt_result(struct runner *r, struct rmsg *m, size_t i, int status,
 	if (dsn == NULL || !runner_dsn_ok(dsn)) {
 		snprintf(dbuf, sizeof(dbuf), "%c.0.0", status == QR_SENT ? '2' :
 		    status == QR_BOUNCED ? '5' : '4');
+		dsn = dbuf;
+	} else if (status == QR_DEFERRED && dsn[0] == '5') {
+		snprintf(dbuf, sizeof(dbuf), "4%s", dsn + 1);	/* soft_bounce */
 		dsn = dbuf;
 	}
 	q->status = (char)status;
@@ -798,7 +810,7 @@ rcpt_code(int code)
 
 /* runner_index_new - add the record of a file the runner wrote itself
  * (a DSN) and put it on the due list. */
-static void
+void
 runner_index_new(struct runner *r, const char *qid)
 {
 	struct spool_msg msg;
@@ -813,54 +825,12 @@ runner_index_new(struct runner *r, const char *qid)
 	(void)runner_due_add(r, qid);
 }
 
-/* msg_bounce - the DSN for the bounced recipients of a final record.
- * Returns 0 when the message may go (DSN queued or none needed). */
+/* msg_bounce - the DSN for the bounced recipients of a final record not
+ * reported yet (runner_dsn.c).  Returns 0 when the message may go. */
 static int
 msg_bounce(struct runner *r, struct rmsg *m, struct qrec *rec)
 {
-	struct bounce_rcpt *b;
-	char	 dsnqid[SPOOL_QIDLEN + 1];
-	size_t	 i, n = 0;
-	int	 rc;
-
-	if (rec->qflags & QREC_DSN_QUEUED)
-		return 0;
-	if ((b = calloc(rec->nr, sizeof(*b))) == NULL)
-		return err_set(EX_TEMPFAIL, "out of memory");
-	for (i = 0; i < rec->nr; i++) {
-		if (rec->r[i].status != QR_BOUNCED)
-			continue;
-		b[n].address = rec->r[i].addr;
-		b[n].status = rec->r[i].dsn;
-		b[n].diagnostic = rec->r[i].reason;
-		b[n].remote_mta = NULL;
-		n++;
-	}
-	rc = n == 0 ? 0 : bounce_create(r->conf->spool_dir, r->key,
-	    r->conf->hostname, &m->msg, b, n, dsnqid);
-	free(b);
-	if (n == 0)
-		return 0;
-	if (rc == BOUNCE_DROPPED) {
-		log_info("%s: sender is null, no bounce: dropped", rec->qid);
-		return 0;
-	}
-	if (rc != 0) {
-		log_error("%s: cannot create a non-delivery notification: %s",
-		    rec->qid, err_str());
-		return rc;
-	}
-	r->stats.dsns++;
-	log_info("%s: sender non-delivery notification: %s", rec->qid,
-	    dsnqid);
-	runner_index_new(r, dsnqid);
-	/* Remember it, so a crash before the unlink makes no second DSN. */
-	rec->qflags |= QREC_DSN_QUEUED;
-	if (qstate_lock(r->qs, rec->qid) == 0) {
-		(void)qstate_put(r->qs, rec);
-		qstate_unlock(r->qs, rec->qid);
-	}
-	return 0;
+	return runner_dsn_failed(r, m, rec);
 }
 
 /* msg_finish - every recipient is final: DSN, unlink, forget. */
@@ -943,6 +913,8 @@ msg_store(struct runner *r, struct rmsg *m)
 		    err_str());
 	else if (final)
 		msg_finish(r, m, cur.r ? &cur : &m->rec);
+	else
+		runner_dsn_after(r, m, cur.r ? &cur : &m->rec);
 	if (cur.r)
 		qrec_free(&cur);
 }
@@ -956,11 +928,23 @@ msg_complete(struct runner *r, struct rmsg *m)
 
 	for (n = 0; n < m->njobs; n++) {
 		j = &m->jobs[n];
-		for (k = 0; k < j->n; k++)
-			rcpt_result(r, m, j->idx[k], rcpt_code(j->res[k].code),
-			    j->res[k].dsn, j->res[k].text[0] ? j->res[k].text :
-			    j->job.session_text, j->job.relay_name[0] ?
-			    j->job.relay_name : NULL);
+		runner_health_job(r, &j->job);
+		for (k = 0; k < j->n; k++) {
+			int	 st = rcpt_code(j->res[k].code);
+			const char *text = j->res[k].text[0] ?
+			    j->res[k].text : j->job.session_text;
+			const char *relay = j->job.relay_name[0] ?
+			    j->job.relay_name : NULL;
+
+			if (j->job.requeue)	/* not the recipients' fault */
+				runner_requeue(r, m, j->idx[k],
+				    runner_requeue_until(r, j->job.route),
+				    j->res[k].dsn, text, relay);
+			else
+				rcpt_result(r, m, j->idx[k], st == QR_BOUNCED &&
+				    r->conf->soft_bounce ? QR_DEFERRED : st,
+				    j->res[k].dsn, text, relay);
+		}
 	}
 	msg_store(r, m);
 	runner_unlink(r, m);
@@ -1295,6 +1279,10 @@ runner_submit(struct runner *r)
 	r->subq = j->next_sub;
 	if (r->subq == NULL)
 		r->subq_tail = NULL;
+	if (runner_health_gate(r, &j->job)) {
+		msg_done_job(&j->job);	/* route down: requeued */
+		return;
+	}
 	if (relay_pool_submit(r->pool, &j->job) == 0)
 		return;
 	/* Could not even start: a session failure of our own. */

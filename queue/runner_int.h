@@ -23,6 +23,13 @@
 #define RUNNER_UIDSITE_SLOTS	64	/* uid -> site names, for new files */
 #define RUNNER_SITE_PARKED	8	/* messages of a site parked on DNS */
 
+/* What is known about one relay route's URLs (runner_health.c). */
+struct runner_health {
+	time_t	 until[32];		/* per URL: dead until */
+	unsigned fails[32];		/* per URL: failures in a row */
+	int	 down;			/* every URL dead (logged) */
+};
+
 /* One remembered site of a file owner (new files carry no site yet). */
 struct runner_uidsite {
 	uid_t	 uid;
@@ -104,6 +111,7 @@ struct runner {
 	struct rmsg *parked;		/* messages waiting for DNS */
 	unsigned nparked;
 	struct runner_uidsite uidsite[RUNNER_UIDSITE_SLOTS];
+	struct runner_health health[2];	/* smarthost, local */
 	time_t	 next_due;
 	struct rmsg *inflight;
 	unsigned ninflight;
@@ -126,6 +134,36 @@ char	*runner_clean(const char *text);
 void	runner_launch(struct runner *, struct rmsg *);
 /* rmsg_free - release a message (closing its file drops its lock). */
 void	rmsg_free(struct rmsg *);
+/* runner_index_new - index a file the runner wrote itself (a DSN). */
+void	runner_index_new(struct runner *, const char *qid);
+
+/* runner_dsn.c */
+/* runner_dsn_failed - one DSN for the failed recipients not reported
+ * yet; 0 when done or none is needed. */
+int	runner_dsn_failed(struct runner *, struct rmsg *, struct qrec *);
+/* runner_dsn_after - the DSNs due after an attempt (failed, delayed). */
+void	runner_dsn_after(struct runner *, struct rmsg *, struct qrec *);
+
+/* runner_due_at - remember that something becomes due at time t. */
+void	runner_due_at(struct runner *, time_t);
+
+/* runner_health.c */
+/* runner_health_skip - the URLs of a route known dead now (bit i). */
+unsigned runner_health_skip(struct runner *, const struct relay_route *);
+/* runner_health_down - when every URL is dead: when one may be tried
+ * again; else 0. */
+time_t	runner_health_down(struct runner *, const struct relay_route *);
+/* runner_health_job - learn from a finished job (logs down / up). */
+void	runner_health_job(struct runner *, const struct relay_job *);
+/* runner_health_gate - 1: the route is down, the job is finished here as
+ * requeued; 0: go (dead URLs are skipped). */
+int	runner_health_gate(struct runner *, struct relay_job *);
+/* runner_requeue - recipient i back to the queue until a time, without
+ * counting an attempt. */
+void	runner_requeue(struct runner *, struct rmsg *, size_t i, time_t until,
+	    const char *dsn, const char *why, const char *relay);
+/* runner_requeue_until - when requeued recipients of a route are due. */
+time_t	runner_requeue_until(struct runner *, const struct relay_route *);
 
 /* runner_route.c */
 /* runner_route_open - the route context and its DNS workers. */

@@ -81,10 +81,20 @@ msg_route_apply(struct runner *r, struct rmsg *m, size_t i,
 	const struct routeq_dec *d = &m->dec[i];
 	struct rjob *j;
 
+	const struct relay_route *rt = d->kind == ROUTE_LOCAL ? &r->local :
+	    &r->smarthost;
+	time_t	 down;
+
 	m->note[i] = runner_clean(d->note);
 	if (d->kind == ROUTE_BOUNCE || d->kind == ROUTE_DEFER) {
-		rcpt_result(r, m, i, d->kind == ROUTE_BOUNCE ? QR_BOUNCED :
-		    QR_DEFERRED, d->dsn, d->reason, NULL);
+		rcpt_result(r, m, i, d->kind == ROUTE_BOUNCE &&
+		    !r->conf->soft_bounce ? QR_BOUNCED : QR_DEFERRED, d->dsn,
+		    d->reason, NULL);
+		return 0;
+	}
+	if ((down = runner_health_down(r, rt)) != 0) {
+		runner_requeue(r, m, i, down, "4.4.1", "delivery temporarily "
+		    "suspended: every URL of the route is unreachable", NULL);
 		return 0;
 	}
 	if (d->kind == ROUTE_LOCAL) {
