@@ -670,14 +670,8 @@ relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 	ssize_t	 got;
 	char	 ebuf[128];
 
-	if (left == 0) {
-		if (!slot->body_sent)
-			relay_await(slot, relay_tmo(slot->job->route,
-			    slot->job->route->data_timeout),
-			    "the reply to the end of data");
-		slot->body_sent = 1;
+	if (left == 0)
 		return 0;
-	}
 	if (n > left)
 		n = (size_t)left;
 	do
@@ -692,6 +686,13 @@ relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 		return CURL_READFUNC_ABORT;
 	}
 	slot->off += (uint64_t)got;
+	if (slot->off == msg->content_len && !slot->body_sent) {
+		/* All handed over: the end of data follows at once. */
+		slot->body_sent = 1;
+		relay_await(slot, relay_tmo(slot->job->route,
+		    slot->job->route->data_timeout),
+		    "the reply to the end of data");
+	}
 	return (size_t)got;
 }
 
@@ -900,9 +901,9 @@ relay_slot_setopt(struct relay_slot *slot)
 	if (relay_tmo(route, route->data_timeout) > timeout)
 		timeout = relay_tmo(route, route->data_timeout);
 	SET(CURLOPT_CONNECTTIMEOUT, relay_tmo(route, route->connect_timeout));
-	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout + 5);
+	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-	SET(CURLOPT_LOW_SPEED_TIME, timeout + 5);
+	SET(CURLOPT_LOW_SPEED_TIME, timeout);
 #undef SET
 	return rc;
 }
@@ -1086,8 +1087,12 @@ relay_session_why(struct relay_slot *slot, CURLcode rc, char *out, size_t len)
 	const char *why = slot->errbuf[0] ? slot->errbuf :
 	    curl_easy_strerror(rc);
 
-	if (slot->timed_out != NULL)
-		relay_textf(out, len, "timed out after %lds waiting for %s "
+	if (slot->timed_out != NULL && slot->phase == PH_BODY)
+		relay_textf(out, len, "lost connection with %s while sending "
+		    "message data: timeout after %lds waiting for %s", host,
+		    slot->wait_limit, slot->timed_out);
+	else if (slot->timed_out != NULL)
+		relay_textf(out, len, "timeout after %lds waiting for %s "
 		    "from %s (during %s)", slot->wait_limit, slot->timed_out,
 		    host, phase_name[slot->phase]);
 	else if (relay_answered(slot) && slot->last.code >= 400)

@@ -265,13 +265,20 @@ runner_uid_site(struct runner *r, uid_t uid)
 	return u->name;
 }
 
-/* runner_due_add - queue a new file under the site of its owner (the
- * record with its site may not exist yet). */
+/* runner_due_add - queue a new file under its site: the one in its
+ * record, or while there is none yet, the site of the file's owner. */
 int
 runner_due_add(struct runner *r, const char *qid)
 {
+	struct qrec rec;
 	struct stat st;
+	int	 rc;
 
+	if (qstate_get(r->qs, qid, &rec) == 0) {
+		rc = sched_add(r->sched, rec.site, qid);
+		qrec_free(&rec);
+		return rc;
+	}
 	if (fstatat(r->queuefd, qid, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;		/* gone already */
 	return sched_add(r->sched, runner_uid_site(r, st.st_uid), qid);
