@@ -149,6 +149,8 @@ struct relay_slot {
 	long	 wait_limit;		/* for so long; 0 = nothing awaited */
 	const char *wait_what;		/* "the greeting", ... */
 	const char *timed_out;		/* what we gave up waiting for */
+	int	 greet_pending;		/* connecting: the greeting timer
+					 * starts once connected */
 	int	 body_sent;		/* all content handed to libcurl */
 };
 
@@ -702,6 +704,7 @@ relay_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct relay_slot *slot = arg;
+	curl_off_t connected = 0;
 
 	(void)dltotal;
 	(void)dlnow;
@@ -709,6 +712,14 @@ relay_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	(void)ulnow;
 	if (atomic_load(&slot->pool->stop))
 		return 1;
+	if (slot->greet_pending && slot->phase == PH_GREETING &&
+	    slot->wait_limit > 0 && curl_easy_getinfo(slot->easy,
+	    CURLINFO_CONNECT_TIME_T, &connected) == CURLE_OK &&
+	    connected > 0) {
+		slot->greet_pending = 0;
+		relay_await(slot, relay_tmo(slot->job->route,
+		    slot->job->route->greeting_timeout), "the greeting");
+	}
 	if (slot->wait_limit > 0 &&
 	    relay_mono() - slot->wait_since > (double)slot->wait_limit) {
 		slot->timed_out = slot->wait_what;
@@ -731,10 +742,12 @@ relay_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 	    addr->protocol);
 	if (s < 0)
 		return CURL_SOCKET_BAD;
-	/* The connect has its own timeout; the greeting follows it. */
+	/* The connect has its own timeout; the greeting timer starts once
+	 * connected (relay_progress), this is only a backstop. */
 	relay_await(slot, relay_tmo(slot->job->route,
 	    slot->job->route->connect_timeout) + relay_tmo(slot->job->route,
 	    slot->job->route->greeting_timeout), "the greeting");
+	slot->greet_pending = 1;
 	pthread_mutex_lock(&slot->pool->lock);
 	for (i = 0; i < RELAY_SOCKS; i++)
 		if (slot->socks[i] == CURL_SOCKET_BAD) {
@@ -835,6 +848,7 @@ relay_slot_rewind(struct relay_slot *slot)
 	slot->wait_limit = 0;
 	slot->timed_out = NULL;
 	slot->body_sent = 0;
+	slot->greet_pending = 0;
 	memset(&slot->cur, 0, sizeof(slot->cur));
 	memset(&slot->last, 0, sizeof(slot->last));
 	memset(&slot->mail, 0, sizeof(slot->mail));

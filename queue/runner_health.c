@@ -10,7 +10,8 @@
  * at once and no slot waits on a known-dead host.  When every URL of a
  * route is dead, the route is down: recipients for it are requeued
  * without a connection and without counting an attempt, until the first
- * URL's back-off ends; then one job tries again.  So 10,000 queued
+ * URL's back-off ends; then one job (the probe) tries again while the
+ * others keep waiting, until it has an answer.  So 10,000 queued
  * messages cost one connection attempt per back-off, not 10,000.  A
  * session failure that is not the recipients' fault (job->requeue) is
  * requeued the same way.  The change of state is logged once:
@@ -97,6 +98,8 @@ runner_health_job(struct runner *r, const struct relay_job *job)
 	time_t	 now = time(NULL), until;
 	size_t	 i;
 
+	if (h->probe == job)
+		h->probe = NULL;
 	for (i = 0; i < rt->nurls && i < RUNNER_HEALTH_URLS; i++) {
 		if (!(job->dead & (1u << i)))
 			continue;
@@ -149,11 +152,18 @@ runner_requeue_until(struct runner *r, const struct relay_route *rt)
 int
 runner_health_gate(struct runner *r, struct relay_job *job)
 {
+	struct runner_health *h = runner_health_of(r, job->route);
 	size_t	 k;
 
 	job->skip = runner_health_skip(r, job->route);
-	if (runner_health_down(r, job->route) == 0)
-		return 0;
+	if (runner_health_down(r, job->route) == 0) {
+		if (!h->down)
+			return 0;
+		if (h->probe == NULL) {	/* back-off over: one job tries */
+			h->probe = job;
+			return 0;
+		}
+	}
 	job->session_failed = 1;
 	job->requeue = 1;
 	job->dead = 0;

@@ -28,6 +28,7 @@ struct runner_health {
 	time_t	 until[32];		/* per URL: dead until */
 	unsigned fails[32];		/* per URL: failures in a row */
 	int	 down;			/* every URL dead (logged) */
+	const struct relay_job *probe;	/* the one job trying a down route */
 };
 
 /* One remembered site of a file owner (new files carry no site yet). */

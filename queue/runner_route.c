@@ -92,7 +92,10 @@ msg_route_apply(struct runner *r, struct rmsg *m, size_t i,
 		    d->reason, NULL);
 		return 0;
 	}
-	if ((down = runner_health_down(r, rt)) != 0) {
+	if ((down = runner_health_down(r, rt)) != 0 ||
+	    (r->health[rt == &r->local].down &&
+	    r->health[rt == &r->local].probe != NULL &&
+	    (down = runner_requeue_until(r, rt)) != 0)) {
 		runner_requeue(r, m, i, down, "4.4.1", "delivery temporarily "
 		    "suspended: every URL of the route is unreachable", NULL);
 		return 0;

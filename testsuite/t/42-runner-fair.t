@@ -60,7 +60,7 @@ dsns() {
 dsn_n() { dsns "$1" | wc -l | tr -d ' '; }
 dsn_has() { [ "$(dsn_n "$1")" -ge "$2" ]; }
 # connects NAME - TCP connections the smarthost NAME has seen.
-connects() { grep -c '^connect ' "$T/$1.log" 2>/dev/null || echo 0; }
+connects() { local n; n=$(grep -c ' connect [0-9]' "$T/$1.log" 2>/dev/null); echo "${n:-0}"; }
 # delivered_to RCPT-REGEX - messages the smarthost took for matching rcpts.
 delivered_to() {
 	$PY - "$T/sh.spool" "$1" <<-'EOF'
@@ -202,12 +202,19 @@ C1=$(($(connects sh) - C0))
 D=$(secs "$T0" "$T1")
 is "$(sm_queue_count)" 1000 "all still queued (pass took ${D} s)"
 is "$(log_count 'route smarthost down')" 1 "route down logged once"
+# The daemon: down once, then up once when the smarthost returns.
+: >"$SM_LOG"
+rd_start
+wait_for 10 grep -q 'route smarthost down' "$SM_LOG"; ok $? "daemon: route down"
+sleep 3
+C2=$(($(connects sh) - C0 - C1))
+[ "$C2" -le 8 ]; ok $? "daemon: $C2 connection attempts in 3 s of back-off (<= 8)"
 sh_ctl sh '{}'
-sleep 2
-rd_once
-is "$(delivered_to '^c@shop.test$')" 1000 "after it returned, the next pass delivered all 1,000"
-queue_empty; ok $? "queue empty"
+wait_for 30 queue_empty; ok $? "after it returned, the next pass delivered everything"
+is "$(delivered_to '^c@shop.test$')" 1000 "all 1,000, once each"
+is "$(log_count 'route smarthost down')" 1 "route down logged once"
 is "$(log_count 'route smarthost up')" 1 "route up logged once"
+rd_stop
 
 # --- 6: a silent smarthost, with a fallback --------------------------------------------
 reset_all
