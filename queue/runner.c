@@ -1,12 +1,12 @@
 /*
  * runner.c - the scheduler of the queue runner; see runner.h.
  *
- * Data flow.  runner_scan() walks state/queue.tdb once and keeps the
- * queue IDs of the due messages, sorted by ID, which is arrival order.
- * runner_fill() takes them in order while the relay pool has free slots:
- * msg_start() opens, verifies and locks the spool file, re-reads the
- * record, routes the due recipients and queues one relay job per group
- * (route, credentials).  Jobs wait on the submit queue until a slot is
+ * Data flow.  runner_scan() walks state/queue.tdb once and queues the
+ * IDs of the due messages per site, sorted by ID, which is arrival order.
+ * runner_fill() takes them, fairly across sites, while the relay pool has
+ * free slots: msg_start() opens, verifies and locks the spool file,
+ * re-reads the record, routes the due recipients and queues one relay job
+ * per group (route, credentials).  Jobs wait on the submit queue until a slot is
  * free.  When the last job of a message finishes, msg_complete() applies
  * every result to the record under its chain lock (merging into the
  * current record, so an admin freeze made meanwhile is kept), and
@@ -21,13 +21,15 @@
  * crash between a delivery and the record update means that message's
  * recipients are tried again: duplicates only for messages in flight.
  *
- * Routing.  route_address() answers from the DNS cache (dns.tdb) or asks
- * the resolver, synchronously, inside the loop: a slow DNS server delays
- * the other slots too (route.c remembers temporary failures per domain, so
- * a broken domain costs one timeout per minute, not one per recipient).
- * Smarthost and local decisions are also remembered here per domain for
- * up to RUNNER_MEMO_TTL seconds (never longer than the DNS TTL), which
- * keeps a busy destination at memory speed.
+ * Routing (runner_route.c).  Decisions come from DNS worker threads
+ * (routeq.h): a message whose domains are being looked up is parked,
+ * locked but using no slot, and routed once the answers are in, so a
+ * slow DNS server never blocks this loop or another site.  Due messages
+ * are taken round-robin across sites (sched.h), each site within its
+ * share of slots while others wait.  Dead smarthost URLs are skipped and
+ * a route whose every URL is dead waits as a whole (runner_health.c).
+ * DSNs go after each attempt for the recipients that failed in it, and
+ * once after delay_warning (runner_dsn.c).
  *
  * Thaw.  A message accepted while its site was frozen carries
  * QREC_UNCHARGED; once the site is thawed it is due, and msg_release()
@@ -389,6 +391,7 @@ runner_reload(struct runner *r, const struct conf *conf,
 	if (r->ninflight)
 		return err_set(EX_TEMPFAIL, "runner: cannot reload with %u "
 		    "message(s) in flight", r->ninflight);
+	runner_unpark_all(r);
 	runner_close_parts(r);
 	r->conf = conf;
 	memcpy(r->key, key, SPOOL_KEYLEN);
@@ -1322,6 +1325,7 @@ runner_fill(struct runner *r)
 		if (r->subq != NULL)
 			runner_submit(r);
 		else if (!r->stopping && budget-- > 0 &&
+		    r->nparked < RUNNER_PARKED_MAX &&
 		    (ss = sched_next(r->sched, runner_site_cap(r),
 		    RUNNER_SITE_PARKED, qid)) != NULL)
 			msg_start(r, qid, ss);

@@ -22,6 +22,7 @@
 
 #define RUNNER_UIDSITE_SLOTS	64	/* uid -> site names, for new files */
 #define RUNNER_SITE_PARKED	8	/* messages of a site parked on DNS */
+#define RUNNER_PARKED_MAX	256	/* parked in all (open files) */
 
 /* What is known about one relay route's URLs (runner_health.c). */
 struct runner_health {
