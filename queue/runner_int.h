@@ -110,7 +110,7 @@ struct runner {
 	time_t	 tally_time;
 	struct sched *sched;		/* due messages, fair across sites */
 	struct routeq *rq;		/* routing on DNS worker threads */
-	struct rmsg *parked;		/* messages waiting for DNS */
+	struct rmsg *parked, *parked_tail;	/* waiting for DNS, FIFO */
 	unsigned nparked;
 	struct runner_uidsite uidsite[RUNNER_UIDSITE_SLOTS];
 	struct runner_health health[2];	/* smarthost, local */

@@ -187,15 +187,18 @@ msg_route(struct runner *r, struct rmsg *m)
 	return 0;
 }
 
-/* runner_park - keep m until DNS answers. */
+/* runner_park - keep m until DNS answers (last in line: parked messages
+ * resume in the order they were started). */
 void
 runner_park(struct runner *r, struct rmsg *m)
 {
-	m->prev = NULL;
-	m->next = r->parked;
-	if (r->parked)
-		r->parked->prev = m;
-	r->parked = m;
+	m->next = NULL;
+	m->prev = r->parked_tail;
+	if (r->parked_tail)
+		r->parked_tail->next = m;
+	else
+		r->parked = m;
+	r->parked_tail = m;
 	r->nparked++;
 	sched_parked(m->ss, 1);
 }
@@ -210,6 +213,8 @@ runner_unpark(struct runner *r, struct rmsg *m)
 		r->parked = m->next;
 	if (m->next)
 		m->next->prev = m->prev;
+	else
+		r->parked_tail = m->prev;
 	m->prev = m->next = NULL;
 	r->nparked--;
 	sched_parked(m->ss, -1);

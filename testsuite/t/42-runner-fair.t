@@ -10,7 +10,8 @@
 #  3. 550 + 451: one DSN names the 550 recipient after the first attempt,
 #     a second one the 451 recipient once it expires; the runner is killed
 #     between them and neither is repeated.
-#  4. delay_warning = 3s: exactly one "delayed" DSN.
+#  4. delay_warning = 3s: exactly one "delayed" DSN; none for an
+#     Auto-Submitted message; soft_bounce turns a 550 into a deferral.
 #  5. Smarthost down, 1,000 queued: one pass makes at most a few connection
 #     attempts; after it returns, the next pass delivers everything.
 #  6. A smarthost that accepts and stays silent, with a fallback: mail flows
@@ -187,6 +188,20 @@ sleep 5
 is "$(dsn_n smr-alice@alice.test)" 0 "Auto-Submitted: no DSN at all"
 [ "$(log_count 'Auto-Submitted message, no bounce: dropped')" -gt 0 ]
 ok $? "logged as dropped"
+
+rd_stop
+# soft_bounce: a 550 is a deferral (4.x.x), no DSN, the message stays.
+rm -rf "$T/sh.spool"; mkdir -p "$T/sh.spool"; sm_reset
+rn_conf <<-EOF
+[smarthost]
+soft_bounce = yes
+EOF
+msg 7 | submit smr-alice -f smr-alice@alice.test r550@shop.test
+rd_once
+[ "$(log_count 'to=<r550@shop.test>.*dsn=4\.1\.1, status=deferred')" -eq 1 ]
+ok $? "soft_bounce: the 550 was deferred as 4.1.1"
+is "$(dsn_n smr-alice@alice.test)" 0 "soft_bounce: no DSN"
+is "$(sm_queue_count)" 1 "soft_bounce: still queued"
 
 # --- 5: smarthost down, 1,000 queued ---------------------------------------------------
 reset_all
