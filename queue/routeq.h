@@ -30,7 +30,9 @@
  * Threads: every routeq_* function is called from the runner's thread
  * only.  routeq_close() gives workers still blocked in a lookup about a
  * second and then leaves them (and the route context they use) to finish
- * on their own: shutdown never waits for DNS.
+ * on their own: shutdown never waits for DNS.  (After a reload that left
+ * one behind, the new context may find dns.tdb still open in this process
+ * and run without the cache until the next reload.)
  */
 #ifndef SM_ROUTEQ_H
 #define SM_ROUTEQ_H
