@@ -1,7 +1,8 @@
 /*
  * sitemaild.c - sitemaild(8), the queue runner.
  *
- * Usage: sitemaild [--once | --setup] [-C DIR] [--foreground] [--version]
+ * Usage: sitemaild [--once | --setup | --hold] [-C DIR] [--foreground]
+ *        [--version]
  *
  * Runs in the foreground (for systemd; --foreground is accepted and is the
  * default).  --once makes one pass: everything due now is delivered, the
@@ -74,6 +75,7 @@
 #define RUNNERD_INDEX_AGE	0	/* intake never indexes: every file */
 #define RUNNERD_GRACE		10	/* seconds for jobs at shutdown */
 #define RUNNERD_BUSY_MS		200	/* relay wait while busy */
+#define RUNNERD_DNS_MS		20	/* wait while messages wait for DNS */
 #define RUNNERD_IDLE_MAX	60	/* longest idle sleep, seconds */
 #define RUNNERD_FLUSH_BATCH	256	/* flush requests per queue walk */
 
@@ -85,6 +87,7 @@ struct runnerd {
 	struct runner *r;
 	struct verdictd *vd;		/* the intake socket (not with --once) */
 	int	 once;
+	int	 hold;			/* --hold: intake and views, no delivery */
 	int	 setup;			/* --setup: the spool layout only */
 	int	 sigfd, inofd;
 	int	 wd_queue, wd_flush;
@@ -113,6 +116,9 @@ rd_options(struct runnerd *d, int argc, const char **argv)
 	int	 foreground = 0, version = 0, rc;
 	char	*confdir = NULL;
 	struct poptOption table[] = {
+		{ "hold", '\0', POPT_ARG_NONE, &d->hold, 0,
+		    "serve intake and indexes new mail, delivers nothing "
+		    "(maintenance)", NULL },
 		{ "once", '\0', POPT_ARG_NONE, &d->once, 0,
 		  "deliver what is due now, wait for it, and exit", NULL },
 		{ "setup", '\0', POPT_ARG_NONE, &d->setup, 0,
@@ -134,7 +140,7 @@ rd_options(struct runnerd *d, int argc, const char **argv)
 		    poptStrerror(rc));
 	if (poptGetArg(pc) != NULL)
 		msg_fatal(EX_USAGE, "unexpected argument \"%s\"; usage: "
-		    "sitemaild [--once | --setup] [-C DIR] [--foreground]",
+		    "sitemaild [--once | --setup | --hold] [-C DIR] [--foreground]",
 		    poptPeekArg(pc) ? poptPeekArg(pc) : "");
 	if (version) {
 		version_print(stdout, "sitemaild");
@@ -348,6 +354,17 @@ rd_signals(struct runnerd *d)
 	}
 }
 
+/* rd_new_file - a file committed to queue/: deliver it, or with --hold
+ * only index it (charged and listed, delivered once the hold ends). */
+static void
+rd_new_file(struct runnerd *d, const char *name)
+{
+	if (d->hold)
+		runner_index(d->r, name);
+	else
+		runner_enqueue(d->r, name);
+}
+
 /* rd_inotify - read inotify events: new queue files, flush requests. */
 static void
 rd_inotify(struct runnerd *d)
@@ -366,7 +383,7 @@ rd_inotify(struct runnerd *d)
 			if (ev->mask & IN_Q_OVERFLOW)
 				d->rescan = d->flush = 1;
 			else if (ev->wd == d->wd_queue && ev->len > 0)
-				runner_enqueue(d->r, ev->name);
+				rd_new_file(d, ev->name);
 			else if (ev->wd == d->wd_flush && ev->len > 0 &&
 			    ev->name[0] != '.')
 				d->flush = 1;
@@ -484,12 +501,16 @@ rd_loop(struct runnerd *d)
 			rd_reload(d);
 		if (d->flush && !d->stopping)
 			rd_flush_requests(d);
-		rd_scan(d, now);
-		(void)runner_step(d->r, 0);
+		if (!d->hold) {
+			rd_scan(d, now);
+			(void)runner_step(d->r, 0);
+		}
 		busy = runner_inflight(d->r) > 0 ||
 		    (!d->stopping && !d->reload && runner_waiting(d->r) > 0);
 		timeout = busy ? RUNNERD_BUSY_MS : d->stopping ? 1000 :
 		    rd_timeout_ms(d, time(NULL));
+		if (runner_parked(d->r) > 0 && timeout > RUNNERD_DNS_MS)
+			timeout = RUNNERD_DNS_MS;	/* DNS answers */
 		pfd[0].fd = d->sigfd;
 		pfd[1].fd = d->inofd;
 		pfd[2].fd = runner_wake_fd(d->r);
@@ -579,7 +600,10 @@ main(int argc, char **argv)
 	log_info("starting%s: spool %s, %u connection(s)", d.once ?
 	    " one pass" : "", rd_conf(&d)->spool_dir,
 	    rd_conf(&d)->connections);
-	(void)runner_housekeeping(d.r, RUNNERD_INDEX_AGE);
+	/* Every file there now, however young: the watch is already in
+	 * place, so a file committed from here on is seen by inotify, and
+	 * one committed before is indexed here (pickup within a second). */
+	(void)runner_housekeeping(d.r, 0);
 	d.last_house = d.last_tick = time(NULL);
 	rd_flush_requests(&d);
 	if (runner_scan(d.r) != 0)

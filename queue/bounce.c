@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,7 +106,7 @@ bounce_flush(struct spool_writer *w, struct buf *b, int failed)
 /* bounce_head - the DSN's own header section and the preamble. */
 static int
 bounce_head(struct buf *b, const char *host, const char *qid,
-    const struct envelope *orig)
+    const struct envelope *orig, int delayed)
 {
 	char	 date[64];
 	int	 rc = 0;
@@ -113,7 +114,7 @@ bounce_head(struct buf *b, const char *host, const char *qid,
 	bounce_date(time(NULL), date, sizeof(date));
 	rc |= buf_printf(b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
 	    "To: <%s>\r\n"
-	    "Subject: Undelivered Mail Returned to Sender\r\n"
+	    "Subject: %s\r\n"
 	    "Date: %s\r\n"
 	    "Message-ID: <%s@%s>\r\n"
 	    "Auto-Submitted: auto-replied\r\n"
@@ -123,14 +124,17 @@ bounce_head(struct buf *b, const char *host, const char *qid,
 	    "Content-Transfer-Encoding: 7bit\r\n"
 	    "\r\n"
 	    "This is a MIME-encapsulated message.\r\n"
-	    "\r\n", host, orig->sender, date, qid, host, qid, host);
+	    "\r\n", host, orig->sender, delayed ? "Delayed Mail (still being "
+	    "retried)" : "Undelivered Mail Returned to Sender", date, qid, host,
+	    qid, host);
 	return rc;
 }
 
 /* bounce_notice - part 1, the human-readable explanation. */
 static int
 bounce_notice(struct buf *b, const char *host, const char *boundary,
-    const struct envelope *orig, const struct bounce_rcpt *rcpt, size_t n)
+    const struct envelope *orig, const struct bounce_rcpt *rcpt, size_t n,
+    int delayed)
 {
 	char	 addr[1000], why[BOUNCE_TEXT_MAX + 1], mta[256], date[64];
 	size_t	 i;
@@ -143,12 +147,19 @@ bounce_notice(struct buf *b, const char *host, const char *boundary,
 	    "\r\n"
 	    "This is the mail system at host %s.\r\n"
 	    "\r\n"
+	    "%s"
+	    "The message was queued as %s on %s.\r\n"
+	    "\r\n", boundary, host, delayed ?
+	    "####### THIS IS A WARNING ONLY. YOU DO NOT NEED TO RESEND YOUR "
+	    "MESSAGE. #######\r\n\r\n"
+	    "Your message could not be delivered yet to one or more\r\n"
+	    "recipients. It is still being retried; you will be told if it\r\n"
+	    "fails for good. The headers of your message are attached.\r\n"
+	    "\r\n" :
 	    "I'm sorry to have to inform you that your message could not\r\n"
 	    "be delivered to one or more recipients. The headers of your\r\n"
 	    "message are attached below.\r\n"
-	    "\r\n"
-	    "The message was queued as %s on %s.\r\n"
-	    "\r\n", boundary, host, orig->qid, date);
+	    "\r\n", orig->qid, date);
 	for (i = 0; i < n; i++) {
 		bounce_clean(addr, sizeof(addr), rcpt[i].address, 900);
 		bounce_clean(why, sizeof(why), rcpt[i].diagnostic ?
@@ -167,7 +178,8 @@ bounce_notice(struct buf *b, const char *host, const char *boundary,
 /* bounce_report - part 2, the machine-readable message/delivery-status. */
 static int
 bounce_report(struct buf *b, const char *host, const char *boundary,
-    const struct envelope *orig, const struct bounce_rcpt *rcpt, size_t n)
+    const struct envelope *orig, const struct bounce_rcpt *rcpt, size_t n,
+    int delayed)
 {
 	char	 addr[1000], why[BOUNCE_TEXT_MAX + 1], mta[256], date[64];
 	char	 status[16];
@@ -187,10 +199,13 @@ bounce_report(struct buf *b, const char *host, const char *boundary,
 		bounce_clean(why, sizeof(why), rcpt[i].diagnostic ?
 		    rcpt[i].diagnostic : "delivery failed", BOUNCE_TEXT_MAX);
 		bounce_status(rcpt[i].status, status);
+		if (delayed)
+			status[0] = '4';	/* still being retried */
 		rc |= buf_printf(b, "\r\n"
 		    "Final-Recipient: rfc822; %s\r\n"
-		    "Action: failed\r\n"
-		    "Status: %s\r\n", addr, status);
+		    "Action: %s\r\n"
+		    "Status: %s\r\n", addr, delayed ? "delayed" : "failed",
+		    status);
 		if (rcpt[i].remote_mta && *rcpt[i].remote_mta) {
 			bounce_mta(rcpt[i].remote_mta, mta, sizeof(mta));
 			rc |= buf_printf(b, "Remote-MTA: dns; %s\r\n", mta);
@@ -267,7 +282,8 @@ bounce_headers(struct spool_writer *w, struct spool_msg *orig)
 /* bounce_content - write the whole DSN content. */
 static int
 bounce_content(struct spool_writer *w, const char *host,
-    struct spool_msg *orig, const struct bounce_rcpt *rcpt, size_t n)
+    struct spool_msg *orig, const struct bounce_rcpt *rcpt, size_t n,
+    int delayed)
 {
 	const char *qid = spool_writer_qid(w);
 	char	 boundary[SPOOL_QIDLEN + 300];
@@ -277,11 +293,11 @@ bounce_content(struct spool_writer *w, const char *host,
 	snprintf(boundary, sizeof(boundary), "%s/%s", qid, host);
 	buf_init(&b, BOUNCE_PART_MAX);
 	if ((status = bounce_flush(w, &b, bounce_head(&b, host, qid,
-	    &orig->env))) == 0 &&
+	    &orig->env, delayed))) == 0 &&
 	    (status = bounce_flush(w, &b, bounce_notice(&b, host, boundary,
-	    &orig->env, rcpt, n))) == 0 &&
+	    &orig->env, rcpt, n, delayed))) == 0 &&
 	    (status = bounce_flush(w, &b, bounce_report(&b, host, boundary,
-	    &orig->env, rcpt, n))) == 0 &&
+	    &orig->env, rcpt, n, delayed))) == 0 &&
 	    (status = bounce_headers(w, orig)) == 0)
 		status = bounce_flush(w, &b, buf_printf(&b, "\r\n--%s--\r\n",
 		    boundary));
@@ -289,11 +305,68 @@ bounce_content(struct spool_writer *w, const char *host,
 	return status;
 }
 
-/* bounce_create - write a DSN for orig's failed recipients. */
+/* bounce_auto_value - 1 if an Auto-Submitted field value is not "no". */
+static int
+bounce_auto_value(const char *v, size_t n)
+{
+	size_t	 a = 0, e;
+
+	while (a < n && (v[a] == ' ' || v[a] == '\t' || v[a] == '\r' ||
+	    v[a] == '\n'))
+		a++;
+	for (e = a; e < n && v[e] != ';' && v[e] != ' ' && v[e] != '\t' &&
+	    v[e] != '\r' && v[e] != '\n' && v[e] != '('; e++)
+		;
+	return !(e - a == 2 && strncasecmp(v + a, "no", 2) == 0);
+}
+
+/* bounce_auto_submitted - 1 if orig's header section has an
+ * Auto-Submitted field other than "no" (RFC 3834: never answer it). */
 int
-bounce_create(const char *spool_dir, const unsigned char key[SPOOL_KEYLEN],
+bounce_auto_submitted(struct spool_msg *orig)
+{
+	static const char name[] = "auto-submitted:";
+	char	 chunk[BOUNCE_CHUNK];
+	struct buf h;
+	uint64_t off = 0;
+	ssize_t	 got;
+	size_t	 i;
+	int	 found = 0, bol = 1;
+
+	buf_init(&h, BOUNCE_HEADERS_MAX);
+	while ((got = spool_read_content(orig, off, chunk,
+	    sizeof(chunk))) > 0) {
+		off += (uint64_t)got;
+		if (buf_add(&h, chunk, (size_t)got) < 0)
+			break;
+		if (memmem(h.ptr, h.len, "\n\r\n", 3) ||
+		    memmem(h.ptr, h.len, "\n\n", 2))
+			break;
+	}
+	for (i = 0; i < h.len && !found; i++) {
+		if (bol && (h.ptr[i] == '\n' || h.ptr[i] == '\r'))
+			break;		/* the end of the header section */
+		if (bol && h.len - i > sizeof(name) - 1 &&
+		    strncasecmp(h.ptr + i, name, sizeof(name) - 1) == 0) {
+			const char *v = h.ptr + i + sizeof(name) - 1;
+			const char *nl = memchr(v, '\n', h.len -
+			    (size_t)(v - h.ptr));
+
+			found = bounce_auto_value(v, nl ? (size_t)(nl - v) :
+			    h.len - (size_t)(v - h.ptr));
+		}
+		bol = h.ptr[i] == '\n';
+	}
+	buf_free(&h);
+	return found;
+}
+
+/* bounce_make - write a failed (or delayed) DSN for orig's recipients. */
+static int
+bounce_make(const char *spool_dir, const unsigned char key[SPOOL_KEYLEN],
     const char *hostname, struct spool_msg *orig,
-    const struct bounce_rcpt *rcpt, size_t nrcpt, char qid[SPOOL_QIDLEN + 1])
+    const struct bounce_rcpt *rcpt, size_t nrcpt, char qid[SPOOL_QIDLEN + 1],
+    int delayed)
 {
 	struct spool_writer *w;
 	struct envelope env;
@@ -307,6 +380,9 @@ bounce_create(const char *spool_dir, const unsigned char key[SPOOL_KEYLEN],
 	    (orig->env.flags & SPOOL_F_BOUNCE))
 		return err_set(BOUNCE_DROPPED, "%s: no DSN for a message with "
 		    "the null sender", orig->env.qid);
+	if (bounce_auto_submitted(orig))
+		return err_set(BOUNCE_DROPPED, "%s: no DSN for an "
+		    "Auto-Submitted message", orig->env.qid);
 	if (nrcpt == 0)
 		return err_set(EX_SOFTWARE, "%s: DSN without recipients",
 		    orig->env.qid);
@@ -318,7 +394,8 @@ bounce_create(const char *spool_dir, const unsigned char key[SPOOL_KEYLEN],
 	    "localhost", 253);
 	if ((status = spool_create(&w, spool_dir, key)) != 0)
 		return status;
-	if ((status = bounce_content(w, host, orig, rcpt, nrcpt)) != 0) {
+	if ((status = bounce_content(w, host, orig, rcpt, nrcpt,
+	    delayed)) != 0) {
 		spool_abort(w);
 		return status;
 	}
@@ -339,4 +416,26 @@ bounce_create(const char *spool_dir, const unsigned char key[SPOOL_KEYLEN],
 	if ((status = spool_commit(w, &env)) != 0)
 		qid[0] = '\0';
 	return status;
+}
+
+/* bounce_create - write a DSN for orig's failed recipients. */
+int
+bounce_create(const char *spool_dir, const unsigned char key[SPOOL_KEYLEN],
+    const char *hostname, struct spool_msg *orig,
+    const struct bounce_rcpt *rcpt, size_t nrcpt, char qid[SPOOL_QIDLEN + 1])
+{
+	return bounce_make(spool_dir, key, hostname, orig, rcpt, nrcpt, qid,
+	    0);
+}
+
+/* bounce_create_delayed - write a "delayed" DSN (RFC 3464 Action:
+ * delayed, Status 4.x.x) for orig's recipients still being retried. */
+int
+bounce_create_delayed(const char *spool_dir,
+    const unsigned char key[SPOOL_KEYLEN], const char *hostname,
+    struct spool_msg *orig, const struct bounce_rcpt *rcpt, size_t nrcpt,
+    char qid[SPOOL_QIDLEN + 1])
+{
+	return bounce_make(spool_dir, key, hostname, orig, rcpt, nrcpt, qid,
+	    1);
 }

@@ -5,9 +5,14 @@
  * A DSN goes to the original envelope sender with the null sender, flag
  * SPOOL_F_BOUNCE, the original's site, the runner's uid (geteuid()) and
  * login "MAILER-DAEMON".  It is never made for a message that has the null
- * sender or is itself a DSN ("a bounce is never bounced"): bounce_create()
- * then returns BOUNCE_DROPPED and writes nothing, and the caller logs the
- * failure as dropped.
+ * sender or is itself a DSN ("a bounce is never bounced"), nor for a
+ * message with an Auto-Submitted header field other than "no" (RFC 3834):
+ * bounce_create() then returns BOUNCE_DROPPED and writes nothing, and the
+ * caller logs the failure as dropped.
+ *
+ * bounce_create_delayed() writes the same layout as a warning: Subject
+ * "Delayed Mail (still being retried)", a notice that says so, and per
+ * recipient Action: delayed with a 4.x.x Status and the last reason.
  *
  * Content (CRLF lines, 7-bit text except the copied headers):
  *	From: Mail Delivery System <MAILER-DAEMON@HOST>
@@ -54,5 +59,14 @@ int	bounce_create(const char *spool_dir,
 	    const unsigned char key[SPOOL_KEYLEN], const char *hostname,
 	    struct spool_msg *orig, const struct bounce_rcpt *rcpt,
 	    size_t nrcpt, char qid[SPOOL_QIDLEN + 1]);
+
+/* bounce_create_delayed - the same for recipients still being retried:
+ * a "delayed" DSN (Action: delayed, Status 4.x.x). */
+int	bounce_create_delayed(const char *spool_dir,
+	    const unsigned char key[SPOOL_KEYLEN], const char *hostname,
+	    struct spool_msg *orig, const struct bounce_rcpt *rcpt,
+	    size_t nrcpt, char qid[SPOOL_QIDLEN + 1]);
+/* bounce_auto_submitted - 1 if orig has Auto-Submitted other than "no". */
+int	bounce_auto_submitted(struct spool_msg *orig);
 
 #endif

@@ -29,6 +29,9 @@
  *					give the record room to grow, so an
  *					update usually fits where the
  *					record is (qstate_update_inplace)
+ *	rflags N			optional, after its rcpt (and why)
+ *					line: QRCPT_* bits (1 = its failure
+ *					was reported in a DSN)
  *
  * Numbers are canonical decimal (no sign, no leading zeros); every key but
  * rcpt and why appears at most once, in any order.  The decoder rejects
@@ -292,6 +295,8 @@ qstate_encode(const struct qrec *rec, struct buf *out)
 		    r->dsn && *r->dsn ? r->dsn : "-", r->addr);
 		if (r->reason && *r->reason)
 			bad |= buf_printf(out, "why %s\n", r->reason);
+		if (r->rflags)
+			bad |= buf_printf(out, "rflags %u\n", r->rflags);
 	}
 	if (bad)
 		return err_set(EX_TEMPFAIL, "qstate: record for %s too large "
@@ -410,10 +415,18 @@ qs_line(const char *p, size_t n, struct qrec *rec, unsigned *seen,
 		*why_ok = 0;
 		return strspn(v, ".") >= vlen ? 0 : -1;
 	}
-	if (klen == 3 && memcmp(p, "why", 3) == 0) {
-		if (!*why_ok)
+	if (klen == 6 && memcmp(p, "rflags", 6) == 0) {
+		/* after its rcpt line, or after that line's why */
+		if (*why_ok == 0 || spool_number(v, vlen, UINT_MAX, &num) < 0)
 			return -1;
 		*why_ok = 0;
+		rec->r[rec->nr - 1].rflags = (unsigned)num;
+		return 0;
+	}
+	if (klen == 3 && memcmp(p, "why", 3) == 0) {
+		if (*why_ok != 1)
+			return -1;
+		*why_ok = 2;
 		free(rec->r[rec->nr - 1].reason);
 		rec->r[rec->nr - 1].reason = qs_strdup(v, vlen);
 		return rec->r[rec->nr - 1].reason ? 0 : -1;

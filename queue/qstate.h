@@ -71,13 +71,18 @@ struct qrcpt {
 	time_t	 next_try;		/* 0 = as soon as possible */
 	char	*dsn;			/* last enhanced status, or "" */
 	char	*reason;		/* last reason, sanitised, or "" */
+	unsigned rflags;		/* QRCPT_* */
 };
+
+/* qrcpt.rflags */
+#define QRCPT_REPORTED	0x01		/* its failure is in a committed DSN */
 
 /* qrec.qflags */
 #define QREC_UNCHARGED	0x01		/* accepted while the site was frozen:
 					 * charge at thaw, then clear */
 #define QREC_DSN_QUEUED	0x02		/* the DSN for the bounced recipients
 					 * is committed; never make another */
+#define QREC_DELAY_WARNED 0x04		/* the "delayed" DSN is committed */
 
 struct qrec {
 	char	 qid[SPOOL_QIDLEN + 1];

@@ -149,6 +149,13 @@ struct relay_slot {
 	struct relay_reply data;	/* reply to DATA or to the end of data */
 	char	 errbuf[CURL_ERROR_SIZE];
 	struct timespec start;
+	double	 wait_since;		/* a reply is awaited since (mono s) */
+	long	 wait_limit;		/* for so long; 0 = nothing awaited */
+	const char *wait_what;		/* "the greeting", ... */
+	const char *timed_out;		/* what we gave up waiting for */
+	int	 greet_pending;		/* connecting: the greeting timer
+					 * starts once connected */
+	int	 body_sent;		/* all content handed to libcurl */
 };
 
 struct relay_pool {
@@ -242,6 +249,34 @@ relay_notes_log(struct relay_slot *slot)
 	buf_reset(&slot->notes);
 }
 
+/* relay_mono - a monotonic clock in seconds. */
+static double
+relay_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* relay_tmo - one of the route's timeouts, or its default. */
+static long
+relay_tmo(const struct relay_route *route, long t)
+{
+	if (t > 0)
+		return t;
+	return route->timeout > 0 ? route->timeout : RELAY_TIMEOUT_DEFAULT;
+}
+
+/* relay_await - a reply is now awaited, for at most limit seconds. */
+static void
+relay_await(struct relay_slot *slot, long limit, const char *what)
+{
+	slot->wait_since = relay_mono();
+	slot->wait_limit = limit;
+	slot->wait_what = what;
+}
+
 /* relay_slot_clear - forget the per-job state of a slot. */
 static void
 relay_slot_clear(struct relay_slot *slot)
@@ -259,6 +294,7 @@ relay_slot_clear(struct relay_slot *slot)
 }
 
 static void relay_slot_run(struct relay_slot *);
+static size_t relay_next_url(const struct relay_job *, size_t);
 
 /* relay_worker - a slot's thread: run each queued job, hand it back. */
 static void *
@@ -506,6 +542,7 @@ relay_reply_done(struct relay_slot *slot, struct relay_reply *rep)
 
 	rep->phase = slot->phase;
 	slot->last = *rep;
+	slot->wait_limit = 0;
 	switch (slot->phase) {
 	case PH_MAIL:
 		slot->mail = *rep;
@@ -588,6 +625,8 @@ relay_command_out(struct relay_slot *slot, const char *data, size_t size)
 	char	 verb[5];
 	size_t	 i;
 
+	relay_await(slot, relay_tmo(slot->job->route,
+	    slot->job->route->command_timeout), "a reply to a command");
 	/* AUTH continuation lines (base64) follow a 334 challenge. */
 	if (slot->phase == PH_AUTH && slot->last.code == 334)
 		return;
@@ -674,6 +713,13 @@ relay_read(char *ptr, size_t size, size_t nitems, void *arg)
 		return CURL_READFUNC_ABORT;
 	}
 	slot->off += (uint64_t)got;
+	if (slot->off == plen + wire_size(slot->wire) && !slot->body_sent) {
+		/* All handed over: the end of data follows at once. */
+		slot->body_sent = 1;
+		relay_await(slot, relay_tmo(slot->job->route,
+		    slot->job->route->data_timeout),
+		    "the reply to the end of data");
+	}
 	return (size_t)got;
 }
 
@@ -683,12 +729,28 @@ relay_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct relay_slot *slot = arg;
+	curl_off_t connected = 0;
 
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return atomic_load(&slot->pool->stop) ? 1 : 0;
+	if (atomic_load(&slot->pool->stop))
+		return 1;
+	if (slot->greet_pending && slot->phase == PH_GREETING &&
+	    slot->wait_limit > 0 && curl_easy_getinfo(slot->easy,
+	    CURLINFO_CONNECT_TIME_T, &connected) == CURLE_OK &&
+	    connected > 0) {
+		slot->greet_pending = 0;
+		relay_await(slot, relay_tmo(slot->job->route,
+		    slot->job->route->greeting_timeout), "the greeting");
+	}
+	if (slot->wait_limit > 0 &&
+	    relay_mono() - slot->wait_since > (double)slot->wait_limit) {
+		slot->timed_out = slot->wait_what;
+		return 1;
+	}
+	return 0;
 }
 
 /* relay_opensocket - CURLOPT_OPENSOCKETFUNCTION: a close-on-exec socket,
@@ -705,6 +767,12 @@ relay_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 	    addr->protocol);
 	if (s < 0)
 		return CURL_SOCKET_BAD;
+	/* The connect has its own timeout; the greeting timer starts once
+	 * connected (relay_progress), this is only a backstop. */
+	relay_await(slot, relay_tmo(slot->job->route,
+	    slot->job->route->connect_timeout) + relay_tmo(slot->job->route,
+	    slot->job->route->greeting_timeout), "the greeting");
+	slot->greet_pending = 1;
 	pthread_mutex_lock(&slot->pool->lock);
 	for (i = 0; i < RELAY_SOCKS; i++)
 		if (slot->socks[i] == CURL_SOCKET_BAD) {
@@ -804,6 +872,10 @@ relay_slot_rewind(struct relay_slot *slot)
 	slot->quitting = 0;
 	slot->nrcpt_sent = 0;
 	slot->linelen = 0;
+	slot->wait_limit = 0;
+	slot->timed_out = NULL;
+	slot->body_sent = 0;
+	slot->greet_pending = 0;
 	memset(&slot->cur, 0, sizeof(slot->cur));
 	memset(&slot->last, 0, sizeof(slot->last));
 	memset(&slot->mail, 0, sizeof(slot->mail));
@@ -819,8 +891,7 @@ relay_slot_setopt(struct relay_slot *slot)
 {
 	const struct relay_job *job = slot->job;
 	const struct relay_route *route = job->route;
-	long	 timeout = route->timeout > 0 ? route->timeout :
-		    RELAY_TIMEOUT_DEFAULT;
+	long	 timeout = relay_tmo(route, route->greeting_timeout);
 	CURL	*e = slot->easy;
 	CURLcode rc = CURLE_OK;
 
@@ -865,7 +936,13 @@ relay_slot_setopt(struct relay_slot *slot)
 		SET(CURLOPT_PASSWORD, job->auth.password ?
 		    job->auth.password : "");
 	}
-	SET(CURLOPT_CONNECTTIMEOUT, timeout);
+	/* libcurl's own reply timeout is the longest of ours, a backstop:
+	 * each phase's limit is enforced in relay_progress. */
+	if (relay_tmo(route, route->command_timeout) > timeout)
+		timeout = relay_tmo(route, route->command_timeout);
+	if (relay_tmo(route, route->data_timeout) > timeout)
+		timeout = relay_tmo(route, route->data_timeout);
+	SET(CURLOPT_CONNECTTIMEOUT, relay_tmo(route, route->connect_timeout));
 	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
 	SET(CURLOPT_LOW_SPEED_TIME, timeout);
@@ -952,6 +1029,9 @@ relay_pool_submit(struct relay_pool *pool, struct relay_job *job)
 	job->session_failed = 0;
 	job->session_text[0] = job->relay_name[0] = '\0';
 	job->elapsed = 0;
+	job->dead = 0;
+	job->url_ok = -1;
+	job->requeue = 0;
 	slot->job = job;
 	if (job->result == NULL) {
 		if ((job->result = calloc(job->nrcpt,
@@ -961,7 +1041,11 @@ relay_pool_submit(struct relay_pool *pool, struct relay_job *job)
 		}
 		slot->result_owned = 1;
 	}
-	slot->urlidx = 0;
+	/* The first URL not known dead; all dead: try them all anyway. */
+	if ((slot->urlidx = relay_next_url(job, 0)) >= job->route->nurls) {
+		job->skip = 0;
+		slot->urlidx = 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &slot->start);
 	if ((status = relay_rcpt_list(slot)) == 0 &&
 	    (status = relay_wire_open(slot)) == 0 &&
@@ -1060,7 +1144,15 @@ relay_session_why(struct relay_slot *slot, CURLcode rc, char *out, size_t len)
 	const char *why = slot->errbuf[0] ? slot->errbuf :
 	    curl_easy_strerror(rc);
 
-	if (relay_answered(slot) && slot->last.code >= 400)
+	if (slot->timed_out != NULL && slot->phase == PH_BODY)
+		relay_textf(out, len, "lost connection with %s while sending "
+		    "message data: timeout after %lds waiting for %s", host,
+		    slot->wait_limit, slot->timed_out);
+	else if (slot->timed_out != NULL)
+		relay_textf(out, len, "timeout after %lds waiting for %s "
+		    "from %s (during %s)", slot->wait_limit, slot->timed_out,
+		    host, phase_name[slot->phase]);
+	else if (relay_answered(slot) && slot->last.code >= 400)
 		relay_textf(out, len, "%s said: %s (in reply to %s)", host,
 		    slot->last.text, phase_name[slot->last.phase]);
 	else if (slot->phase == PH_BODY)
@@ -1122,6 +1214,45 @@ relay_apply_data(struct relay_slot *slot)
 			relay_result_set(&job->result[i], &slot->data);
 }
 
+/* relay_next_url - the first URL at or after i not known dead, or nurls. */
+static size_t
+relay_next_url(const struct relay_job *job, size_t i)
+{
+	for (; i < job->route->nurls; i++)
+		if (i >= 32 || !(job->skip & (1u << i)))
+			return i;
+	return job->route->nurls;
+}
+
+/* relay_unreachable - 1 if the current URL's server never took part:
+ * the connect failed or timed out, or the greeting did not come or was a
+ * refusal; or any reply timed out. */
+static int
+relay_unreachable(const struct relay_slot *slot, CURLcode rc)
+{
+	if (slot->timed_out != NULL)
+		return 1;
+	if (slot->mail_sent || rc == CURLE_SSL_CONNECT_ERROR ||
+	    rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_USE_SSL_FAILED)
+		return 0;
+	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
+	    rc == CURLE_COULDNT_RESOLVE_HOST ||
+	    (slot->phase == PH_GREETING && slot->last.code == 0) ||
+	    (slot->last.phase == PH_GREETING && slot->last.code >= 400);
+}
+
+/* relay_session_requeue - a session failure of the whole job: the
+ * recipients are requeued without an attempt when it was not their fault
+ * (unreachable, 421, lost or timed out mid-session). */
+static void
+relay_session_requeue(struct relay_slot *slot, CURLcode rc)
+{
+	relay_session_fail(slot, rc);
+	slot->job->requeue = relay_unreachable(slot, rc) ||
+	    slot->last.code == 421 || slot->mail.code == 421 ||
+	    !relay_answered(slot);
+}
+
 /* relay_classify - per-recipient results, or 1 to try the next URL. */
 static int
 relay_classify(struct relay_slot *slot, CURLcode rc)
@@ -1129,18 +1260,25 @@ relay_classify(struct relay_slot *slot, CURLcode rc)
 	struct relay_job *job = slot->job;
 	size_t	 i, accepted = 0;
 
+	if (relay_unreachable(slot, rc) && slot->urlidx < 32)
+		job->dead |= 1u << slot->urlidx;
 	if (!slot->mail_sent) {
 		/* Connect, greeting, TLS or AUTH failure: nothing started. */
-		if (slot->urlidx + 1 < job->route->nurls)
+		if (relay_next_url(job, slot->urlidx + 1) < job->route->nurls)
 			return 1;
-		relay_session_fail(slot, rc);
+		relay_session_requeue(slot, rc);
+		if (!relay_unreachable(slot, rc))
+			job->requeue = 0;	/* TLS, AUTH: ours to fix */
 		return 0;
 	}
+	job->url_ok = (int)slot->urlidx;
 	if (slot->mail.code >= 400) {
 		/* 530: the server wants AUTH; that is ours to fix, not a
 		 * bounce.  Any other MAIL FROM reply applies to everyone. */
 		if (slot->mail.code == 530 || slot->mail.code == 421) {
-			relay_session_fail(slot, rc);
+			relay_session_requeue(slot, rc);
+			if (slot->mail.code == 530)
+				job->requeue = 0;
 			return 0;
 		}
 		for (i = 0; i < job->nrcpt; i++)
@@ -1148,7 +1286,7 @@ relay_classify(struct relay_slot *slot, CURLcode rc)
 		return 0;
 	}
 	if (!relay_rcpt_all_answered(slot)) {
-		relay_session_fail(slot, rc);
+		relay_session_requeue(slot, rc);
 		return 0;
 	}
 	for (i = 0; i < job->nrcpt; i++)
@@ -1158,7 +1296,7 @@ relay_classify(struct relay_slot *slot, CURLcode rc)
 		return 0;			/* every RCPT refused */
 	if (slot->data.code == 0 || slot->data.code == 421 ||
 	    (rc == CURLE_OK && slot->data.code / 100 != 2)) {
-		relay_session_fail(slot, rc);	/* no final answer */
+		relay_session_requeue(slot, rc);	/* no final answer */
 		return 0;
 	}
 	relay_apply_data(slot);
@@ -1198,10 +1336,10 @@ relay_slot_run(struct relay_slot *slot)
 	rc = relay_slot_perform(slot);
 	while (!atomic_load(&slot->pool->stop) && relay_classify(slot, rc)) {
 		relay_session_why(slot, rc, why, sizeof(why));
+		slot->urlidx = relay_next_url(job, slot->urlidx + 1);
 		relay_note(slot, 'W', "%s: relay %s: %s; trying %s",
 		    job->msg->env.qid, job->relay_name, why,
-		    job->route->urls[slot->urlidx + 1]);
-		slot->urlidx++;
+		    job->route->urls[slot->urlidx]);
 		if (relay_slot_prepare(slot, why, sizeof(why)) != 0) {
 			relay_textf(slot->errbuf, sizeof(slot->errbuf), "%s",
 			    why);

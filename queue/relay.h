@@ -53,6 +53,19 @@
  * Fallback: route->urls are tried in order while a transfer fails before
  * MAIL FROM was sent (unreachable, greeting, TLS or AUTH failure); each
  * fallback is logged.  Once a transaction started, no other URL is tried.
+ * URLs in job->skip (known dead) are passed over unless every URL is.
+ * Out: job->dead has a bit for each URL that was unreachable (connect
+ * failed or timed out, no greeting, a 4xx/5xx greeting, or any reply
+ * timed out); job->url_ok the URL whose server took the transaction;
+ * job->requeue is 1 for a session failure that says nothing about the
+ * recipients (unreachable, 421, connection lost or timed out in the
+ * middle): the caller retries them without counting an attempt.
+ *
+ * Timeouts (route): connect_timeout for the TCP connect,
+ * greeting_timeout from the connect to the greeting, command_timeout for
+ * each reply to a command, data_timeout for the reply to the end of data
+ * (0: timeout, else 300 s).  Phase timeouts are enforced in the progress
+ * callback, which libcurl calls about once a second.
  *
  * TLS: CURLUSESSL_ALL (STARTTLS required on smtp://) when require_tls and
  * not allow_plaintext; otherwise CURLUSESSL_TRY (STARTTLS when offered).
@@ -84,6 +97,10 @@ struct relay_route {
 	const char *helo;		/* our hostname */
 	long	 timeout;		/* seconds per connection / reply;
 					 * 0 = 300 */
+	long	 connect_timeout;	/* seconds; 0 = timeout */
+	long	 greeting_timeout;	/* from connect to the 220; 0 = timeout */
+	long	 command_timeout;	/* per command reply; 0 = timeout */
+	long	 data_timeout;		/* reply to the end of DATA; 0 = timeout */
 };
 
 /* Credentials for AUTH (NULL username: no AUTH). */
@@ -111,12 +128,18 @@ struct relay_job {
 	struct relay_auth auth;
 	void	(*done)(struct relay_job *);	/* called once, from perform */
 	void	*ctx;
+	unsigned skip;			/* route->urls known dead (bit i): not
+					 * tried unless every URL is */
 	/* filled by the relay before done() */
 	struct relay_rcpt_result *result;	/* nrcpt entries */
 	int	 session_failed;	/* connect/TLS/AUTH/protocol failure */
 	char	 session_text[RELAY_TEXT_MAX];
 	char	 relay_name[300];	/* "host[ip]:port" of the last target */
 	double	 elapsed;		/* seconds spent on the transaction */
+	unsigned dead;			/* URLs found unreachable (bit i) */
+	int	 url_ok;		/* URL that took a transaction, or -1 */
+	int	 requeue;		/* the session, not the recipients,
+					 * failed: do not count it */
 };
 
 struct relay_pool;

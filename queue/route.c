@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ struct route_ctx {
 	size_t	 nladdr;
 	struct route_memo memo[ROUTE_MEMO_SLOTS];
 	size_t	 memo_next;
+	struct route_ctx *root;		/* self, or the ctx this is a clone of */
+	pthread_mutex_t lock;		/* root only: cache and memo */
 };
 
 /* route_kind_name - "smarthost", "local", "bounce" or "defer". */
@@ -261,6 +264,8 @@ route_open(struct route_ctx **cp, const struct conf *conf)
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return err_set(EX_TEMPFAIL, "out of memory");
 	ctx->conf = conf;
+	ctx->root = ctx;
+	pthread_mutex_init(&ctx->lock, NULL);
 	if ((st = dns_resolver_open(&ctx->res, conf)) != 0 ||
 	    (st = route_load_local_addresses(ctx)) != 0 ||
 	    (st = route_load_interfaces(ctx)) != 0) {
@@ -286,21 +291,58 @@ route_close(struct route_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	dns_resolver_close(ctx->res);
+	if (ctx->root != ctx && ctx->root != NULL) {
+		free(ctx);		/* a clone shares everything else */
+		return;
+	}
 	dns_cache_close(ctx->cache);
 	for (i = 0; i < ROUTE_MEMO_SLOTS; i++)
 		free(ctx->memo[i].name);
 	free(ctx->ifa);
 	free(ctx->laddr);
+	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
+}
+
+/* route_clone - a context with a resolver of its own that shares the
+ * cache, the failure memo and this host's addresses with ctx (for a
+ * worker thread; close it before ctx). */
+int
+route_clone(struct route_ctx *ctx, struct route_ctx **cp)
+{
+	struct route_ctx *c;
+	int	 st;
+
+	*cp = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return err_set(EX_TEMPFAIL, "out of memory");
+	c->root = ctx->root;
+	c->conf = ctx->conf;
+	if ((st = dns_resolver_open(&c->res, ctx->conf)) != 0) {
+		free(c);
+		return st;
+	}
+	c->cache = ctx->root->cache;
+	c->ifa = ctx->root->ifa;
+	c->nifa = ctx->root->nifa;
+	c->laddr = ctx->root->laddr;
+	c->nladdr = ctx->root->nladdr;
+	*cp = c;
+	return 0;
 }
 
 /* route_cache_purge - drop expired DNS cache records. */
 int
 route_cache_purge(struct route_ctx *ctx)
 {
+	int	 n;
+
 	if (ctx->cache == NULL)
 		return 0;
-	return dns_cache_purge(ctx->cache, time(NULL));
+	pthread_mutex_lock(&ctx->root->lock);
+	n = dns_cache_purge(ctx->cache, time(NULL));
+	pthread_mutex_unlock(&ctx->root->lock);
+	return n;
 }
 
 /* route_cache_state - "" when the cache is in use, else why not. */
@@ -351,35 +393,46 @@ route_memo_add(struct route_ctx *ctx, const struct dns_answer *ans,
 	ctx->memo_next = (ctx->memo_next + 1) % ROUTE_MEMO_SLOTS;
 }
 
-/* route_lookup - one question: the cache, a recent failure, or DNS. */
+/* route_lookup - one question: the cache, a recent failure, or DNS.  The
+ * cache and the memo are the root's, used under its lock; the query runs
+ * unlocked on this context's own resolver. */
 static void
 route_lookup(struct route_ctx *ctx, const char *name, int qtype,
     struct dns_answer *ans)
 {
+	struct route_ctx *root = ctx->root;
 	const struct route_memo *m;
 	time_t	 now = time(NULL);
+	int	 hit;
 
-	if (ctx->cache != NULL &&
-	    dns_cache_get(ctx->cache, name, qtype, now, ans) == 0)
-		return;
-	dns_answer_free(ans);
-	if (dns_answer_init(ans, name, qtype) == 0 &&
-	    (m = route_memo_find(ctx, ans->qname, qtype, now)) != NULL) {
-		snprintf(ans->why, sizeof(ans->why), "%s", m->why);
-		return;
+	pthread_mutex_lock(&root->lock);
+	hit = root->cache != NULL &&
+	    dns_cache_get(root->cache, name, qtype, now, ans) == 0;
+	if (!hit) {
+		dns_answer_free(ans);
+		if (dns_answer_init(ans, name, qtype) == 0 &&
+		    (m = route_memo_find(root, ans->qname, qtype, now)) !=
+		    NULL) {
+			snprintf(ans->why, sizeof(ans->why), "%s", m->why);
+			hit = 1;
+		}
 	}
+	pthread_mutex_unlock(&root->lock);
+	if (hit)
+		return;
 	dns_answer_free(ans);
 	if (dns_query(ctx->res, name, qtype, ans) != 0) {
 		snprintf(ans->why, sizeof(ans->why), "%s", err_str());
 		ans->status = DNS_TEMPFAIL;
 	}
+	pthread_mutex_lock(&root->lock);
 	if (ans->status == DNS_TEMPFAIL) {
 		if (ans->qname != NULL)
-			route_memo_add(ctx, ans, now);
-		return;
-	}
-	if (ctx->cache != NULL && dns_cache_put(ctx->cache, ans, now) != 0)
+			route_memo_add(root, ans, now);
+	} else if (root->cache != NULL &&
+	    dns_cache_put(root->cache, ans, now) != 0)
 		log_warn("DNS cache: %s", err_str());
+	pthread_mutex_unlock(&root->lock);
 }
 
 /* route_set - the kind, DSN and one-line reason of a decision. */

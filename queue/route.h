@@ -107,7 +107,11 @@ struct route_ctx;
 
 /* route_open - resolver, DNS cache and this host's addresses, once. */
 int	route_open(struct route_ctx **, const struct conf *);
-/* route_close - release everything route_open made. */
+/* route_clone - a context for another thread: its own resolver, the
+ * cache and failure memo shared with ctx under ctx's lock. */
+int	route_clone(struct route_ctx *ctx, struct route_ctx **clone);
+/* route_close - release everything route_open made (for a clone: only
+ * its resolver). */
 void	route_close(struct route_ctx *);
 /* route_address - decide where address goes; 0, or a sysexits status. */
 int	route_address(struct route_ctx *, const char *address,

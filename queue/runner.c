@@ -1,12 +1,12 @@
 /*
  * runner.c - the scheduler of the queue runner; see runner.h.
  *
- * Data flow.  runner_scan() walks state/queue.tdb once and keeps the
- * queue IDs of the due messages, sorted by ID, which is arrival order.
- * runner_fill() takes them in order while the relay pool has free slots:
- * msg_start() opens, verifies and locks the spool file, re-reads the
- * record, routes the due recipients and queues one relay job per group
- * (route, credentials).  Jobs wait on the submit queue until a slot is
+ * Data flow.  runner_scan() walks state/queue.tdb once and queues the
+ * IDs of the due messages per site, sorted by ID, which is arrival order.
+ * runner_fill() takes them, fairly across sites, while the relay pool has
+ * free slots: msg_start() opens, verifies and locks the spool file,
+ * re-reads the record, routes the due recipients and queues one relay job
+ * per group (route, credentials).  Jobs wait on the submit queue until a slot is
  * free.  When the last job of a message finishes, msg_complete() applies
  * every result to the record under its chain lock (merging into the
  * current record, so an admin freeze made meanwhile is kept), and
@@ -21,13 +21,15 @@
  * crash between a delivery and the record update means that message's
  * recipients are tried again: duplicates only for messages in flight.
  *
- * Routing.  route_address() answers from the DNS cache (dns.tdb) or asks
- * the resolver, synchronously, inside the loop: a slow DNS server delays
- * the other slots too (route.c remembers temporary failures per domain, so
- * a broken domain costs one timeout per minute, not one per recipient).
- * Smarthost and local decisions are also remembered here per domain for
- * up to RUNNER_MEMO_TTL seconds (never longer than the DNS TTL), which
- * keeps a busy destination at memory speed.
+ * Routing (runner_route.c).  Decisions come from DNS worker threads
+ * (routeq.h): a message whose domains are being looked up is parked,
+ * locked but using no slot, and routed once the answers are in, so a
+ * slow DNS server never blocks this loop or another site.  Due messages
+ * are taken round-robin across sites (sched.h), each site within its
+ * share of slots while others wait.  Dead smarthost URLs are skipped and
+ * a route whose every URL is dead waits as a whole (runner_health.c).
+ * DSNs go after each attempt for the recipients that failed in it, and
+ * once after delay_warning (runner_dsn.c).
  *
  * Thaw.  A message accepted while its site was frozen carries
  * QREC_UNCHARGED; once the site is thawed it is due, and msg_release()
@@ -70,6 +72,7 @@
 #include "queue/rstate.h"
 #include "queue/runner.h"
 #include "queue/charge.h"
+#include "queue/runner_int.h"
 #include "queue/site.h"
 #include "queue/statecheck.h"
 #include "spool/spool.h"
@@ -83,109 +86,11 @@
 					 * trusted */
 #define RUNNER_SECRET_MAX	1024
 #define RUNNER_FLUSH_STALE	3600	/* stale ".tmp" flush files */
-#define RUNNER_MEMO_SLOTS	1024	/* routing memo, direct-mapped */
-#define RUNNER_MEMO_TTL		60	/* longest a decision is reused */
 #define RUNNER_EXPIRE_EVERY	10	/* seconds between charge refund checks */
 #define RUNNER_CHARGE_GRACE	120	/* an intake charge whose file never came */
 
-/* One cached password file. */
-struct runner_secret {
-	char	*path;
-	char	*password;		/* NULL: could not be read */
-	char	 why[256];
-	struct timespec mtime;
-};
-
-/* One remembered routing decision (smarthost or local) for a domain, so
- * a busy domain is not looked up in the DNS cache for every recipient. */
-struct runner_memo {
-	char	*domain;
-	int	 kind;			/* ROUTE_SMARTHOST or ROUTE_LOCAL */
-	char	*note;			/* "smarthost" or "local mx=HOST" */
-	time_t	 expires;
-};
-
-/* Results per site not yet added to state/stats.tdb (sitemail sites). */
-struct runner_tally {
-	char	*site;
-	unsigned n[ADMIN_STAT_N];
-};
-
-/* One cached site frozen flag. */
-struct runner_site {
-	char	*name;
-	int	 frozen;
-	time_t	 checked;
-};
-
-struct rmsg;
-
-/* One relay job: a group of recipients of one message with one route. */
-struct rjob {
-	struct relay_job job;
-	struct rjob *next_sub;		/* submit queue */
-	struct rmsg *m;
-	size_t	*idx;			/* recipients, indices into rec.r */
-	char	**rcpt;
-	size_t	 n;
-	struct relay_rcpt_result *res;
-	int	 kind;			/* ROUTE_SMARTHOST or ROUTE_LOCAL */
-	int	 finished;
-};
-
-/* One message in flight. */
-struct rmsg {
-	struct rmsg *prev, *next;	/* in-flight list */
-	struct spool_msg msg;
-	struct qrec rec;
-	char	*tried;			/* per recipient: changed this attempt */
-	char	**note;			/* per recipient: "local mx=..." */
-	struct rjob *jobs;
-	size_t	 njobs, jobs_left;
-	int	 final;			/* msg_store: every recipient final */
-	struct buf dkim;		/* DKIM-Signature header sent first */
-	char	 dkim_note[DKIM_WHY_MAX + 64];	/* "d/s" or "none (why)" */
-};
-
-struct runner {
-	const struct conf *conf;
-	unsigned char key[SPOOL_KEYLEN];
-	int	 queuefd;
-	int	 spoolfd;
-	struct qstate *qs;
-	struct bucket_db *bdb;
-	struct route_ctx *route;
-	struct relay_pool *pool;
-	struct relay_route smarthost, local;
-	const char **sh_urls;
-	const char *local_urls[1];
-	struct runner_secret *secrets;
-	size_t	 nsecrets;
-	struct runner_site *sites;
-	size_t	 nsites;
-	struct runner_memo memo[RUNNER_MEMO_SLOTS];
-	struct admin_stats *counters;	/* state/stats.tdb; NULL: none */
-	struct runner_tally *tally;
-	size_t	 ntally;
-	time_t	 tally_time;
-	char	(*due)[SPOOL_QIDLEN + 1];
-	size_t	 ndue, capdue, duepos;
-	time_t	 next_due;
-	struct rmsg *inflight;
-	unsigned ninflight;
-	struct rjob *subq, *subq_tail;
-	int	 stopping;
-	struct runner_stats stats;
-	struct charge_book *book;	/* intake charges awaiting pickup */
-	time_t	 last_expire;
-	struct rstate *rs;		/* paused messages (queue/rstate.c) */
-	unsigned long dmg;		/* db_damage_count() at the last check */
-	struct dkim_cache *dkim;	/* DKIM keys */
-};
-
 static void msg_done_job(struct relay_job *);
 static void runner_secret_forget(struct runner_secret *);
-static void runner_memo_clear(struct runner *);
 static void runner_tally_flush(struct runner *);
 static void runner_expire(struct runner *);
 
@@ -224,6 +129,10 @@ runner_routes(struct runner *r)
 	r->smarthost.ca_file = c->ca_file && *c->ca_file ? c->ca_file : NULL;
 	r->smarthost.allow_plaintext = c->allow_plaintext;
 	r->smarthost.helo = c->hostname;
+	r->smarthost.connect_timeout = c->connect_timeout;
+	r->smarthost.greeting_timeout = c->greeting_timeout;
+	r->smarthost.command_timeout = c->command_timeout;
+	r->smarthost.data_timeout = c->data_timeout;
 	/* The local transport is this host's own MTA: opportunistic TLS. */
 	memset(&r->local, 0, sizeof(r->local));
 	r->local_urls[0] = c->local_transport;
@@ -231,6 +140,11 @@ runner_routes(struct runner *r)
 	r->local.nurls = c->local_transport && *c->local_transport ? 1 : 0;
 	r->local.allow_plaintext = 1;
 	r->local.helo = c->hostname;
+	r->local.connect_timeout = c->connect_timeout;
+	r->local.greeting_timeout = c->greeting_timeout;
+	r->local.command_timeout = c->command_timeout;
+	r->local.data_timeout = c->data_timeout;
+	memset(r->health, 0, sizeof(r->health));
 	return 0;
 }
 
@@ -311,19 +225,6 @@ runner_tally_add(struct runner *r, const char *site, enum admin_stat k)
 	t->n[k]++;
 }
 
-/* runner_memo_clear - forget every remembered routing decision. */
-static void
-runner_memo_clear(struct runner *r)
-{
-	size_t	 i;
-
-	for (i = 0; i < RUNNER_MEMO_SLOTS; i++) {
-		free(r->memo[i].domain);
-		free(r->memo[i].note);
-		memset(&r->memo[i], 0, sizeof(r->memo[i]));
-	}
-}
-
 /* runner_open_dirs - descriptors for spool_dir and queue/. */
 static int
 runner_open_dirs(struct runner *r)
@@ -369,7 +270,8 @@ runner_open_parts(struct runner *r)
 	}
 	if ((rc = bucket_open(&r->bdb, r->conf->spool_dir)) != 0 ||
 	    (rc = statecheck_freezes(r->conf->spool_dir, r->bdb)) != 0 ||
-	    (rc = route_open(&r->route, r->conf)) != 0 ||
+	    (rc = sched_new(&r->sched)) != 0 ||
+	    (rc = runner_route_open(r)) != 0 ||
 	    (rc = relay_pool_new(&r->pool, r->conf->connections)) != 0)
 		return rc;
 	return runner_routes(r);
@@ -384,15 +286,16 @@ runner_close_parts(struct runner *r)
 	r->counters = NULL;
 	relay_pool_free(r->pool);
 	r->pool = NULL;
-	route_close(r->route);
-	r->route = NULL;
+	routeq_close(r->rq);
+	r->rq = NULL;
+	sched_free(r->sched);
+	r->sched = NULL;
 	bucket_close(r->bdb);
 	r->bdb = NULL;
 	qstate_close(r->qs);
 	r->qs = NULL;
 	runner_secrets_clear(r);
 	runner_sites_clear(r);
-	runner_memo_clear(r);
 	dkim_cache_free(r->dkim);
 	r->dkim = NULL;
 }
@@ -427,7 +330,7 @@ runner_open(struct runner **rp, const struct conf *conf,
 
 /* rmsg_free - release a message in flight (closing its spool file, which
  * drops the delivery lock). */
-static void
+void
 rmsg_free(struct rmsg *m)
 {
 	size_t	 i;
@@ -442,6 +345,8 @@ rmsg_free(struct rmsg *m)
 		free(m->note[i]);
 	free(m->note);
 	free(m->tried);
+	free(m->dec);
+	free(m->have);
 	qrec_free(&m->rec);
 	spool_close(&m->msg);
 	buf_free(&m->dkim);
@@ -460,6 +365,7 @@ runner_unlink(struct runner *r, struct rmsg *m)
 		m->next->prev = m->prev;
 	m->prev = m->next = NULL;
 	r->ninflight--;
+	sched_busy(m->ss, -1);
 }
 
 /* runner_abandon - drop every message in flight without a record
@@ -471,6 +377,7 @@ runner_abandon(struct runner *r)
 
 	relay_pool_free(r->pool);
 	r->pool = NULL;
+	runner_unpark_all(r);
 	while ((m = r->inflight) != NULL) {
 		runner_unlink(r, m);
 		rmsg_free(m);
@@ -494,7 +401,6 @@ runner_close(struct runner *r)
 	if (r->spoolfd >= 0)
 		close(r->spoolfd);
 	free(r->sh_urls);
-	free(r->due);
 	charge_book_free(r->book);
 	rstate_free(r->rs);
 	explicit_bzero(r->key, sizeof(r->key));
@@ -509,10 +415,10 @@ runner_reload(struct runner *r, const struct conf *conf,
 	if (r->ninflight)
 		return err_set(EX_TEMPFAIL, "runner: cannot reload with %u "
 		    "message(s) in flight", r->ninflight);
+	runner_unpark_all(r);
 	runner_close_parts(r);
 	r->conf = conf;
 	memcpy(r->key, key, SPOOL_KEYLEN);
-	r->ndue = r->duepos = 0;
 	return runner_open_parts(r);
 }
 
@@ -522,14 +428,21 @@ runner_reload(struct runner *r, const struct conf *conf,
 unsigned
 runner_inflight(const struct runner *r)
 {
-	return r->ninflight;
+	return r->ninflight + r->nparked;
+}
+
+/* runner_parked - messages waiting for their DNS answers. */
+unsigned
+runner_parked(const struct runner *r)
+{
+	return r->nparked;
 }
 
 /* runner_waiting - messages on the due list not started yet. */
 size_t
 runner_waiting(const struct runner *r)
 {
-	return r->ndue - r->duepos;
+	return r->sched ? sched_waiting(r->sched) : 0;
 }
 
 /* runner_next_due - earliest future due time seen by the last scan. */
@@ -544,6 +457,8 @@ void
 runner_stop(struct runner *r, int stop)
 {
 	r->stopping = stop;
+	if (stop)
+		runner_unpark_all(r);
 }
 
 /* runner_get_stats - counters since runner_open. */
@@ -680,7 +595,7 @@ runner_secret(struct runner *r, const char *path)
 
 /* runner_auth - the smarthost credentials of a site: its own
  * smarthost_username/password_file, else the global ones. */
-static int
+int
 runner_auth(struct runner *r, const char *site, struct relay_auth *auth)
 {
 	const struct conf_site *cs = conf_site_find(r->conf, site);
@@ -706,23 +621,6 @@ runner_auth(struct runner *r, const char *site, struct relay_auth *auth)
 
 /* The due list. */
 
-/* runner_due_add - append a queue ID to the due list. */
-static int
-runner_due_add(struct runner *r, const char *qid)
-{
-	if (r->ndue == r->capdue) {
-		size_t	 ncap = r->capdue ? r->capdue * 2 : 256;
-		void	*p = realloc(r->due, ncap * sizeof(*r->due));
-
-		if (p == NULL)
-			return err_set(EX_TEMPFAIL, "runner: out of memory");
-		r->due = p;
-		r->capdue = ncap;
-	}
-	memcpy(r->due[r->ndue++], qid, SPOOL_QIDLEN + 1);
-	return 0;
-}
-
 /* runner_enqueue - consider queue/name soon (a new file). */
 void
 runner_enqueue(struct runner *r, const char *name)
@@ -732,7 +630,7 @@ runner_enqueue(struct runner *r, const char *name)
 }
 
 /* rec_rcpt_due - 1 if recipient i is to be tried at time now. */
-static int
+int
 rec_rcpt_due(const struct qrcpt *q, time_t now)
 {
 	return (q->status == QR_PENDING || q->status == QR_DEFERRED) &&
@@ -799,15 +697,8 @@ runner_scan_one(void *arg, const struct qrec *rec)
 	struct runner_scan_ctx *sc = arg;
 
 	if (rec_due(sc->r, rec, sc->now, &sc->next))
-		return runner_due_add(sc->r, rec->qid);
+		return sched_add(sc->r->sched, rec->site, rec->qid);
 	return 0;
-}
-
-/* runner_due_cmp - queue IDs sort by arrival. */
-static int
-runner_due_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
 }
 
 /* runner_scan - rebuild the due list from the queue state. */
@@ -820,13 +711,13 @@ runner_scan(struct runner *r)
 	sc.r = r;
 	sc.now = time(NULL);
 	sc.next = 0;
-	r->ndue = r->duepos = 0;
+	sched_clear(r->sched);
+	memset(r->uidsite, 0, sizeof(r->uidsite));
 	/* Fresh frozen flags for every scan. */
 	runner_sites_clear(r);
 	runner_expire(r);
 	rc = qstate_traverse(r->qs, runner_scan_one, &sc);
-	if (r->ndue > 1)
-		qsort(r->due, r->ndue, sizeof(*r->due), runner_due_cmp);
+	sched_sort(r->sched);
 	r->next_due = sc.next;
 	return rc;
 }
@@ -847,7 +738,7 @@ runner_backoff(const struct runner *r, unsigned attempts)
 }
 
 /* runner_clean - a copy of text fit for a record and a log line. */
-static char *
+char *
 runner_clean(const char *text)
 {
 	char	*s = strdup(text ? text : "");
@@ -880,7 +771,7 @@ runner_dsn_ok(const char *s)
 }
 
 /* runner_due_at - remember that something becomes due at time t. */
-static void
+void
 runner_due_at(struct runner *r, time_t t)
 {
 	if (t > 0 && (r->next_due == 0 || t < r->next_due))
@@ -889,7 +780,7 @@ runner_due_at(struct runner *r, time_t t)
 
 /* rcpt_result - record one attempt's outcome for recipient i and log it.
  * status is QR_SENT, QR_DEFERRED or QR_BOUNCED. */
-static void
+void
 rcpt_result(struct runner *r, struct rmsg *m, size_t i, int status,
     const char *dsn, const char *text, const char *relay)
 {
@@ -901,6 +792,9 @@ rcpt_result(struct runner *r, struct rmsg *m, size_t i, int status,
 	if (dsn == NULL || !runner_dsn_ok(dsn)) {
 		snprintf(dbuf, sizeof(dbuf), "%c.0.0", status == QR_SENT ? '2' :
 		    status == QR_BOUNCED ? '5' : '4');
+		dsn = dbuf;
+	} else if (status == QR_DEFERRED && dsn[0] == '5') {
+		snprintf(dbuf, sizeof(dbuf), "4%s", dsn + 1);	/* soft_bounce */
 		dsn = dbuf;
 	}
 	q->status = (char)status;
@@ -953,7 +847,7 @@ rcpt_code(int code)
 
 /* runner_index_new - add the record of a file the runner wrote itself
  * (a DSN) and put it on the due list. */
-static void
+void
 runner_index_new(struct runner *r, const char *qid)
 {
 	struct spool_msg msg;
@@ -968,56 +862,12 @@ runner_index_new(struct runner *r, const char *qid)
 	(void)runner_due_add(r, qid);
 }
 
-/* msg_bounce - the DSN for the bounced recipients of a final record.
- * Returns 0 when the message may go (DSN queued or none needed). */
+/* msg_bounce - the DSN for the bounced recipients of a final record not
+ * reported yet (runner_dsn.c).  Returns 0 when the message may go. */
 static int
 msg_bounce(struct runner *r, struct rmsg *m, struct qrec *rec)
 {
-	struct bounce_rcpt *b;
-	char	 dsnqid[SPOOL_QIDLEN + 1];
-	size_t	 i, n = 0;
-	int	 rc;
-
-	if (rec->qflags & QREC_DSN_QUEUED)
-		return 0;
-	if ((b = calloc(rec->nr, sizeof(*b))) == NULL)
-		return err_set(EX_TEMPFAIL, "out of memory");
-	for (i = 0; i < rec->nr; i++) {
-		if (rec->r[i].status != QR_BOUNCED)
-			continue;
-		b[n].address = rec->r[i].addr;
-		b[n].status = rec->r[i].dsn;
-		b[n].diagnostic = rec->r[i].reason;
-		b[n].remote_mta = NULL;
-		n++;
-	}
-	rc = n == 0 ? 0 : bounce_create(r->conf->spool_dir, r->key,
-	    r->conf->hostname, &m->msg, b, n, dsnqid);
-	free(b);
-	if (n == 0)
-		return 0;
-	if (rc == BOUNCE_DROPPED) {
-		log_info("%s: sender is null, no bounce: dropped", rec->qid);
-		return 0;
-	}
-	if (rc != 0) {
-		log_error("%s: cannot create a non-delivery notification: %s",
-		    rec->qid, err_str());
-		return rc;
-	}
-	r->stats.dsns++;
-	log_info("%s: sender non-delivery notification: %s", rec->qid,
-	    dsnqid);
-	runner_index_new(r, dsnqid);
-	/* Remember it, so a crash before the unlink makes no second DSN. */
-	if (donemap_flag(r->conf->spool_dir, rec->qid, 'd') != 0)
-		log_warn("%s: %s", rec->qid, err_str());
-	rec->qflags |= QREC_DSN_QUEUED;
-	if (qstate_lock(r->qs, rec->qid) == 0) {
-		(void)qstate_put(r->qs, rec);
-		qstate_unlock(r->qs, rec->qid);
-	}
-	return 0;
+	return runner_dsn_failed(r, m, rec);
 }
 
 /* msg_finish - every recipient is final: DSN, unlink, forget. */
@@ -1105,13 +955,14 @@ msg_store(struct runner *r, struct rmsg *m)
 		log_error("%s: %s", m->rec.qid, err_str());
 		return rc;
 	}
-	if (m->final) {
-		if (qstate_get(r->qs, m->rec.qid, &cur) == 0) {
-			msg_finish(r, m, &cur);
-			qrec_free(&cur);
-		} else
-			msg_finish(r, m, &m->rec);
-	}
+	if (qstate_get(r->qs, m->rec.qid, &cur) != 0)
+		cur.r = NULL;
+	if (m->final)
+		msg_finish(r, m, cur.r ? &cur : &m->rec);
+	else
+		runner_dsn_after(r, m, cur.r ? &cur : &m->rec);
+	if (cur.r)
+		qrec_free(&cur);
 	return 0;
 }
 
@@ -1167,11 +1018,23 @@ msg_complete(struct runner *r, struct rmsg *m)
 
 	for (n = 0; n < m->njobs; n++) {
 		j = &m->jobs[n];
-		for (k = 0; k < j->n; k++)
-			rcpt_result(r, m, j->idx[k], rcpt_code(j->res[k].code),
-			    j->res[k].dsn, j->res[k].text[0] ? j->res[k].text :
-			    j->job.session_text, j->job.relay_name[0] ?
-			    j->job.relay_name : NULL);
+		runner_health_job(r, &j->job);
+		for (k = 0; k < j->n; k++) {
+			int	 st = rcpt_code(j->res[k].code);
+			const char *text = j->res[k].text[0] ?
+			    j->res[k].text : j->job.session_text;
+			const char *relay = j->job.relay_name[0] ?
+			    j->job.relay_name : NULL;
+
+			if (j->job.requeue)	/* not the recipients' fault */
+				runner_requeue(r, m, j->idx[k],
+				    runner_requeue_until(r, j->job.route),
+				    j->res[k].dsn, text, relay);
+			else
+				rcpt_result(r, m, j->idx[k], st == QR_BOUNCED &&
+				    r->conf->soft_bounce ? QR_DEFERRED : st,
+				    j->res[k].dsn, text, relay);
+		}
 	}
 	msg_save(r, m);
 	runner_unlink(r, m);
@@ -1508,218 +1371,6 @@ msg_expire(struct runner *r, struct rmsg *m)
 	}
 }
 
-/* msg_job - the job of m for (kind, auth), made when missing. */
-static struct rjob *
-msg_job(struct rmsg *m, int kind, const struct relay_auth *auth)
-{
-	struct rjob *j;
-	size_t	 i;
-
-	for (i = 0; i < m->njobs; i++) {
-		j = &m->jobs[i];
-		if (j->kind == kind && j->job.auth.username == auth->username &&
-		    j->job.auth.password == auth->password)
-			return j;
-	}
-	j = &m->jobs[m->njobs++];
-	memset(j, 0, sizeof(*j));
-	j->kind = kind;
-	j->m = m;
-	j->job.auth = *auth;
-	if ((j->idx = calloc(m->rec.nr, sizeof(*j->idx))) == NULL ||
-	    (j->rcpt = calloc(m->rec.nr, sizeof(*j->rcpt))) == NULL ||
-	    (j->res = calloc(m->rec.nr, sizeof(*j->res))) == NULL)
-		return NULL;
-	return j;
-}
-
-/* route_note - "smarthost" or "local mx=HOST": the route of a log line. */
-static char *
-route_note(const struct route_decision *d)
-{
-	struct buf b;
-	char	*s;
-
-	buf_init(&b, 600);
-	(void)buf_addstr(&b, route_kind_name(d->kind));
-	if (d->kind == ROUTE_LOCAL && d->mx_host)
-		(void)buf_printf(&b, " mx=%s", d->mx_host);
-	s = runner_clean(buf_str(&b));
-	buf_free(&b);
-	return s;
-}
-
-/* memo_domain - the domain of addr when its decision may be remembered
- * (a plain ASCII domain, no address literal), else NULL. */
-static const char *
-memo_domain(const char *addr)
-{
-	const char *at = strrchr(addr, '@'), *p;
-
-	if (at == NULL || at[1] == '\0' || at[1] == '[')
-		return NULL;
-	for (p = at + 1; *p; p++)
-		if ((unsigned char)*p >= 0x80 || *p == '>')
-			return NULL;
-	return at + 1;
-}
-
-/* memo_slot - the memo slot of a domain (case-insensitive hash). */
-static struct runner_memo *
-memo_slot(struct runner *r, const char *domain)
-{
-	unsigned h = 2166136261u;
-	const char *p;
-
-	for (p = domain; *p; p++) {
-		h ^= (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-		h *= 16777619u;
-	}
-	return &r->memo[h % RUNNER_MEMO_SLOTS];
-}
-
-/* memo_get - a remembered decision for domain, or NULL. */
-static const struct runner_memo *
-memo_get(struct runner *r, const char *domain)
-{
-	const struct runner_memo *mm;
-
-	if (domain == NULL)
-		return NULL;
-	mm = memo_slot(r, domain);
-	if (mm->domain == NULL || mm->expires <= time(NULL) ||
-	    strcasecmp(mm->domain, domain) != 0)
-		return NULL;
-	return mm;
-}
-
-/* memo_put - remember a smarthost or local decision for a while. */
-static void
-memo_put(struct runner *r, const char *domain,
-    const struct route_decision *d, const char *note)
-{
-	struct runner_memo *mm;
-	long	 ttl = d->ttl < RUNNER_MEMO_TTL ? d->ttl : RUNNER_MEMO_TTL;
-
-	if (domain == NULL || note == NULL || d->literal || ttl <= 0 ||
-	    (d->kind != ROUTE_SMARTHOST && d->kind != ROUTE_LOCAL))
-		return;
-	mm = memo_slot(r, domain);
-	free(mm->domain);
-	free(mm->note);
-	mm->domain = strdup(domain);
-	mm->note = strdup(note);
-	mm->kind = d->kind;
-	mm->expires = time(NULL) + ttl;
-	if (mm->domain == NULL || mm->note == NULL) {
-		free(mm->domain);
-		free(mm->note);
-		memset(mm, 0, sizeof(*mm));
-	}
-}
-
-/* msg_route_decide - the route of recipient i: kind and note, from the
- * memo or from route_address(); a bounce or deferral is applied here
- * (returns -1 then). */
-static int
-msg_route_decide(struct runner *r, struct rmsg *m, size_t i, int *kind)
-{
-	const char *domain = memo_domain(m->rec.r[i].addr);
-	const struct runner_memo *mm;
-	struct route_decision d;
-	char	 why[600];
-
-	if ((mm = memo_get(r, domain)) != NULL) {
-		*kind = mm->kind;
-		m->note[i] = strdup(mm->note);
-		return 0;
-	}
-	memset(&d, 0, sizeof(d));
-	if (route_address(r->route, m->rec.r[i].addr, &d) != 0) {
-		snprintf(why, sizeof(why), "routing failed: %s", err_str());
-		route_decision_free(&d);
-		rcpt_result(r, m, i, QR_DEFERRED, "4.3.0", why, NULL);
-		return -1;
-	}
-	m->note[i] = route_note(&d);
-	*kind = d.kind;
-	if (d.kind == ROUTE_BOUNCE)
-		rcpt_result(r, m, i, QR_BOUNCED, d.dsn, d.reason, NULL);
-	else if (d.kind == ROUTE_DEFER)
-		rcpt_result(r, m, i, QR_DEFERRED, d.dsn, d.reason, NULL);
-	else
-		memo_put(r, domain, &d, m->note[i]);
-	route_decision_free(&d);
-	return *kind == ROUTE_BOUNCE || *kind == ROUTE_DEFER ? -1 : 0;
-}
-
-/* msg_route_one - route recipient i: a job, or a result right away. */
-static int
-msg_route_one(struct runner *r, struct rmsg *m, size_t i,
-    const struct relay_auth *auth, int auth_rc, const char *auth_why)
-{
-	struct rjob *j;
-	int	 kind;
-
-	if (msg_route_decide(r, m, i, &kind) != 0)
-		return 0;
-	if (kind == ROUTE_LOCAL) {
-		if (r->local.nurls == 0) {
-			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", "mail for "
-			    "this host, but no [local] transport is configured",
-			    NULL);
-			return 0;
-		}
-		j = msg_job(m, ROUTE_LOCAL, &(struct relay_auth){ NULL, NULL });
-	} else {
-		if (r->smarthost.nurls == 0) {
-			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", "no "
-			    "[smarthost] url is configured", NULL);
-			return 0;
-		}
-		if (auth_rc != 0) {
-			rcpt_result(r, m, i, QR_DEFERRED, "4.3.5", auth_why,
-			    NULL);
-			return 0;
-		}
-		j = msg_job(m, ROUTE_SMARTHOST, auth);
-	}
-	if (j == NULL)
-		return err_set(EX_TEMPFAIL, "out of memory");
-	j->idx[j->n] = i;
-	j->rcpt[j->n++] = m->rec.r[i].addr;
-	return 0;
-}
-
-/* msg_route - route every due recipient of m into jobs. */
-static int
-msg_route(struct runner *r, struct rmsg *m)
-{
-	struct relay_auth auth;
-	char	 auth_why[300] = "";
-	time_t	 now = time(NULL);
-	size_t	 i;
-	int	 auth_rc, rc;
-
-	/* At most one job per route kind and credentials: two kinds. */
-	if ((m->jobs = calloc(2, sizeof(*m->jobs))) == NULL)
-		return err_set(EX_TEMPFAIL, "out of memory");
-	auth_rc = runner_auth(r, m->rec.site, &auth);
-	if (auth_rc != 0) {
-		snprintf(auth_why, sizeof(auth_why), "%s", err_str());
-		log_error("%s: site %s: %s", m->rec.qid, m->rec.site,
-		    auth_why);
-	}
-	for (i = 0; i < m->rec.nr; i++) {
-		if (!rec_rcpt_due(&m->rec.r[i], now))
-			continue;
-		if ((rc = msg_route_one(r, m, i, &auth, auth_rc,
-		    auth_why)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
 /* runner_subq_push - put a job on the submit queue. */
 static void
 runner_subq_push(struct runner *r, struct rjob *j)
@@ -1766,14 +1417,19 @@ runner_is_inflight(const struct runner *r, const char *qid)
 	for (m = r->inflight; m != NULL; m = m->next)
 		if (strcmp(m->rec.qid, qid) == 0)
 			return 1;
+	for (m = r->parked; m != NULL; m = m->next)
+		if (strcmp(m->rec.qid, qid) == 0)
+			return 1;
 	return 0;
 }
 
-/* msg_prepare - under the delivery lock: release, expire or route. */
+/* msg_prepare - under the delivery lock: release, expire or route; 0
+ * ready, 1 parked on DNS, -1 not to go now. */
 static int
 msg_prepare(struct runner *r, struct rmsg *m)
 {
 	time_t	 next = 0, now = time(NULL);
+	int	 rc;
 
 	if (runner_settle(r, m) != 0)
 		return -1;
@@ -1798,11 +1454,11 @@ msg_prepare(struct runner *r, struct rmsg *m)
 		msg_expire(r, m);
 		return 0;
 	}
-	if (msg_route(r, m) != 0) {
+	if ((rc = msg_route(r, m)) > 1) {
 		log_error("%s: %s", m->rec.qid, err_str());
 		return -1;
 	}
-	return 0;
+	return rc;		/* 1: parked on DNS */
 }
 
 /* msg_dkim - sign m once for this attempt, over the bytes the relay
@@ -1827,11 +1483,12 @@ msg_dkim(struct runner *r, struct rmsg *m)
 		log_warn("%s: dkim=%s", m->rec.qid, m->dkim_note);
 }
 
-/* msg_start - open, lock, check and route one due message. */
+/* msg_start - open, lock, check and route one due message of site ss. */
 static void
-msg_start(struct runner *r, const char *qid)
+msg_start(struct runner *r, const char *qid, struct sched_site *ss)
 {
 	struct rmsg *m;
+	int	 rc = -1;
 
 	if (runner_is_inflight(r, qid) || rstate_paused(r->rs, qid, time(NULL)))
 		return;
@@ -1840,16 +1497,29 @@ msg_start(struct runner *r, const char *qid)
 		return;
 	}
 	m->msg.fd = -1;
+	m->ss = ss;
 	if (msg_open(r, qid, m) != 1 || msg_record(r, m) != 0 ||
-	    msg_prepare(r, m) != 0) {
+	    (rc = msg_prepare(r, m)) < 0) {
 		rmsg_free(m);
 		return;
 	}
+	if (rc == 1)
+		runner_park(r, m);
+	else
+		runner_launch(r, m);
+}
+
+/* runner_launch - m is routed: put it in flight (jobs, or complete). */
+void
+runner_launch(struct runner *r, struct rmsg *m)
+{
+	m->prev = NULL;
 	m->next = r->inflight;
 	if (r->inflight)
 		r->inflight->prev = m;
 	r->inflight = m;
 	r->ninflight++;
+	sched_busy(m->ss, 1);
 	if (m->njobs == 0) {
 		msg_complete(r, m);	/* nothing to relay: results known */
 		return;
@@ -1868,6 +1538,10 @@ runner_submit(struct runner *r)
 	r->subq = j->next_sub;
 	if (r->subq == NULL)
 		r->subq_tail = NULL;
+	if (runner_health_gate(r, &j->job)) {
+		msg_done_job(&j->job);	/* route down: requeued */
+		return;
+	}
 	if (relay_pool_submit(r->pool, &j->job) == 0)
 		return;
 	/* Could not even start: a session failure of our own. */
@@ -1894,22 +1568,26 @@ runner_collect(struct runner *r)
 	}
 }
 
-/* runner_fill - keep every relay slot busy. */
-static void
+/* runner_fill - keep every relay slot busy: due messages are taken
+ * round-robin across sites, each within its share of slots (sched.h). */
+void
 runner_fill(struct runner *r)
 {
+	char	 qid[SPOOL_QIDLEN + 1];
+	struct sched_site *ss;
 	unsigned budget = RUNNER_DISPATCH_BUDGET;
 
 	while (relay_pool_idle(r->pool) > 0) {
 		if (r->subq != NULL)
 			runner_submit(r);
-		else if (!r->stopping && r->duepos < r->ndue && budget-- > 0)
-			msg_start(r, r->due[r->duepos++]);
+		else if (!r->stopping && budget-- > 0 &&
+		    r->nparked < RUNNER_PARKED_MAX &&
+		    (ss = sched_next(r->sched, runner_site_cap(r),
+		    RUNNER_SITE_PARKED, qid)) != NULL)
+			msg_start(r, qid, ss);
 		else
 			break;
 	}
-	if (r->duepos == r->ndue)
-		r->ndue = r->duepos = 0;
 }
 
 /* runner_step - start deliveries on free slots and drive them. */
@@ -1923,14 +1601,20 @@ runner_step(struct runner *r, int timeout_ms)
 		runner_close_parts(r);
 		if (runner_open_parts(r) != 0)
 			log_error("runner: %s", err_str());
-		r->ndue = r->duepos = 0;
 		(void)runner_scan(r);
 	}
 	runner_collect(r);
+	runner_resume(r);
 	runner_fill(r);
 	if (r->pool && r->ninflight > 0) {
-		(void)relay_pool_perform(r->pool, timeout_ms);
+		/* Answers from DNS are looked at every 50 ms meanwhile. */
+		(void)relay_pool_perform(r->pool, r->nparked > 0 &&
+		    timeout_ms > 50 ? 50 : timeout_ms);
 		runner_collect(r);
+	} else if (r->nparked > 0)
+		routeq_wait(r->rq, timeout_ms);
+	if (r->ninflight > 0 || r->nparked > 0) {
+		runner_resume(r);
 		runner_fill(r);
 	}
 	if (r->ntally > 0 && (time(NULL) != r->tally_time || r->ninflight == 0))
@@ -2024,6 +1708,7 @@ runner_flush(struct runner *r, const struct qflush *q, size_t nq)
 		    *q[i].sender ? " sender" : "");
 	log_info("flush: %zu request(s), %zu message(s)", nq, fc.n);
 	free(fc.ids);
+	routeq_forget(r->rq);	/* deferred domains are asked again */
 	if (rc == 0)
 		rc = runner_scan(r);
 	return rc;
@@ -2092,6 +1777,38 @@ runner_housekeeping(struct runner *r, time_t min_age)
 	(void)donemap_sweep(r->conf->spool_dir);
 	(void)freeze_sweep(r->conf->spool_dir);
 	runner_clean_dir(r, QSTATE_FLUSH_DIR, RUNNER_FLUSH_STALE, 1);
-	(void)route_cache_purge(r->route);
+	(void)route_cache_purge(routeq_route(r->rq));
 	return rc;
+}
+
+/* runner_index - index a committed file and settle its charge, without
+ * delivering it (sitemaild --hold). */
+void
+runner_index(struct runner *r, const char *qid)
+{
+	struct charge_ctx cx;
+	struct charge_msg cm;
+	struct spool_msg msg;
+	struct runner_settle st = { 0, 0 };
+
+	if (!spool_qid_valid(qid) ||
+	    spool_open(&msg, r->queuefd, qid, r->key) != 0)
+		return;
+	if (qstate_add(r->qs, &msg.env, msg.content_len) != 0)
+		log_warn("%s: cannot index: %s", qid, err_str());
+	else if (!charge_settle(r->book, qid) &&
+	    (msg.env.flags & SPOOL_F_NOVERDICT)) {
+		runner_charge_ctx(r, &cx);
+		cm.qid = qid;
+		cm.site = msg.env.site;
+		cm.uid = msg.env.uid;
+		cm.nrcpt = msg.env.nrcpt;
+		cm.cwd = msg.env.cwd;
+		cm.exe = msg.env.exe;
+		if (charge_late(&cx, &cm, runner_now(), &st.hold,
+		    &st.uncharged) == 0)
+			(void)qstate_update(r->qs, qid, runner_settle_fn, &st);
+	} else
+		(void)qstate_update(r->qs, qid, runner_settle_fn, &st);
+	spool_close(&msg);
 }

@@ -6,8 +6,11 @@
  * to (re)build the list of due messages from state/queue.tdb,
  * runner_enqueue() for a queue file it was told about (inotify), and
  * runner_step() to start deliveries on free connection slots and drive
- * them.  Messages are started oldest first; every slot of the pool is kept
- * busy across messages.
+ * them.  Due messages are started round-robin across sites, oldest first
+ * within a site, each site within its share of slots ([smarthost]
+ * site_connections) while another site has mail waiting; every slot of
+ * the pool is kept busy across messages.  DNS lookups run on worker
+ * threads: runner_step() never waits for DNS.
  *
  * A message is due when it is not frozen (its record, or its site in
  * bucket.tdb), its rate-limit hold has passed, and some recipient is
@@ -20,9 +23,12 @@
  * and local recipients are grouped by route and credentials into relay
  * jobs.  Results: 2xx sent; 4xx, session failures and DNS deferrals are
  * deferred (next try retry_min doubling up to retry_max); 5xx and DNS
- * bounces are bounced.  One log line per recipient and attempt.  When
- * every recipient is final, one DSN is made for the bounced ones (never
- * for the null sender), the file is unlinked and the record deleted.
+ * bounces are bounced.  One log line per recipient and attempt.  After
+ * each attempt one DSN reports the recipients that failed for good and
+ * were not reported yet, and once after delay_warning a "delayed" DSN
+ * goes (runner_dsn.c; never to the null sender or for Auto-Submitted
+ * mail).  When every recipient is final the file is unlinked and the
+ * record deleted.
  */
 #ifndef SM_RUNNER_H
 #define SM_RUNNER_H
@@ -96,6 +102,11 @@ int	runner_intake_charge(struct runner *, const struct site_id *,
 	    struct verdict_ans *);
 /* runner_intake_refund - undo the charge of a message never committed. */
 int	runner_intake_refund(struct runner *, const char *qid);
+/* runner_index - add the record of a committed file (sitemaild --hold:
+ * indexed and charged, not delivered). */
+void	runner_index(struct runner *, const char *qid);
+/* runner_parked - messages waiting for DNS answers (poll briefly). */
+unsigned runner_parked(const struct runner *);
 /* runner_wake_fd - readable when a delivery finished (poll it, then
  * call runner_step); -1 when nothing can finish. */
 int	runner_wake_fd(const struct runner *);

@@ -116,6 +116,7 @@ static const struct conf_key conf_keys[] = {
 	{ S_MAIN, "log", T_LOG, C(log) },
 	{ S_MAIN, "alert_to", T_STRING, C(alert_to) },
 	{ S_MAIN, "qualify_domain", T_STRING, C(qualify_domain) },
+	{ S_MAIN, "delay_warning", T_DURATION, C(delay_warning) },
 	{ S_DNS, "servers", T_LIST, C(dns_servers) },
 	{ S_DNS, "timeout", T_DURATION, C(dns_timeout) },
 	{ S_DNS, "local_addresses", T_LIST, C(local_addresses) },
@@ -130,6 +131,12 @@ static const struct conf_key conf_keys[] = {
 	    C(smarthost_password_file) },
 	{ S_SMARTHOST, "connections", T_CONNECTIONS, C(connections) },
 	{ S_SMARTHOST, "allow_plaintext", T_BOOL, C(allow_plaintext) },
+	{ S_SMARTHOST, "site_connections", T_CONNECTIONS, C(site_connections) },
+	{ S_SMARTHOST, "connect_timeout", T_DURATION, C(connect_timeout) },
+	{ S_SMARTHOST, "greeting_timeout", T_DURATION, C(greeting_timeout) },
+	{ S_SMARTHOST, "command_timeout", T_DURATION, C(command_timeout) },
+	{ S_SMARTHOST, "data_timeout", T_DURATION, C(data_timeout) },
+	{ S_SMARTHOST, "soft_bounce", T_BOOL, C(soft_bounce) },
 	{ S_LIMITS, "rate", T_RATE, L(rate) },
 	{ S_LIMITS, "burst", T_BURST, L(burst) },
 	{ S_LIMITS, "backlog", T_COUNT, L(backlog) },
@@ -1377,6 +1384,11 @@ conf_defaults(struct conf *c, const char *dir)
 	c->tls_verify = 1;
 	c->connections = 4;
 	c->allow_plaintext = 0;
+	c->delay_warning = 4 * 3600;
+	c->connect_timeout = 30;
+	c->greeting_timeout = 300;
+	c->command_timeout = 300;
+	c->data_timeout = 300;
 	c->limits.rate = 100.0 / 3600;
 	c->limits.burst = 50;
 	c->limits.backlog = 200;

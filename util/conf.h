@@ -93,6 +93,7 @@ struct conf {
 	char	*qualify_domain;	/* "" = hostname */
 	struct conf_list alias_names;	/* [aliases]: name = value */
 	struct conf_list alias_values;
+	long	 delay_warning;		/* seconds; 0 = no delayed DSN */
 	/* [dns] */
 	struct conf_list dns_servers;	/* "ip" or "ip:port" or "[ip6]:port" */
 	long	 dns_timeout;
@@ -109,6 +110,12 @@ struct conf {
 	char	*smarthost_password_file;
 	unsigned connections;
 	int	 allow_plaintext;
+	unsigned site_connections;	/* slots one site may hold; 0 = half */
+	long	 connect_timeout;	/* seconds (0 = the default) */
+	long	 greeting_timeout;
+	long	 command_timeout;
+	long	 data_timeout;		/* the reply to the end of DATA */
+	int	 soft_bounce;		/* 5xx replies are deferrals */
 	/* [limits] */
 	struct conf_limits limits;
 	/* [dkim] */

@@ -15,7 +15,7 @@
 
 #define MSG_LINE_MAX	4096
 
-static char	 err_text[1024];
+static __thread char err_text[1024];	/* per thread: DNS workers */
 static const char *msg_prog = "sitemail";
 static int	 msg_silent;
 static int	 log_fd = -1;		/* file or stderr; -1 = syslog */

@@ -42,6 +42,26 @@ header_count() { content "$1" | HN=$2 perl -e '
 # body QID - the body with CRLF turned into LF.
 body() { content "$1" | perl -e 'local $/; my $m = <STDIN>; $m =~ s/\r\n/\n/g; my (undef, $b) = split /\n\n/, $m, 2; print $b'; }
 
+# hold_start - sitemaild --hold in the background: it answers intake's
+# verdicts and the site users' listings (the set-gid programs never open
+# the shared state) and delivers nothing.  hold_stop ends it.
+HOLD_PID=
+hold_start() {
+	"$SBIN/sitemaild" -C "$ETC" --hold 2>>"$TMPD/sitemaild.err" &
+	HOLD_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -S "$SPOOL/state/sitemaild.sock" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+hold_stop() {
+	[ -n "$HOLD_PID" ] || return 0
+	kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null
+	HOLD_PID=
+}
+
 TMPD=$(mktemp -d /tmp/smtest.XXXXXX)
 chmod 755 "$TMPD"
-trap 'rm -rf "$TMPD"' EXIT
+trap 'hold_stop; rm -rf "$TMPD"' EXIT

@@ -306,6 +306,53 @@ test_big_headers(void)
 	spool_close(&orig);
 }
 
+/* test_auto_delayed - Auto-Submitted (not "no") gets no DSN; a delayed
+ * DSN says Action: delayed with a 4.x.x status. */
+static void
+test_auto_delayed(void)
+{
+	static const char *const autos[] = {
+	    "Auto-Submitted: auto-replied\r\nSubject: x\r\n\r\nb\r\n",
+	    "Subject: x\r\nauto-submitted:\r\n auto-generated\r\n\r\nb\r\n",
+	};
+	struct bounce_rcpt r = { "a@dest.test", "4.2.0", "451 4.2.0 later",
+	    NULL };
+	char	 oqid[SPOOL_QIDLEN + 1], dqid[SPOOL_QIDLEN + 1];
+	struct spool_msg orig, dsn;
+	const char *m;
+	char	*c;
+	size_t	 i;
+
+	for (i = 0; i < 2; i++) {
+		is_int(spool_message(autos[i], strlen(autos[i]), "s@x.test", 0,
+		    oqid), 0, "Auto-Submitted original spooled");
+		is_int(spool_open(&orig, queuefd, oqid, key), 0, "and opened");
+		ok(bounce_auto_submitted(&orig), "Auto-Submitted seen");
+		is_int(bounce_create(spool_dir, key, "h", &orig, &r, 1, dqid),
+		    BOUNCE_DROPPED, "Auto-Submitted: no DSN");
+		spool_close(&orig);
+	}
+	m = "Auto-Submitted: no\r\nSubject: x\r\n\r\nAuto-Submitted: x\r\n";
+	is_int(spool_message(m, strlen(m), "s@x.test", 0, oqid), 0,
+	    "Auto-Submitted: no spooled");
+	is_int(spool_open(&orig, queuefd, oqid, key), 0, "and opened");
+	ok(!bounce_auto_submitted(&orig), "\"no\" (and the body) do not count");
+	is_int(bounce_create_delayed(spool_dir, key, "h", &orig, &r, 1, dqid),
+	    0, "delayed DSN made");
+	is_int(spool_open(&dsn, queuefd, dqid, key), 0, "delayed DSN opened");
+	c = read_content(&dsn);
+	ok(c && strstr(c, "Subject: Delayed Mail (still being retried)\r\n"),
+	    "delayed: subject");
+	ok(c && strstr(c, "Action: delayed\r\nStatus: 4.2.0\r\n"),
+	    "delayed: Action: delayed, Status 4.2.0");
+	ok(c && strstr(c, "Diagnostic-Code: smtp; 451 4.2.0 later\r\n"),
+	    "delayed: the last reason");
+	ok(c && !strstr(c, "Action: failed"), "delayed: nothing failed");
+	free(c);
+	spool_close(&dsn);
+	spool_close(&orig);
+}
+
 /* main - scratch spool, then the cases. */
 int
 main(void)
@@ -325,6 +372,7 @@ main(void)
 	test_dsn();
 	test_dropped();
 	test_big_headers();
+	test_auto_delayed();
 	close(queuefd);
 	{
 		char	 cmd[128];

@@ -39,10 +39,11 @@ sample(struct qrec *rec)
 	rec->hold = 1700000100;
 	rec->frozen = 1;
 	r[0] = (struct qrcpt){ "a@x.test", QR_SENT, 1, 0, "2.0.0",
-	    "250 2.0.0 ok queued" };
+	    "250 2.0.0 ok queued", 0 };
 	r[1] = (struct qrcpt){ "\"b c\"@y.test", QR_DEFERRED, 3, 1700000500,
-	    "4.2.0", "451 try later" };
-	r[2] = (struct qrcpt){ "d@z.test", QR_PENDING, 0, 0, "", "" };
+	    "4.2.0", "451 try later", QRCPT_REPORTED };
+	r[2] = (struct qrcpt){ "d@z.test", QR_PENDING, 0, 0, "", "",
+	    QRCPT_REPORTED };
 	rec->r = r;
 	rec->nr = 3;
 }
@@ -75,6 +76,9 @@ roundtrip(void)
 	is_int(out.r[1].next_try, 1700000500, "next try");
 	is_str(out.r[1].dsn, "4.2.0", "dsn");
 	is_str(out.r[1].reason, "451 try later", "reason");
+	is_int(out.r[1].rflags, QRCPT_REPORTED, "rflags after why");
+	is_int(out.r[2].rflags, QRCPT_REPORTED, "rflags without why");
+	is_int(out.r[0].rflags, 0, "no rflags");
 	is_str(out.r[2].dsn, "", "empty dsn");
 	is_str(out.r[2].reason, "", "empty reason");
 	ok(!qrec_final(&out), "not final");
@@ -121,6 +125,10 @@ strict(void)
 	bad(HEAD "why early\nrcpt P 0 0 - a@b\n", "why before rcpt");
 	bad(HEAD "rcpt P 0 0 - a@b\nwhy a\nwhy b\n", "two whys");
 	bad(HEAD "site t\nrcpt P 0 0 - a@b\n", "duplicate key");
+	bad(HEAD "rflags 1\nrcpt P 0 0 - a@b\n", "rflags before rcpt");
+	bad(HEAD "rcpt P 0 0 - a@b\nrflags 1\nrflags 1\n", "two rflags");
+	bad(HEAD "rcpt P 0 0 - a@b\nrflags 1\nwhy a\n", "why after rflags");
+	bad(HEAD "rcpt P 0 0 - a@b\nrflags 01\n", "rflags leading zero");
 	bad(HEAD "color red\nrcpt P 0 0 - a@b\n", "unknown key");
 	bad(HEAD "frozen 2\nrcpt P 0 0 - a@b\n", "frozen 2");
 	bad(HEAD "rcpt P 0 0 - a\rb\n", "CR");
