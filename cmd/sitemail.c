@@ -287,7 +287,9 @@ verb_list(struct cli *c, struct cli_args *ar)
 		/* A site user never opens the shared state: sitemaild
 		 * answers, for the caller's own site only. */
 		if (ar->site && strcmp(ar->site, c->caller.name) != 0)
-			return 0;
+			return err_set(EX_NOPERM, "site %s: permission denied "
+			    "(you may see your own site %s only)", ar->site,
+			    c->caller.name);
 		return verdict_ask(c->conf.spool_dir, stdout, "list",
 		    "json", ar->json ? "1" : NULL, "sender", ar->sender,
 		    "rcpt", ar->rcpt, "frozen", ar->frozen ? "1" : NULL,

@@ -191,10 +191,9 @@ rd_watch_conf(struct runnerd *d)
 	    IN_CREATE | IN_DELETE | IN_ATTRIB | IN_ONLYDIR;
 	struct buf path;
 
-	if (d->wd_conf >= 0)
-		(void)inotify_rm_watch(d->inofd, d->wd_conf);
-	if (d->wd_sites >= 0)
-		(void)inotify_rm_watch(d->inofd, d->wd_sites);
+	/* Never removed first: inotify_add_watch on a watched path keeps
+	 * its watch (and its number), so an event queued during a reload
+	 * is not lost to a renumbered watch. */
 	d->wd_conf = inotify_add_watch(d->inofd, d->confdir, ev);
 	buf_init(&path, PATH_MAX);
 	d->wd_sites = buf_printf(&path, "%s/sites.d", d->confdir) < 0 ? -1 :
@@ -228,17 +227,14 @@ rd_conf_notes(struct runnerd *d, const struct conf *c)
 		    "good settings: %s", c->broken.v[i]);
 }
 
-/* rd_watch - (re)install the inotify watches on queue/ and state/flush/. */
+/* rd_watch - install (or keep) the inotify watches on queue/,
+ * state/flush/ and the configuration. */
 static void
 rd_watch(struct runnerd *d)
 {
 	struct buf path;
 
-	if (d->wd_queue >= 0)
-		(void)inotify_rm_watch(d->inofd, d->wd_queue);
-	if (d->wd_flush >= 0)
-		(void)inotify_rm_watch(d->inofd, d->wd_flush);
-	d->wd_queue = d->wd_flush = -1;
+	/* Re-adding a watched path keeps its watch: no event is lost. */
 	rd_watch_conf(d);
 	buf_init(&path, PATH_MAX);
 	if (buf_printf(&path, "%s/queue", rd_conf(d)->spool_dir) == 0)

@@ -671,6 +671,7 @@ admin_walk(struct admin_walk *w)
 {
 	const char *site = w->f && w->f->site ? w->f->site :
 	    !w->a->all ? w->a->caller->name : NULL;
+	struct qstate *qs;
 	int	 rc;
 
 	if ((rc = admin_filter_check(w->a, w->f)) != 0)
@@ -684,6 +685,14 @@ admin_walk(struct admin_walk *w)
 		w->have_rcpt = 1;
 	if (rc == 0)
 		rc = admin_frozen_load(w->a, &w->fz, &w->nfz);
+	/* An admin's listing first indexes what the runner has not picked
+	 * up yet (admin_qs); then the handle is closed again, so the fast
+	 * one-site traverse below can open the file. */
+	if (rc == 0 && site != NULL && w->a->all && w->a->qs == NULL &&
+	    admin_qs(w->a, 1, &qs) == 0) {
+		qstate_close(w->a->qs);
+		w->a->qs = NULL;
+	}
 	/* tdb allows one open of a file per process: with a qstate handle
 	 * open, go through it. */
 	if (rc == 0)

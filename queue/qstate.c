@@ -678,6 +678,21 @@ nomem:
 	return err_set(EX_TEMPFAIL, "qstate: out of memory");
 }
 
+/* qs_log_queued - the line every accepted message gets from a trusted
+ * process when it is first indexed (intake's own line may have been lost
+ * to a log the site broke). */
+static void
+qs_log_queued(const struct envelope *env, uint64_t size)
+{
+	if (env->flags & (SPOOL_F_BOUNCE | SPOOL_F_ALERT))
+		return;
+	log_info("%s: queued: from=<%s> size=%llu nrcpt=%zu site=%s uid=%lu "
+	    "cwd=%s script=%s", env->qid, env->sender ? env->sender : "",
+	    (unsigned long long)size, env->nrcpt, env->site,
+	    (unsigned long)env->uid, env->cwd ? env->cwd : "?",
+	    env->script && *env->script ? env->script : "-");
+}
+
 /* qstate_add - a new record from a committed envelope (all pending). */
 int
 qstate_add(struct qstate *qs, const struct envelope *env, uint64_t size)
@@ -691,15 +706,8 @@ qstate_add(struct qstate *qs, const struct envelope *env, uint64_t size)
 		return rc;
 	rc = qs_store(qs, &rec, TDB_INSERT);
 	qrec_free(&rec);
-	/* Every accepted message gets this line from a trusted process
-	 * (intake's own line may be lost to a broken log). */
-	if (rc == 0 && !(env->flags & (SPOOL_F_BOUNCE | SPOOL_F_ALERT)))
-		log_info("%s: queued: from=<%s> size=%llu nrcpt=%zu site=%s "
-		    "uid=%lu cwd=%s script=%s", env->qid,
-		    env->sender ? env->sender : "",
-		    (unsigned long long)size, env->nrcpt, env->site,
-		    (unsigned long)env->uid, env->cwd ? env->cwd : "?",
-		    env->script && *env->script ? env->script : "-");
+	if (rc == 0)
+		qs_log_queued(env, size);
 	return rc;
 }
 
@@ -1032,6 +1040,8 @@ qs_index_file(struct qstate *qs, int queuefd, const char *name,
 	if (rc != 0)
 		return 0;
 	rc = qs_add_recovered(qs, &msg.env, msg.content_len, replace);
+	if (rc == 0 && !replace)
+		qs_log_queued(&msg.env, msg.content_len);
 	spool_close(&msg);
 	if (rc != 0) {
 		log_warn("%s: cannot index: %s", name, err_str());

@@ -1812,3 +1812,17 @@ runner_index(struct runner *r, const char *qid)
 		(void)qstate_update(r->qs, qid, runner_settle_fn, &st);
 	spool_close(&msg);
 }
+
+/* runner_site_has - 1 if qid is queued and belongs to site. */
+int
+runner_site_has(struct runner *r, const char *qid, const char *site)
+{
+	struct qrec rec;
+	int	 yes;
+
+	if (!spool_qid_valid(qid) || qstate_get(r->qs, qid, &rec) != 0)
+		return 0;
+	yes = strcmp(rec.site, site) == 0;
+	qrec_free(&rec);
+	return yes;
+}

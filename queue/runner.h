@@ -102,6 +102,8 @@ int	runner_intake_charge(struct runner *, const struct site_id *,
 	    struct verdict_ans *);
 /* runner_intake_refund - undo the charge of a message never committed. */
 int	runner_intake_refund(struct runner *, const char *qid);
+/* runner_site_has - 1 if qid is queued and belongs to site. */
+int	runner_site_has(struct runner *, const char *qid, const char *site);
 /* runner_index - add the record of a committed file (sitemaild --hold:
  * indexed and charged, not delivered). */
 void	runner_index(struct runner *, const char *qid);

@@ -361,7 +361,9 @@ verdictd_flush(struct verdictd *v, struct vconn *c)
 	memset(&q, 0, sizeof(q));
 	q.all = c->trusted && verdict_word(c->in, "all", w, sizeof(w));
 	snprintf(q.site, sizeof(q.site), "%s", site.name);
-	(void)verdict_word(c->in, "id", q.id, sizeof(q.id));
+	if (verdict_word(c->in, "id", q.id, sizeof(q.id)) != NULL &&
+	    !q.all && !runner_site_has(v->r, q.id, site.name))
+		return err_set(EX_NOINPUT, "%s: no such message", q.id);
 	(void)verdict_word(c->in, "domain", q.domain, sizeof(q.domain));
 	(void)verdict_word(c->in, "sender", q.sender, sizeof(q.sender));
 	if ((rc = runner_flush(v->r, &q, 1)) != 0)
