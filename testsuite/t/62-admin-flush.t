@@ -65,15 +65,22 @@ ok $? "its shop.test sibling is still queued"
 rd_once
 is "$(delivered)" "a1@shop.test a3@bob.test b2@shop.test" "-qS delivered only the selected sender's message"
 
-# A site user's flush stays in their site, whatever they name.
+# A site user's flush stays in their site, whatever they name.  It is a
+# request to sitemaild (here --hold: it applies requests, delivers nothing).
+rd_start --hold
+wait_for 10 test -S "$SPOOL/state/sitemaild.sock"
 as_user smr-alice "$SBIN/sendmail" "-qI$M3"
 as_user smr-alice "$SM" flush "$M3" 2>/dev/null
 is "$?" 66 "alice: sitemail flush of bob's ID -> 66"
 as_user smr-alice "$SM" flush --site bob.test 2>/dev/null
 is "$?" 77 "alice: sitemail flush --site bob.test -> 77"
+rd_stop
 rd_once
 is "$(got b1@shop.test)" 0 "alice's -qI of bob's message flushed nothing"
+rd_start --hold
+wait_for 10 test -S "$SPOOL/state/sitemaild.sock"
 as_user smr-alice "$SBIN/sendmail" -q
+rd_stop
 rd_once
 is "$(delivered)" "a1@shop.test a2@shop.test a3@bob.test b2@shop.test" "alice's sendmail -q flushed only alice's mail"
 is "$(got b1@shop.test)" 0 "bob's deferred message is still waiting"

@@ -32,8 +32,10 @@ for key in $(sed -n 's/^[[:space:]]*{ S_[A-Z]*, "\([a-z_]*\)",.*/\1/p' "$SM_SRC/
 	ok $? "the shipped sitemail.conf or example.conf.sample shows '$key'"
 done
 D=$(mktemp -d /tmp/sm-docs.XXXXXX)
+chmod 755 "$D"	# check-config wants the group to reach the files
 mkdir "$D/sites.d"
 cp "$SM_SRC/cmd/sitemail.conf" "$D/"
+cp -p "$ETC/spool.key" "$D/"	# made at install, as the package does
 sed 's/^users = web1 /users = root /' "$SM_SRC/cmd/example.conf.sample" >"$D/sites.d/example.conf"
 out=$("$SBIN/sitemail" -C "$D" check-config 2>&1)
 like "$out" "configuration OK: 1 site" "the shipped sitemail.conf and the example site pass check-config"
