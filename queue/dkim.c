@@ -287,7 +287,8 @@ struct dkim_field {
 static ssize_t
 dkim_fields(const struct dkim_signer *s, struct dkim_field **fp)
 {
-	const char *p = s->hdr.ptr, *end = p + s->hdr.len, *eol, *colon;
+	const char *p = s->hdr.ptr, *end = p ? p + s->hdr.len : NULL, *eol,
+		 *colon;
 	struct dkim_field *f = NULL, *nf;
 	size_t	 n = 0, cap = 0;
 
