@@ -37,7 +37,8 @@ test_round_robin(void)
 	sched_sort(s);
 	is_int(sched_waiting(s), 1003, "1003 waiting");
 	for (i = 0; i < 6 && (x = sched_next(s, 100, 100, q)); i++)
-		strcat(order, sched_site_name(x));
+		snprintf(order + strlen(order), sizeof(order) - strlen(order),
+		    "%s", sched_site_name(x));
 	is_str(order, "ababab", "sites alternate");
 	sched_clear(s);
 	sched_add(s, "a", qid(9));
