@@ -3,10 +3,11 @@
  * string) must parse without a crash or a leak, and every address that
  * comes out is non-empty, bounded and free of control bytes.  The same
  * string then goes through the envelope parsers (addr_parse_mailbox,
- * addr_parse_argv): whatever they accept has one "@" at most, and no
- * blank, "<", ">" or control byte outside what a quoted local part may
- * hold (never blanks or angle brackets); and through addr_qualify_header,
- * whose output only ever adds "@domain" pieces.
+ * addr_parse_argv): whatever they accept has one "@" outside a quoted
+ * local part, and no blank, "<", ">" or control byte outside what a
+ * quoted local part may hold (never blanks or angle brackets); and
+ * through addr_qualify_header, whose output only ever adds "@domain"
+ * pieces.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -32,8 +33,12 @@ check_mailbox(const struct mailbox *mb)
 			abort();
 		at += *p == '@';
 	}
-	if (at > 1 + (strchr(mb->local, '"') != NULL) * 64 ||
-	    (mb->domain[0] && strchr(mb->domain, '@')))
+	/* Every "@" is the separator or sits inside a quoted local part. */
+	for (p = (const unsigned char *)mb->local; *p; p++)
+		at -= *p == '@';
+	if (at != (mb->domain[0] != '\0') ||
+	    (strchr(mb->local, '@') && mb->local[0] != '"') ||
+	    strchr(mb->domain, '@'))
 		abort();
 }
 
