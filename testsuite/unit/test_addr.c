@@ -215,6 +215,12 @@ t_mailbox(void)
 	is_int(addr_parse_mailbox("root", ADDR_F_LOCAL, &mb), 0,
 	    "no domain with ADDR_F_LOCAL");
 	is_str(mb.domain, "", "  unqualified");
+	/* fuzz_addr: a long quoted local part full of "@" and no domain */
+	is_int(addr_parse_mailbox("\"[@@@@@@@@@66@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
+	    "@@@@H@@@@@@@@@@@@@@@@@@@@@@@@op6ceo@m@V@2V\"", ADDR_F_LOCAL,
+	    &mb), 0, "quoted local part of 85 octets with 76 \"@\"");
+	ok(mb.local[0] == '"' && mb.domain[0] == '\0',
+	    "  every \"@\" stays inside the local part");
 	ok(addr_qualify(&mb, "web01.example.net") == 1 &&
 	    strcmp(mb.domain, "web01.example.net") == 0, "qualified");
 	ok(addr_qualify(&mb, "other") == 0, "  only once");
