@@ -60,6 +60,7 @@
 #include <popt.h>
 
 #include "queue/qstate.h"
+#include "queue/relay.h"
 #include "queue/runner.h"
 #include "queue/verdictd.h"
 #include "spool/spool.h"
@@ -144,6 +145,7 @@ rd_options(struct runnerd *d, int argc, const char **argv)
 		    poptPeekArg(pc) ? poptPeekArg(pc) : "");
 	if (version) {
 		version_print(stdout, "sitemaild");
+		relay_version(stdout);
 		exit(0);
 	}
 	d->confdir = confdir ? confdir : conf_default_dir();

@@ -184,6 +184,16 @@ relay_textf(char *dst, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* relay_version - the libcurl and TLS library loaded, for --version. */
+void
+relay_version(FILE *f)
+{
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+
+	fprintf(f, "libcurl %s loaded (%s)\n", cv->version,
+	    cv->ssl_version ? cv->ssl_version : "no TLS");
+}
+
 /* relay_global_init - curl_global_init once per process. */
 int
 relay_global_init(void)

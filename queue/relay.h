@@ -148,6 +148,8 @@ struct relay_pool;
  * to SIG_IGN so a peer closing mid-write cannot kill the process.  Call it
  * before any thread is started (relay_pool_new calls it too). */
 int	relay_global_init(void);
+/* relay_version - the libcurl and TLS library loaded, for --version. */
+void	relay_version(FILE *);
 /* relay_pool_new - a pool of up to connections parallel sessions: starts
  * one worker thread per slot (EX_TEMPFAIL if it cannot). */
 int	relay_pool_new(struct relay_pool **, unsigned connections);
