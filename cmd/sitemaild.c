@@ -79,6 +79,7 @@
 #define RUNNERD_DNS_MS		20	/* wait while messages wait for DNS */
 #define RUNNERD_IDLE_MAX	60	/* longest idle sleep, seconds */
 #define RUNNERD_FLUSH_BATCH	256	/* flush requests per queue walk */
+#define RUNNERD_RETRY		5	/* seconds between tries to open the state */
 
 struct runnerd {
 	struct conf confs[2];
@@ -544,6 +545,28 @@ rd_once(struct runnerd *d)
 	}
 }
 
+/* rd_runner_open - open the runner; while its state cannot be opened
+ * (a full or failing disk) wait and retry instead of exiting: intake
+ * meanwhile commits uncharged, and the runner charges at pickup. */
+static void
+rd_runner_open(struct runnerd *d)
+{
+	unsigned tries = 0;
+	int	 rc;
+
+	while ((rc = runner_open(&d->r, rd_conf(d), d->key)) != 0) {
+		if (rc != EX_TEMPFAIL || d->once)
+			msg_fatal(rc, "%s", err_str());
+		if (tries++ == 0)
+			log_error("cannot start the runner: %s; intake commits "
+			    "uncharged meanwhile; retrying every %d s",
+			    err_str(), RUNNERD_RETRY);
+		sleep(RUNNERD_RETRY);
+	}
+	if (tries > 0)
+		log_info("runner started after %u retries", tries);
+}
+
 /* rd_setup - configuration, privileges, log, key and the runner. */
 static void
 rd_setup(struct runnerd *d)
@@ -578,8 +601,7 @@ rd_setup(struct runnerd *d)
 		    (unsigned long)geteuid(), rd_conf(d)->user);
 	if ((rc = rd_key(rd_conf(d), d->key)) != 0)
 		msg_fatal(rc, "%s", err_str());
-	if ((rc = runner_open(&d->r, rd_conf(d), d->key)) != 0)
-		msg_fatal(rc, "%s", err_str());
+	rd_runner_open(d);
 }
 
 /* main - set up, then one pass or the daemon loop. */

@@ -186,5 +186,7 @@ wait_for() {
 queue_empty() { [ "$(sm_queue_count)" -eq 0 ]; }
 # log_count REGEX - matching lines in the mail log.
 log_count() { grep -cE -- "$1" "$SM_LOG"; }
+# log_has REGEX - the mail log has a matching line.
+log_has() { grep -qE -- "$1" "$SM_LOG"; }
 # sanitizer_clean - no ASan/UBSan report in the runner's stderr.
 sanitizer_clean() { ! grep -q 'Sanitizer\|runtime error' "$T/sitemaild.err" 2>/dev/null; }

@@ -12,7 +12,8 @@
 #
 # Test 8: with the spool on a small tmpfs, the file system fills up while
 # 60 messages of 40 recipients are being delivered; once space returns,
-# every recipient has been delivered exactly once.
+# every recipient has been delivered exactly once.  Then sitemaild is
+# started on the full spool without its state files: it waits, then starts.
 . "$SM_SRC/testsuite/lib/tap.sh"
 . "$SM_SRC/testsuite/lib/runner.sh"
 
@@ -139,6 +140,19 @@ print("recipients=%d dups=%d" % (len(seen), sum(n - 1 for n in seen.values())))
 EOF
 )
 is "$dups" "recipients=2400 dups=0" "60 x 40 recipients, each delivered exactly once"
+# Test 8b: sitemaild started on a full spool whose state files are gone
+# waits for space (one error line) instead of exiting, then starts.
+rm -f "$SPOOL/state/queue.tdb" "$SPOOL/state/bucket.tdb"
+dd if=/dev/zero of="$SPOOL/fill" bs=64K status=none 2>/dev/null
+rd_start
+wait_for 10 log_has 'cannot start the runner'; ok $? "full spool at start: one clear line"
+sleep 1
+kill -0 "$RD_PID" 2>/dev/null; ok $? "  and sitemaild keeps running"
+rm -f "$SPOOL/fill"
+wait_for 15 log_has 'runner started after'; ok $? "  it starts once space returns"
+msg "after-full" | submit smr-alice after-full@shop.test || bail "submission after full"
+wait_for 30 queue_empty; ok $? "  and delivers new mail"
+rd_stop
 sanitizer_clean; ok $? "runner: no sanitizer report"
 umount "$SPOOL" && SPOOL_MOUNTED=
 sm_reset
