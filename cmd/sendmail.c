@@ -138,19 +138,41 @@ sm_flush(struct sm *sm)
 	    sm->opts.q_sender, (char *)NULL);
 }
 
-/* sm_verify - -bv: say how each address would be handled. */
+/* sm_verify - -bv: each recipient as intake would take it, and how
+ * sitemaild would route it now (from its DNS cache; no query is made).
+ * Exit 0 when every address is deliverable, EX_NOUSER when one is not. */
 static int
 sm_verify(struct sm *sm)
 {
-	size_t	 i;
+	struct addrlist al = { NULL, 0 };
+	char	*ans = NULL;
+	size_t	 i, nans = 0;
+	FILE	*fp;
+	int	 rc, bad = 0;
 
 	if (sm->opts.nrcpt == 0)
 		msg_fatal(EX_USAGE, "-bv: no addresses given");
-	for (i = 0; i < sm->opts.nrcpt; i++)
-		printf("%s... deliverable: queued by sitemail for site %s, "
-		    "routed by MX at delivery\n", sm->opts.rcpt[i],
-		    sm->in.site.name);
-	return 0;
+	if ((rc = intake_recipients(&sm->in, sm->opts.rcpt, sm->opts.nrcpt,
+	    &al)) != 0)
+		msg_fatal(rc, "%s", err_str());
+	for (i = 0; i < al.n; i++) {
+		if ((fp = open_memstream(&ans, &nans)) == NULL)
+			msg_fatal(EX_TEMPFAIL, "out of memory");
+		rc = verdict_ask(sm->conf.spool_dir, fp, "verify", "addr",
+		    al.v[i], (char *)NULL);
+		fclose(fp);
+		if (rc == 0)
+			printf("%s... %s", al.v[i], ans);
+		else
+			printf("%s... deliverable: queued for site %s; routed "
+			    "by MX at delivery (sitemaild does not answer "
+			    "now)\n", al.v[i], sm->in.site.name);
+		bad |= rc == 0 && strncmp(ans, "undeliverable", 13) == 0;
+		free(ans);
+		ans = NULL;
+	}
+	addr_free(&al);
+	return bad ? EX_NOUSER : 0;
 }
 
 /* main - sanitise, parse, identify, then run the requested mode. */

@@ -551,3 +551,21 @@ intake_message(struct intake *in, const char *sender, char **rcpt,
 	return rc;
 }
 
+/* intake_recipients - the envelope recipients argv words give (parsed,
+ * aliased, qualified and deduplicated as intake_message does), for -bv. */
+int
+intake_recipients(struct intake *in, char **rcpt, size_t nrcpt,
+    struct addrlist *out)
+{
+	struct job j;
+	int	 rc;
+
+	memset(&j, 0, sizeof(j));
+	j.max_rcpt = in->conf->max_recipients;
+	if ((rc = job_recipients(in, &j, rcpt, nrcpt, 0)) == 0) {
+		*out = j.rcpt;
+		memset(&j.rcpt, 0, sizeof(j.rcpt));
+	}
+	job_free(&j);
+	return rc;
+}

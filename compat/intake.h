@@ -42,6 +42,10 @@ int	intake_site(struct intake *, uid_t uid);
 int	intake_message(struct intake *, const char *sender, char **rcpt,
 	    size_t nrcpt, int extract, struct linein *src, char *qid,
 	    size_t qidlen);
+/* intake_recipients - the envelope recipients argv words give (parsed,
+ * aliased, qualified and deduplicated as intake_message does), for -bv. */
+int	intake_recipients(struct intake *, char **rcpt, size_t nrcpt,
+	    struct addrlist *out);
 /* intake_close - release what intake_message() opened on the way. */
 void	intake_close(struct intake *);
 

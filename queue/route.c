@@ -49,6 +49,8 @@ struct route_ctx {
 	struct route_memo memo[ROUTE_MEMO_SLOTS];
 	size_t	 memo_next;
 	struct route_ctx *root;		/* self, or the ctx this is a clone of */
+	int	 cache_only;		/* never ask DNS (route_clone_cached) */
+	unsigned misses;		/* cache_only: questions not cached */
 	pthread_mutex_t lock;		/* root only: cache and memo */
 };
 
@@ -331,6 +333,36 @@ route_clone(struct route_ctx *ctx, struct route_ctx **cp)
 	return 0;
 }
 
+/* route_clone_cached - a context that answers from the DNS cache and the
+ * failure memo only, never asking DNS (sitemaild's -bv answers: they must
+ * not wait); route_cached_misses says whether a question was not cached. */
+int
+route_clone_cached(struct route_ctx *ctx, struct route_ctx **cp)
+{
+	struct route_ctx *c;
+
+	*cp = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return err_set(EX_TEMPFAIL, "out of memory");
+	c->root = ctx->root;
+	c->conf = ctx->conf;
+	c->cache_only = 1;
+	c->cache = ctx->root->cache;
+	c->ifa = ctx->root->ifa;
+	c->nifa = ctx->root->nifa;
+	c->laddr = ctx->root->laddr;
+	c->nladdr = ctx->root->nladdr;
+	*cp = c;
+	return 0;
+}
+
+/* route_cached_misses - questions a cache-only context could not answer. */
+unsigned
+route_cached_misses(const struct route_ctx *ctx)
+{
+	return ctx->misses;
+}
+
 /* route_cache_purge - drop expired DNS cache records. */
 int
 route_cache_purge(struct route_ctx *ctx)
@@ -420,6 +452,13 @@ route_lookup(struct route_ctx *ctx, const char *name, int qtype,
 	pthread_mutex_unlock(&root->lock);
 	if (hit)
 		return;
+	if (ctx->cache_only) {
+		ctx->misses++;
+		ans->status = DNS_TEMPFAIL;
+		snprintf(ans->why, sizeof(ans->why), "%s: not in the DNS "
+		    "cache yet (looked up at delivery)", name);
+		return;
+	}
 	dns_answer_free(ans);
 	if (dns_query(ctx->res, name, qtype, ans) != 0) {
 		snprintf(ans->why, sizeof(ans->why), "%s", err_str());

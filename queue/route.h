@@ -110,6 +110,11 @@ int	route_open(struct route_ctx **, const struct conf *);
 /* route_clone - a context for another thread: its own resolver, the
  * cache and failure memo shared with ctx under ctx's lock. */
 int	route_clone(struct route_ctx *ctx, struct route_ctx **clone);
+/* route_clone_cached - a context that answers from the DNS cache and the
+ * failure memo only, never asking DNS; close it before ctx. */
+int	route_clone_cached(struct route_ctx *ctx, struct route_ctx **clone);
+/* route_cached_misses - questions a cache-only context could not answer. */
+unsigned route_cached_misses(const struct route_ctx *);
 /* route_close - release everything route_open made (for a clone: only
  * its resolver). */
 void	route_close(struct route_ctx *);

@@ -104,6 +104,10 @@ int	runner_intake_charge(struct runner *, const struct site_id *,
 int	runner_intake_refund(struct runner *, const char *qid);
 /* runner_site_has - 1 if qid is queued and belongs to site. */
 int	runner_site_has(struct runner *, const char *qid, const char *site);
+/* runner_verify - one line on how address would be routed now, from the
+ * DNS cache only ("deliverable: ...", "undeliverable: DSN reason"). */
+struct buf;
+int	runner_verify(struct runner *, const char *address, struct buf *);
 /* runner_index - add the record of a committed file (sitemaild --hold:
  * indexed and charged, not delivered). */
 void	runner_index(struct runner *, const char *qid);

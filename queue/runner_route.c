@@ -36,6 +36,36 @@ runner_route_open(struct runner *r)
 	return routeq_open(&r->rq, ctx);
 }
 
+/* runner_verify - one line on how address would be routed now, from the
+ * DNS cache only (never a query: sendmail -bv waits on it). */
+int
+runner_verify(struct runner *r, const char *address, struct buf *out)
+{
+	struct route_decision d;
+	struct route_ctx *ctx;
+	int	 rc;
+
+	if ((rc = route_clone_cached(routeq_route(r->rq), &ctx)) != 0)
+		return rc;
+	if ((rc = route_address(ctx, address, &d)) == 0) {
+		if (d.kind == ROUTE_DEFER && route_cached_misses(ctx) > 0)
+			rc = buf_printf(out, "deliverable: routed by MX at "
+			    "delivery (%s)", d.reason);
+		else if (d.kind == ROUTE_SMARTHOST || d.kind == ROUTE_LOCAL)
+			rc = buf_printf(out, "deliverable: %s (%s)",
+			    d.kind == ROUTE_LOCAL ? "local transport" :
+			    "through the smarthost", d.reason);
+		else
+			rc = buf_printf(out, "%s: %s %s", d.kind ==
+			    ROUTE_BOUNCE ? "undeliverable" : "deliverable "
+			    "later, deferred now", d.dsn, d.reason);
+		rc = rc < 0 ? err_set(EX_SOFTWARE, "answer too long") : 0;
+	}
+	route_decision_free(&d);
+	route_close(ctx);
+	return rc;
+}
+
 /* runner_site_cap - the connection slots one site may hold while others
  * wait: [smarthost] site_connections, default half of connections. */
 unsigned

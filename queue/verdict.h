@@ -17,7 +17,8 @@
  *	list [json=1] [site=S] [sender=RE] [rcpt=RE] [frozen=1]
  *	show qid=QID [mode=0|1|2] [json=1]
  *	flush [id=QID] [domain=D] [sender=S]
- *	verify addr=ADDRESS
+ *	verify addr=ADDRESS	(one recipient, answered from the DNS
+ *				cache only: "ok" then one line)
  * The first answer line is "ok" plus key=value words, or
  * "err STATUS TEXT" (STATUS a sysexits code); list, show and verify then
  * stream their text until sitemaild closes the connection.  A charge is

@@ -372,6 +372,32 @@ verdictd_flush(struct verdictd *v, struct vconn *c)
 	return 0;
 }
 
+/* verdictd_verify - "verify": how one recipient would be routed now (the
+ * DNS cache only), for sendmail -bv. */
+static int
+verdictd_verify(struct verdictd *v, struct vconn *c)
+{
+	struct site_id site;
+	struct buf b;
+	char	 rcpt[1024];
+	uid_t	 uid;
+	int	 rc;
+
+	if ((rc = verdictd_uid(c, &uid)) != 0 ||
+	    (rc = verdictd_site(v, uid, &site)) != 0)
+		return rc;
+	if (verdict_word(c->in, "addr", rcpt, sizeof(rcpt)) == NULL)
+		return err_set(EX_USAGE, "verify: addr needed");
+	buf_init(&b, VERDICT_LINE_MAX);
+	if ((rc = runner_verify(v->r, rcpt, &b)) == 0 &&
+	    (rc = buf_addch(&b, '\n')) == 0)
+		verdictd_answer(c, "ok", buf_str(&b), b.len);
+	else if (rc < 0)
+		rc = err_set(EX_SOFTWARE, "answer too long");
+	buf_free(&b);
+	return rc;
+}
+
 /* verdictd_request - answer the complete request line of c. */
 static void
 verdictd_request(struct verdictd *v, struct vconn *c)
@@ -391,6 +417,8 @@ verdictd_request(struct verdictd *v, struct vconn *c)
 		rc = verdictd_view(v, c, 1);
 	else if (IS("flush"))
 		rc = verdictd_flush(v, c);
+	else if (IS("verify"))
+		rc = verdictd_verify(v, c);
 	else
 		rc = err_set(EX_USAGE, "unknown request");
 #undef IS

@@ -26,11 +26,14 @@ static int	 log_creator;		/* log_open may create the file */
 int
 err_set(int status, const char *fmt, ...)
 {
+	char	 t[sizeof(err_text)];
 	va_list	 ap;
 
+	/* Into a copy first: callers often pass err_str() itself. */
 	va_start(ap, fmt);
-	vsnprintf(err_text, sizeof(err_text), fmt, ap);
+	vsnprintf(t, sizeof(t), fmt, ap);
 	va_end(ap);
+	memcpy(err_text, t, sizeof(err_text));
 	return status;
 }
 

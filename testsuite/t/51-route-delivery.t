@@ -3,7 +3,8 @@
 # through sendmail, sitemaild routes by the real DNS server (dnsmasq) and
 # delivers to the smarthost or to a second aiosmtpd standing in as the
 # local MTA.  The hosting case (a site hosted here whose MX is elsewhere),
-# implicit MX, a mixed local/remote recipient list, and DNS down.
+# implicit MX, a mixed local/remote recipient list, DNS down, and what
+# sendmail -bv says (sitemaild's cached answers only).
 . "$SM_SRC/testsuite/lib/tap.sh"
 . "$SM_SRC/testsuite/lib/runner.sh"
 
@@ -63,4 +64,27 @@ sleep 2
 rd_once
 is "$(sh_rcpt_count sh late@backup.test)" 1 "DNS back: delivered"
 queue_empty; ok $? "DNS back: queue empty"
+
+# --- 5: sendmail -bv answers from sitemaild's DNS cache, never from DNS -----
+msg 5 | submit smr-shop gone@nxdom.test
+rd_once			# nxdom.test is looked up (NXDOMAIN, cached): a bounce
+rd_start --hold
+bv_answers() { as_user smr-shop "$SENDMAIL" -bv x@shop.test | grep -q 'deliverable: through'; }
+wait_for 10 bv_answers || diag "sitemaild slow to answer"
+out=$(as_user smr-shop "$SENDMAIL" -bv gone@nxdom.test); st=$?
+like "$out" '^gone@nxdom\.test\.\.\. undeliverable: 5\.1\.2 .*NXDOMAIN' "-bv: a domain the cache knows as NXDOMAIN is undeliverable"
+is "$st" 67 "  exit 67 (EX_NOUSER)"
+out=$(as_user smr-shop "$SENDMAIL" -bv 'Contact Form <contact@shop.test>'); st=$?
+like "$out" '^contact@shop\.test\.\.\. deliverable: through the smarthost' "-bv: a cached MX elsewhere: through the smarthost"
+is "$st" 0 "  exit 0"
+asked=$(grep -c 'unseen\.test' "$T/dns/dns.log")
+out=$(as_user smr-shop "$SENDMAIL" -bv x@unseen.test)
+like "$out" '^x@unseen\.test\.\.\. deliverable: routed by MX at delivery' "-bv: a domain not in the cache is routed at delivery"
+is "$(grep -c 'unseen\.test' "$T/dns/dns.log")" "$asked" "  and -bv asked DNS nothing"
+out=$(as_user smr-shop "$SENDMAIL" -bv 'bad address@'); st=$?
+is "$st" 64 "-bv: a malformed address is refused (64)"
+rd_stop
+out=$(as_user smr-shop "$SENDMAIL" -bv gone@nxdom.test); st=$?
+like "$out" 'routed by MX at delivery \(sitemaild does not answer now\)' "-bv with sitemaild down says so"
+is "$st" 0 "  exit 0"
 done_testing
