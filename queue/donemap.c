@@ -8,7 +8,11 @@
  *	0	35	header "sitemail-done 1 n=NNNNNNNN d=F c=G\n": N the
  *			recipient count (8 decimal digits), F '-' or 'Y'
  *			(the DSN for the bounced recipients is queued),
- *			G '-' or 'Y' (charged to the bucket after a thaw)
+ *			G the bucket charge: '-' (charged by intake, or
+ *			not yet), 'S' (a message intake committed without
+ *			a verdict, charged by the runner at pickup), 'U'
+ *			(such a message left uncharged: its site was
+ *			frozen), 'Y' (charged after a thaw)
  *	35+16i	16	slot of recipient i, in envelope order:
  *			"S DSN..........\n": S is 'P' (not final), 'S'
  *			(sent) or 'B' (bounced), DSN the enhanced status,
@@ -244,6 +248,48 @@ donemap_flag(const char *spool_dir, const char *qid, int flag)
 	    spool_dir, DONEMAP_DIR, qid) : 0;
 }
 
+/* donemap_settled - record that the runner settled the charge of a
+ * message intake committed without a verdict (SPOOL_F_NOVERDICT): charged
+ * ('S'), or left uncharged until a thaw ('U'); the map is made first. */
+int
+donemap_settled(const char *spool_dir, const char *qid, size_t nrcpt,
+    int uncharged)
+{
+	int	 fd, bad, rc;
+
+	if ((rc = donemap_create(spool_dir, qid, nrcpt)) != 0)
+		return rc;
+	if ((fd = dm_open(spool_dir, qid, O_WRONLY)) < 0)
+		return err_set(EX_TEMPFAIL, "cannot open %s/%s/%s: %s",
+		    spool_dir, DONEMAP_DIR, qid, strerror(errno));
+	bad = pwrite(fd, uncharged ? "U" : "S", 1, DM_OFF_C) != 1;
+	close(fd);
+	return bad ? err_set(EX_TEMPFAIL, "cannot record in %s/%s/%s",
+	    spool_dir, DONEMAP_DIR, qid) : 0;
+}
+
+/* dm_apply_charge - make rec's charge flags agree with flag G; 1 if
+ * changed. */
+static int
+dm_apply_charge(int g, struct qrec *rec)
+{
+	int	 n = 0;
+
+	if (g != 'S' && g != 'U' && g != 'Y')
+		return 0;
+	if (rec->flags & SPOOL_F_NOVERDICT) {
+		rec->flags &= ~SPOOL_F_NOVERDICT;	/* never charged twice */
+		n = 1;
+		if (g == 'U')
+			rec->qflags |= QREC_UNCHARGED;
+	}
+	if (g == 'Y' && (rec->qflags & QREC_UNCHARGED)) {
+		rec->qflags &= ~QREC_UNCHARGED;
+		n = 1;
+	}
+	return n;
+}
+
 /* dm_read - the whole map of rec into a malloc'ed buffer; NULL if none
  * or damaged (logged). */
 static char *
@@ -315,10 +361,7 @@ donemap_apply(const char *spool_dir, struct qrec *rec)
 		rec->qflags |= QREC_DSN_QUEUED;
 		n++;
 	}
-	if (buf[DM_OFF_C] == 'Y' && (rec->qflags & QREC_UNCHARGED)) {
-		rec->qflags &= ~QREC_UNCHARGED;
-		n++;
-	}
+	n += dm_apply_charge(buf[DM_OFF_C], rec);
 	free(buf);
 	return n;
 }

@@ -1168,6 +1168,11 @@ runner_settle(struct runner *r, struct rmsg *m)
 			return rc;
 		}
 	}
+	/* Durable before the record: a rebuilt record (its flags come from
+	 * the signed envelope) must not charge the message again. */
+	if (donemap_settled(r->conf->spool_dir, m->rec.qid, m->rec.nr,
+	    st.uncharged) != 0)
+		log_warn("%s: %s", m->rec.qid, err_str());
 	if ((rc = qstate_update(r->qs, m->rec.qid, runner_settle_fn,
 	    &st)) != 0)
 		return rc;

@@ -97,6 +97,44 @@ donemap(void)
 	qrec_free(&rec);
 }
 
+/* settled_rebuilt - a rebuilt record of a message committed without a
+ * verdict, with its done map applied; the number of changes. */
+static int
+settled_rebuilt(struct qrec *back)
+{
+	fresh(back);
+	back->qflags = 0;
+	back->flags = SPOOL_F_NOVERDICT;
+	return donemap_apply(tmpdir, back);
+}
+
+/* settled - a charge the runner settled at pickup survives a rebuilt
+ * record: the message is never charged twice. */
+static void
+settled(void)
+{
+	struct qrec back;
+
+	is_int(donemap_settled(tmpdir, qid, 3, 0), 0,
+	    "pickup charge recorded (the map is made)");
+	is_int(settled_rebuilt(&back), 1, "a rebuilt record: 1 change");
+	ok(!(back.flags & SPOOL_F_NOVERDICT) &&
+	    !(back.qflags & QREC_UNCHARGED), "  charged: not charged again");
+	qrec_free(&back);
+	is_int(donemap_settled(tmpdir, qid, 3, 1), 0,
+	    "left uncharged at pickup (site frozen)");
+	is_int(settled_rebuilt(&back), 1, "a rebuilt record: 1 change");
+	ok(!(back.flags & SPOOL_F_NOVERDICT) &&
+	    (back.qflags & QREC_UNCHARGED), "  uncharged until a thaw");
+	qrec_free(&back);
+	is_int(donemap_flag(tmpdir, qid, 'c'), 0, "charged after the thaw");
+	is_int(settled_rebuilt(&back), 1, "a rebuilt record: 1 change");
+	ok(!(back.flags & SPOOL_F_NOVERDICT) &&
+	    !(back.qflags & QREC_UNCHARGED), "  charged once, never again");
+	qrec_free(&back);
+	is_int((int)donemap_sweep(tmpdir), 1, "swept");
+}
+
 /* one_site - freeze_sites callback: remember the site and how. */
 static int
 one_site(void *arg, const char *site, int how)
@@ -275,6 +313,7 @@ main(void)
 	}
 	log_open("test_durable", "stderr");
 	donemap();
+	settled();
 	freeze();
 	transactions();
 	usage();
