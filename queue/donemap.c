@@ -382,33 +382,5 @@ donemap_remove(const char *spool_dir, const char *qid)
 unsigned
 donemap_sweep(const char *spool_dir)
 {
-	char	 path[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	unsigned n = 0;
-	DIR	*d;
-	int	 fd, qfd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/queue", spool_dir) >=
-	    sizeof(path) ||
-	    (qfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return 0;
-	if ((fd = dm_dirfd(spool_dir, 0)) < 0 ||
-	    (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		close(qfd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!spool_qid_valid(de->d_name) ||
-		    fstatat(qfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    errno != ENOENT)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			n++;
-	}
-	closedir(d);
-	close(qfd);
-	return n;
+	return spool_layout_sweep(spool_dir, dm_dirfd(spool_dir, 0), "");
 }

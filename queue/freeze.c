@@ -297,34 +297,5 @@ freeze_sites(const char *spool_dir, int (*fn)(void *, const char *, int),
 unsigned
 freeze_sweep(const char *spool_dir)
 {
-	char	 path[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	unsigned n = 0;
-	DIR	*d;
-	int	 fd, qfd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/queue", spool_dir) >=
-	    sizeof(path) ||
-	    (qfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return 0;
-	if ((fd = freeze_dirfd(spool_dir, 0)) < 0 ||
-	    (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		close(qfd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "m.", 2) != 0 ||
-		    !spool_qid_valid(de->d_name + 2) ||
-		    fstatat(qfd, de->d_name + 2, &st, AT_SYMLINK_NOFOLLOW) ==
-		    0 || errno != ENOENT)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			n++;
-	}
-	closedir(d);
-	close(qfd);
-	return n;
+	return spool_layout_sweep(spool_dir, freeze_dirfd(spool_dir, 0), "m.");
 }

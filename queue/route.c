@@ -306,6 +306,25 @@ route_close(struct route_ctx *ctx)
 	free(ctx);
 }
 
+/* route_clone_new - a context sharing ctx's cache, failure memo and
+ * this host's addresses, without a resolver yet. */
+static struct route_ctx *
+route_clone_new(struct route_ctx *ctx)
+{
+	struct route_ctx *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->root = ctx->root;
+	c->conf = ctx->conf;
+	c->cache = ctx->root->cache;
+	c->ifa = ctx->root->ifa;
+	c->nifa = ctx->root->nifa;
+	c->laddr = ctx->root->laddr;
+	c->nladdr = ctx->root->nladdr;
+	return c;
+}
+
 /* route_clone - a context with a resolver of its own that shares the
  * cache, the failure memo and this host's addresses with ctx (for a
  * worker thread; close it before ctx). */
@@ -315,22 +334,13 @@ route_clone(struct route_ctx *ctx, struct route_ctx **cp)
 	struct route_ctx *c;
 	int	 st;
 
-	*cp = NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((*cp = c = route_clone_new(ctx)) == NULL)
 		return err_set(EX_TEMPFAIL, "out of memory");
-	c->root = ctx->root;
-	c->conf = ctx->conf;
 	if ((st = dns_resolver_open(&c->res, ctx->conf)) != 0) {
 		free(c);
-		return st;
+		*cp = NULL;
 	}
-	c->cache = ctx->root->cache;
-	c->ifa = ctx->root->ifa;
-	c->nifa = ctx->root->nifa;
-	c->laddr = ctx->root->laddr;
-	c->nladdr = ctx->root->nladdr;
-	*cp = c;
-	return 0;
+	return st;
 }
 
 /* route_clone_cached - a context that answers from the DNS cache and the
@@ -339,20 +349,9 @@ route_clone(struct route_ctx *ctx, struct route_ctx **cp)
 int
 route_clone_cached(struct route_ctx *ctx, struct route_ctx **cp)
 {
-	struct route_ctx *c;
-
-	*cp = NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((*cp = route_clone_new(ctx)) == NULL)
 		return err_set(EX_TEMPFAIL, "out of memory");
-	c->root = ctx->root;
-	c->conf = ctx->conf;
-	c->cache_only = 1;
-	c->cache = ctx->root->cache;
-	c->ifa = ctx->root->ifa;
-	c->nifa = ctx->root->nifa;
-	c->laddr = ctx->root->laddr;
-	c->nladdr = ctx->root->nladdr;
-	*cp = c;
+	(*cp)->cache_only = 1;
 	return 0;
 }
 

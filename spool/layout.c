@@ -18,9 +18,11 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -176,4 +178,46 @@ int
 spool_layout_check(const char *spool_dir, const char *user)
 {
 	return layout_walk(spool_dir, user, 0);
+}
+
+/* spool_layout_sweep - remove the entries PREFIX+QID of the directory fd
+ * (taken over and closed) whose queue/QID is gone; how many went.  The
+ * runner's housekeeping for per-message state (done maps, freeze
+ * markers). */
+unsigned
+spool_layout_sweep(const char *spool_dir, int fd, const char *prefix)
+{
+	char	 path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	size_t	 np = strlen(prefix);
+	unsigned n = 0;
+	DIR	*d;
+	int	 qfd;
+
+	if (fd < 0)
+		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/queue", spool_dir) >=
+	    sizeof(path) ||
+	    (qfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		close(fd);
+		return 0;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		close(qfd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, np) != 0 ||
+		    !spool_qid_valid(de->d_name + np) ||
+		    fstatat(qfd, de->d_name + np, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 || errno != ENOENT)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	close(qfd);
+	return n;
 }
