@@ -86,16 +86,13 @@
 					 * trusted */
 #define RUNNER_SECRET_MAX	1024
 #define RUNNER_FLUSH_STALE	3600	/* stale ".tmp" flush files */
-#define RUNNER_EXPIRE_EVERY	10	/* seconds between charge refund checks */
-#define RUNNER_CHARGE_GRACE	120	/* an intake charge whose file never came */
 
 static void msg_done_job(struct relay_job *);
 static void runner_secret_forget(struct runner_secret *);
 static void runner_tally_flush(struct runner *);
-static void runner_expire(struct runner *);
 
 /* runner_now - the time as a double. */
-static double
+double
 runner_now(void)
 {
 	struct timeval tv;
@@ -1111,122 +1108,6 @@ msg_open(struct runner *r, const char *qid, struct rmsg *m)
 	return 1;
 }
 
-/* runner_charge_ctx - what a bucket charge needs. */
-static void
-runner_charge_ctx(struct runner *r, struct charge_ctx *cx)
-{
-	cx->conf = r->conf;
-	cx->bdb = r->bdb;
-	cx->key = r->key;
-}
-
-/* What runner_settle_fn stores. */
-struct runner_settle {
-	time_t	 hold;
-	int	 uncharged;
-};
-
-/* runner_settle_fn - store the late charge (under the record lock). */
-static int
-runner_settle_fn(void *arg, struct qrec *rec)
-{
-	const struct runner_settle *st = arg;
-
-	if (!(rec->flags & SPOOL_F_NOVERDICT))
-		return QSTATE_KEEP;
-	rec->flags &= ~SPOOL_F_NOVERDICT;
-	rec->hold = st->hold;
-	if (st->uncharged)
-		rec->qflags |= QREC_UNCHARGED;
-	return 0;
-}
-
-/* runner_settle - settle the bucket charge of a message the runner is
- * about to handle: intake's booked charge, or a late one. */
-static int
-runner_settle(struct runner *r, struct rmsg *m)
-{
-	struct charge_ctx cx;
-	struct charge_msg cm;
-	struct runner_settle st = { 0, 0 };
-	int	 booked = charge_settle(r->book, m->rec.qid), rc;
-
-	if (!(m->rec.flags & SPOOL_F_NOVERDICT))
-		return 0;
-	if (!booked) {
-		runner_charge_ctx(r, &cx);
-		cm.qid = m->rec.qid;
-		cm.site = m->rec.site;
-		cm.uid = m->msg.env.uid;
-		cm.nrcpt = m->msg.env.nrcpt;
-		cm.cwd = m->msg.env.cwd;
-		cm.exe = m->msg.env.exe;
-		if ((rc = charge_late(&cx, &cm, runner_now(), &st.hold,
-		    &st.uncharged)) != 0) {
-			log_error("%s: cannot charge site %s: %s", cm.qid,
-			    cm.site, err_str());
-			return rc;
-		}
-	}
-	/* Durable before the record: a rebuilt record (its flags come from
-	 * the signed envelope) must not charge the message again. */
-	if (donemap_settled(r->conf->spool_dir, m->rec.qid, m->rec.nr,
-	    st.uncharged) != 0)
-		log_warn("%s: %s", m->rec.qid, err_str());
-	if ((rc = qstate_update(r->qs, m->rec.qid, runner_settle_fn,
-	    &st)) != 0)
-		return rc;
-	m->rec.flags &= ~SPOOL_F_NOVERDICT;
-	m->rec.hold = st.hold;
-	if (st.uncharged)
-		m->rec.qflags |= QREC_UNCHARGED;
-	runner_due_at(r, st.hold);
-	return 0;
-}
-
-/* runner_intake_charge - charge a message intake is about to commit. */
-int
-runner_intake_charge(struct runner *r, const struct site_id *site,
-    const char *qid, unsigned nrcpt, const char *cwd, const char *exe,
-    struct verdict_ans *ans)
-{
-	struct charge_ctx cx;
-
-	runner_charge_ctx(r, &cx);
-	return charge_intake(r->book, &cx, site, qid, nrcpt, runner_now(),
-	    cwd, exe, ans);
-}
-
-/* runner_intake_refund - undo the charge of a message never committed. */
-int
-runner_intake_refund(struct runner *r, const char *qid)
-{
-	struct charge_ctx cx;
-
-	runner_charge_ctx(r, &cx);
-	return charge_refund(r->book, &cx, qid, runner_now());
-}
-
-/* runner_expire - refund charges whose message never arrived. */
-static void
-runner_expire(struct runner *r)
-{
-	struct charge_ctx cx;
-	time_t	 now = time(NULL);
-	int	 tmpfd;
-
-	if (now - r->last_expire < RUNNER_EXPIRE_EVERY)
-		return;
-	r->last_expire = now;
-	if ((tmpfd = openat(r->spoolfd, "tmp", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0)
-		return;
-	runner_charge_ctx(r, &cx);
-	charge_expire(r->book, &cx, tmpfd, r->queuefd, now,
-	    RUNNER_CHARGE_GRACE);
-	close(tmpfd);
-}
-
 /* runner_wake_fd - readable when a delivery finished. */
 int
 runner_wake_fd(const struct runner *r)
@@ -1627,98 +1508,6 @@ runner_step(struct runner *r, int timeout_ms)
 	return (int)r->ninflight;
 }
 
-/* Flush requests. */
-
-struct runner_flush_ctx {
-	const struct qflush *q;
-	size_t	 nq;
-	char	(*ids)[SPOOL_QIDLEN + 1];
-	size_t	 n, cap;
-};
-
-/* runner_flush_any - 1 if some request of the batch covers the record. */
-static int
-runner_flush_any(const struct runner_flush_ctx *fc, const struct qrec *rec)
-{
-	size_t	 j;
-
-	for (j = 0; j < fc->nq; j++)
-		if (qstate_flush_match(&fc->q[j], rec))
-			return 1;
-	return 0;
-}
-
-/* runner_flush_pick - traverse callback: remember matching messages. */
-static int
-runner_flush_pick(void *arg, const struct qrec *rec)
-{
-	struct runner_flush_ctx *fc = arg;
-
-	if (!runner_flush_any(fc, rec))
-		return 0;
-	if (fc->n == fc->cap) {
-		size_t	 ncap = fc->cap ? fc->cap * 2 : 64;
-		void	*p = realloc(fc->ids, ncap * sizeof(*fc->ids));
-
-		if (p == NULL)
-			return err_set(EX_TEMPFAIL, "out of memory");
-		fc->ids = p;
-		fc->cap = ncap;
-	}
-	memcpy(fc->ids[fc->n++], rec->qid, SPOOL_QIDLEN + 1);
-	return 0;
-}
-
-/* runner_flush_fn - make the selected deferred recipients due now. */
-static int
-runner_flush_fn(void *arg, struct qrec *rec)
-{
-	const struct runner_flush_ctx *fc = arg;
-	size_t	 i, j;
-	int	 changed = 0;
-
-	for (j = 0; j < fc->nq; j++) {
-		if (!qstate_flush_match(&fc->q[j], rec))
-			continue;
-		for (i = 0; i < rec->nr; i++)
-			if (rec->r[i].status == QR_DEFERRED &&
-			    rec->r[i].next_try != 0 &&
-			    qstate_flush_rcpt(&fc->q[j], &rec->r[i])) {
-				rec->r[i].next_try = 0;
-				changed = 1;
-			}
-	}
-	return changed ? 0 : QSTATE_KEEP;
-}
-
-/* runner_flush - apply a batch of flush requests (one walk over the
- * queue for all of them), then rescan. */
-int
-runner_flush(struct runner *r, const struct qflush *q, size_t nq)
-{
-	struct runner_flush_ctx fc = { q, nq, NULL, 0, 0 };
-	size_t	 i;
-	int	 rc;
-
-	if (nq == 0)
-		return 0;
-	if ((rc = qstate_traverse(r->qs, runner_flush_pick, &fc)) == 0)
-		for (i = 0; i < fc.n; i++)
-			(void)qstate_update(r->qs, fc.ids[i], runner_flush_fn,
-			    &fc);
-	for (i = 0; i < nq; i++)
-		log_info("flush: %s%s%s%s%s%s%s", q[i].all ? "all sites" :
-		    "site=", q[i].all ? "" : q[i].site, *q[i].id ? " id=" : "",
-		    q[i].id, *q[i].domain ? " domain=" : "", q[i].domain,
-		    *q[i].sender ? " sender" : "");
-	log_info("flush: %zu request(s), %zu message(s)", nq, fc.n);
-	free(fc.ids);
-	routeq_forget(r->rq);	/* deferred domains are asked again */
-	if (rc == 0)
-		rc = runner_scan(r);
-	return rc;
-}
-
 /* Housekeeping. */
 
 /* runner_clean_dir - remove entries of dir older than max_age seconds
@@ -1784,38 +1573,6 @@ runner_housekeeping(struct runner *r, time_t min_age)
 	runner_clean_dir(r, QSTATE_FLUSH_DIR, RUNNER_FLUSH_STALE, 1);
 	(void)route_cache_purge(routeq_route(r->rq));
 	return rc;
-}
-
-/* runner_index - index a committed file and settle its charge, without
- * delivering it (sitemaild --hold). */
-void
-runner_index(struct runner *r, const char *qid)
-{
-	struct charge_ctx cx;
-	struct charge_msg cm;
-	struct spool_msg msg;
-	struct runner_settle st = { 0, 0 };
-
-	if (!spool_qid_valid(qid) ||
-	    spool_open(&msg, r->queuefd, qid, r->key) != 0)
-		return;
-	if (qstate_add(r->qs, &msg.env, msg.content_len) != 0)
-		log_warn("%s: cannot index: %s", qid, err_str());
-	else if (!charge_settle(r->book, qid) &&
-	    (msg.env.flags & SPOOL_F_NOVERDICT)) {
-		runner_charge_ctx(r, &cx);
-		cm.qid = qid;
-		cm.site = msg.env.site;
-		cm.uid = msg.env.uid;
-		cm.nrcpt = msg.env.nrcpt;
-		cm.cwd = msg.env.cwd;
-		cm.exe = msg.env.exe;
-		if (charge_late(&cx, &cm, runner_now(), &st.hold,
-		    &st.uncharged) == 0)
-			(void)qstate_update(r->qs, qid, runner_settle_fn, &st);
-	} else
-		(void)qstate_update(r->qs, qid, runner_settle_fn, &st);
-	spool_close(&msg);
 }
 
 /* runner_site_has - 1 if qid is queued and belongs to site. */

@@ -1,8 +1,9 @@
 /*
  * runner_int.h - the queue runner's internals, shared by its files:
  * runner.c (the pass: open, verify, lock, results, records), runner_route.c
- * (routing through the DNS workers, parking, fair dispatch) and
- * runner_dsn.c (when DSNs go).  Not for use outside the runner.
+ * (routing through the DNS workers, parking, fair dispatch), runner_dsn.c
+ * (when DSNs go), runner_charge.c (bucket accounting) and runner_flush.c
+ * (flush requests).  Not for use outside the runner.
  */
 #ifndef SM_RUNNER_INT_H
 #define SM_RUNNER_INT_H
@@ -159,6 +160,15 @@ void	runner_dsn_after(struct runner *, struct rmsg *, struct qrec *);
 
 /* runner_due_at - remember that something becomes due at time t. */
 void	runner_due_at(struct runner *, time_t);
+/* runner_now - the wall clock with sub-second precision. */
+double	runner_now(void);
+/* runner_charge_ctx - what a bucket charge needs (runner_charge.c). */
+void	runner_charge_ctx(struct runner *, struct charge_ctx *);
+/* runner_settle - settle the bucket charge of a message the runner is
+ * about to handle: intake's booked charge, or a late one. */
+int	runner_settle(struct runner *, struct rmsg *);
+/* runner_expire - refund charges whose message never arrived. */
+void	runner_expire(struct runner *);
 
 /* runner_health.c */
 /* runner_health_skip - the URLs of a route known dead now (bit i). */
