@@ -51,7 +51,9 @@ runner_abuse_note(struct runner *r, const struct rmsg *m,
 	enum failstat_kind kind;
 	char	 figures[256], trigger[RELAY_TEXT_MAX + 64];
 
+	/* sitemail's own DSNs and alerts are not the site's mail. */
 	if (m->rec.site == NULL || strcmp(m->rec.site, SITE_SYSTEM) == 0 ||
+	    (m->rec.flags & (SPOOL_F_BOUNCE | SPOOL_F_ALERT)) ||
 	    (kind = failstat_classify(res->code, res->dsn, res->stage,
 	    res->text)) == FAILSTAT_NONE)
 		return;
