@@ -128,8 +128,9 @@ is "$(accepted alice.test) $(held alice.test)" "6 1" "rates: 5 go at once, the 6
 J() { jq -r --arg s alice.test "select(.site == \$s) | $1" "$T/sites.json"; }
 is "$(J '.rate')" "5/m,20/h" "rates: sites shows the list"
 is "$(J '[.buckets[] | "\(.rate) \(.size)"] | join(",")')" "5/m 5,20/h 20" "rates: two buckets, sizes burst and 20"
-like "$(J '.buckets[0].tokens')" '^-(1|0\.[5-9][0-9]*)$' "rates: the minute bucket is at -1 (the held 6th)"
-like "$(J '.buckets[1].tokens')" '^14(\.0[0-9]*)?$' "rates: the hour bucket at 14: the HOLD charged both"
+# (Balances refill a little while the test runs: 5/m is 0.08 a second.)
+is "$(J '.buckets[0].tokens | . >= -1 and . < 0')" true "rates: the minute bucket is at -1 (the held 6th): $(J '.buckets[0].tokens')"
+is "$(J '.buckets[1].tokens | . >= 14 and . < 14.5')" true "rates: the hour bucket at 14, the HOLD charged both: $(J '.buckets[1].tokens')"
 "$SBIN/sitemail" sites >"$T/sites.txt"
 like "$(grep -A2 '^alice.test ' "$T/sites.txt" | tr '\n' ' ')" 'bucket 5/m .*bucket 20/h' "rates: the table shows each bucket"
 # Five a minute, as the minute bucket allows: 20 recipients by minute 3.
@@ -144,8 +145,8 @@ msg r21 | submit smr-alice r21@shop.test
 msg r22 | submit smr-alice r22@shop.test
 is "$(held alice.test)" 2 "rates: minute 4: the 21st goes on the hour bucket's refill, the 22nd is held"
 "$SBIN/sitemail" sites --json >"$T/sites.json"
-like "$(J '.buckets[0].tokens')" '^3(\.[0-9]+)?$' "rates: ... while the minute bucket has 3 tokens"
-like "$(J '.buckets[1].tokens')" '^-0\.[5-6][0-9]*$' "rates: ... held by the hour bucket (-0.67)"
+is "$(J '.buckets[0].tokens | . >= 3 and . < 4')" true "rates: ... while the minute bucket has 3 tokens: $(J '.buckets[0].tokens')"
+is "$(J '.buckets[1].tokens | . >= -0.7 and . < 0')" true "rates: ... held by the hour bucket (-0.67): $(J '.buckets[1].tokens')"
 rd_stop
 
 # --- 5: check-config refuses a malformed list ---------------------------------
