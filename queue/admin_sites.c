@@ -5,8 +5,9 @@
  * sites: every site that is configured, has a bucket record, has queued
  * mail or has counters, sorted by name; for each its rate and burst, the
  * tokens now (the lowest balance; with a rate list, an indented line per
- * bucket follows, and JSON has "buckets"), the recipients waiting for tokens (the bucket's deficit plus
- * those accepted while frozen) against its backlog limit, its queue
+ * bucket follows, and JSON has "buckets"), the recipients waiting for
+ * tokens (the largest deficit plus those accepted while frozen) against
+ * its backlog limit, its queue
  * (messages and recipients still queued), its state (active, frozen,
  * auto-frozen), and the recipients sent, deferred and bounced in the last
  * hour.
@@ -395,14 +396,14 @@ sites_buckets(struct buf *b, const struct admin_sitefig *g, int json)
 			    "\"tokens\":%.2f}", i ? "," : "", rate,
 			    sites_bucket_size(&g->lim, i), g->br.btokens[i]);
 		else if (n > 1)
-			bad |= buf_printf(b, "  bucket %-9s %6.0f %8.1f\n", rate,
-			    sites_bucket_size(&g->lim, i), g->br.btokens[i]);
+			bad |= buf_printf(b, "  bucket %-9s %6.0f %8.1f\n",
+			    rate, sites_bucket_size(&g->lim, i),
+			    g->br.btokens[i]);
 	}
 	if (json)
 		bad |= buf_addstr(b, "]");
 	return bad;
 }
-
 
 /* sites_figures - the bucket and counters of one site. */
 static void

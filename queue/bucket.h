@@ -88,7 +88,8 @@ struct bucket_rec {
 };
 
 #define BUCKET_FROZEN	0x01
-#define BUCKET_AUTO	0x02		/* frozen by the backlog, not an admin */
+#define BUCKET_AUTO	0x02		/* frozen automatically (backlog, or
+					 * failures: queue/failstat.h) */
 
 enum bucket_verdict {
 	BUCKET_SEND,			/* tokens were there: release now */
@@ -100,7 +101,7 @@ enum bucket_verdict {
 struct bucket_result {
 	enum bucket_verdict verdict;
 	double	 hold;			/* unix time the hold ends (HOLD), else 0 */
-	double	 tokens;		/* balance after the charge */
+	double	 tokens;		/* lowest balance after the charge */
 	double	 backlog;		/* recipients waiting after the charge:
 					 * the deficit (SEND/HOLD), the deficit
 					 * that was refused (REFUSED by backlog),

@@ -6,8 +6,9 @@
  * smarthost or the local transport): sent (2xx), bounced (5xx to RCPT,
  * not 5.7.x) and refused for policy (5.7.x, or 5xx to MAIL FROM or DATA).
  * Session failures (connect, TLS, AUTH, timeouts) and 4xx replies are not
- * counted, nor are sitemail's own DSNs and alerts (runner_abuse.c).  The counts live in sitemaild's memory only, in one-minute
- * slots (FAILSTAT_SLOTS of them), so "the last hour" is the last 60 to 61
+ * counted, nor are sitemail's own DSNs and alerts (runner_abuse.c).
+ * The counts live in sitemaild's memory only, in one-minute
+ * slots (FAILSTAT_SLOTS of them), so "the last hour" is the last 59 to 60
  * minutes; a restart forgets them (the worst case is a site that gets up
  * to another hour before it is frozen).
  *
