@@ -4,8 +4,10 @@
  *
  * sites: every site that is configured, has a bucket record, has queued
  * mail or has counters, sorted by name; for each its rate and burst, the
- * tokens now, the recipients waiting for tokens (the bucket's deficit plus
- * those accepted while frozen) against its backlog limit, its queue
+ * tokens now (the lowest balance; with a rate list, an indented line per
+ * bucket follows, and JSON has "buckets"), the recipients waiting for
+ * tokens (the largest deficit plus those accepted while frozen) against
+ * its backlog limit, its queue
  * (messages and recipients still queued), its state (active, frozen,
  * auto-frozen), and the recipients sent, deferred and bounced in the last
  * hour.
@@ -339,6 +341,70 @@ struct admin_sitefig {
 	const char *state;
 };
 
+/* sites_rates - the rate list, "5/m,20/h". */
+static void
+sites_rates(const struct conf_limits *l, char *out, size_t len)
+{
+	char	 one[32];
+	size_t	 used = 0;
+	unsigned i;
+
+	if (l->rates.n == 0) {
+		sites_rate(l->rate, out, len);
+		return;
+	}
+	out[0] = '\0';
+	for (i = 0; i < l->rates.n && used < len; i++) {
+		sites_rate(l->rates.count[i] / l->rates.period[i], one,
+		    sizeof(one));
+		if (l->rates.period[i] > 1 && l->rates.count[i] >= 1)
+			snprintf(one, sizeof(one), "%.0f/%c", l->rates.count[i],
+			    l->rates.period[i] == 60 ? 'm' :
+			    l->rates.period[i] == 3600 ? 'h' : 'd');
+		used += (size_t)snprintf(out + used, len - used, "%s%s",
+		    i ? "," : "", one);
+	}
+}
+
+/* sites_bucket_size - the size of bucket i (burst for the first). */
+static double
+sites_bucket_size(const struct conf_limits *l, unsigned i)
+{
+	return i == 0 ? l->burst : l->rates.count[i];
+}
+
+/* sites_buckets - each bucket as JSON ("buckets":[...]) or as indented
+ * lines (text; only for a list of several). */
+static int
+sites_buckets(struct buf *b, const struct admin_sitefig *g, int json)
+{
+	char	 rate[32];
+	unsigned i, n = g->lim.rates.n;
+	int	 bad = 0;
+
+	if (json)
+		bad |= buf_addstr(b, ",\"buckets\":[");
+	for (i = 0; i < n && i < g->br.nb; i++) {
+		struct conf_limits one = g->lim;
+
+		one.rates.n = 1;
+		one.rates.count[0] = g->lim.rates.count[i];
+		one.rates.period[0] = g->lim.rates.period[i];
+		sites_rates(&one, rate, sizeof(rate));
+		if (json)
+			bad |= buf_printf(b, "%s{\"rate\":\"%s\",\"size\":%.0f,"
+			    "\"tokens\":%.2f}", i ? "," : "", rate,
+			    sites_bucket_size(&g->lim, i), g->br.btokens[i]);
+		else if (n > 1)
+			bad |= buf_printf(b, "  bucket %-9s %6.0f %8.1f\n",
+			    rate, sites_bucket_size(&g->lim, i),
+			    g->br.btokens[i]);
+	}
+	if (json)
+		bad |= buf_addstr(b, "]");
+	return bad;
+}
+
 /* sites_figures - the bucket and counters of one site. */
 static void
 sites_figures(struct admin *a, struct bucket_db *bdb,
@@ -348,8 +414,13 @@ sites_figures(struct admin *a, struct bucket_db *bdb,
 	site_limits(a->conf, name, &g->lim);
 	if (bdb == NULL || bucket_get(bdb, name, &g->lim, (double)a->now,
 	    &g->br) != 0) {
+		unsigned i;
+
 		g->br.tokens = g->lim.burst;
 		g->br.flags = 0;
+		g->br.nb = g->lim.rates.n;
+		for (i = 0; i < g->br.nb && i < BUCKET_MAX; i++)
+			g->br.btokens[i] = sites_bucket_size(&g->lim, i);
 	}
 	g->waiting = (g->br.tokens < 0 ? -g->br.tokens : 0) +
 	    g->br.frozen_waiting;
@@ -365,13 +436,14 @@ sites_row(struct buf *b, const struct admin_siterow *row,
     const struct admin_sitefig *g, int json)
 {
 	struct buf name;
-	char	 rate[32];
+	char	 rate[160];
 	int	 bad = 0;
 
-	sites_rate(g->lim.rate, rate, sizeof(rate));
+	sites_rates(&g->lim, rate, sizeof(rate));
 	if (json) {
 		bad |= buf_addstr(b, "{\"site\":");
 		bad |= admin_put_json(b, row->name);
+		bad |= sites_buckets(b, g, 1);
 		bad |= buf_printf(b, ",\"rate\":\"%s\",\"rate_per_second\":%.6g,"
 		    "\"burst\":%.0f,\"tokens\":%.2f,\"waiting\":%.0f,"
 		    "\"backlog\":%.0f,\"queued_messages\":%" PRIu64 ","
@@ -395,7 +467,7 @@ sites_row(struct buf *b, const struct admin_siterow *row,
 	    g->lim.burst, g->br.tokens, g->waiting, g->lim.backlog, row->msgs,
 	    row->rcpts, g->state, g->hour[ADMIN_STAT_SENT],
 	    g->hour[ADMIN_STAT_DEFERRED], g->hour[ADMIN_STAT_BOUNCED]);
-	return bad;
+	return bad | sites_buckets(b, g, 0);
 }
 
 /* sites_collect - the names of every site worth a row. */

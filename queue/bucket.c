@@ -121,45 +121,161 @@ bucket_key(const char *site, TDB_DATA *key)
 	return 0;
 }
 
-/* bucket_fresh - a full bucket at time now (DBL_MAX: "burst", unknown). */
+/* bucket_size - the size of bucket i: burst for the first, else its N. */
+static double
+bucket_size(const struct conf_limits *limits, unsigned i)
+{
+	return i == 0 ? limits->burst : limits->rates.count[i];
+}
+
+/* bucket_rate - the refill of bucket i, tokens per second: limits->rate
+ * for the first (conf.c sets it from the list), count / period after. */
+static double
+bucket_rate(const struct conf_limits *limits, unsigned i)
+{
+	if (i == 0 || limits->rates.n == 0)
+		return limits->rate;
+	return limits->rates.count[i] / limits->rates.period[i];
+}
+
+/* bucket_period - the unit of bucket i (0: unknown, no rate list). */
+static double
+bucket_period(const struct conf_limits *limits, unsigned i)
+{
+	return limits->rates.n == 0 ? 0 : limits->rates.period[i];
+}
+
+/* bucket_nrates - the configured buckets (1..BUCKET_MAX). */
+static unsigned
+bucket_nrates(const struct conf_limits *limits)
+{
+	unsigned n = limits->rates.n;
+
+	return n == 0 ? 1 : n > BUCKET_MAX ? BUCKET_MAX : n;
+}
+
+/* bucket_lowest - set rec->tokens to the lowest balance. */
+static void
+bucket_lowest(struct bucket_rec *rec)
+{
+	unsigned i;
+
+	for (i = 0; i < rec->nb; i++)
+		if (i == 0 || rec->btokens[i] < rec->tokens)
+			rec->tokens = rec->btokens[i];
+}
+
+/* bucket_fresh - full buckets at time now (limits NULL: none known, every
+ * bucket starts full at the next refill). */
 static void
 bucket_fresh(struct bucket_rec *rec, const struct conf_limits *limits,
     double now)
 {
+	unsigned i;
+
 	memset(rec, 0, sizeof(*rec));
 	rec->version = BUCKET_REC_VERSION;
-	rec->tokens = limits != NULL ? limits->burst : DBL_MAX;
+	rec->tokens = DBL_MAX;
 	rec->stamp = now;
+	if (limits == NULL)
+		return;
+	rec->nb = bucket_nrates(limits);
+	for (i = 0; i < rec->nb; i++) {
+		rec->period[i] = bucket_period(limits, i);
+		rec->btokens[i] = bucket_size(limits, i);
+	}
+	bucket_lowest(rec);
 }
 
-/* bucket_valid - 1 when data holds a record this code may trust. */
+/* bucket_valid_v1 - a version-1 record (one bucket) as version 2; its
+ * bucket has period 0, "whatever the first rate is". */
+static int
+bucket_valid_v1(const TDB_DATA *data, struct bucket_rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	memcpy(rec, data->dptr, BUCKET_REC_V1_SIZE);
+	if (rec->version != BUCKET_REC_V1)
+		return 0;
+	rec->version = BUCKET_REC_VERSION;
+	rec->nb = 1;
+	rec->btokens[0] = rec->tokens;
+	return 1;
+}
+
+/* bucket_valid - 1 when data holds a record this code may trust (a
+ * version-1 record is converted). */
 static int
 bucket_valid(const TDB_DATA *data, struct bucket_rec *rec)
 {
-	if (data->dptr == NULL || data->dsize != sizeof(*rec))
+	unsigned i;
+
+	if (data->dptr == NULL)
 		return 0;
-	memcpy(rec, data->dptr, sizeof(*rec));
-	return rec->version == BUCKET_REC_VERSION &&
-	    (rec->flags & ~(uint32_t)(BUCKET_FROZEN | BUCKET_AUTO)) == 0 &&
+	if (data->dsize == BUCKET_REC_V1_SIZE) {
+		if (!bucket_valid_v1(data, rec))
+			return 0;
+	} else if (data->dsize == sizeof(*rec)) {
+		memcpy(rec, data->dptr, sizeof(*rec));
+		if (rec->version != BUCKET_REC_VERSION || rec->nb > BUCKET_MAX)
+			return 0;
+	} else
+		return 0;
+	for (i = 0; i < rec->nb; i++)
+		if (!isfinite(rec->btokens[i]) || !isfinite(rec->period[i]) ||
+		    rec->period[i] < 0)
+			return 0;
+	return (rec->flags & ~(uint32_t)(BUCKET_FROZEN | BUCKET_AUTO)) == 0 &&
 	    isfinite(rec->tokens) && isfinite(rec->stamp) &&
 	    isfinite(rec->frozen_waiting) && isfinite(rec->charged) &&
 	    rec->frozen_waiting >= 0;
 }
 
-/* bucket_refill - add the tokens earned since rec->stamp; cap at burst. */
+/* bucket_match - order rec's buckets as limits' rates, by period: a
+ * stored bucket of the same unit keeps its balance (a version-1 bucket
+ * goes first), a new unit starts full. */
+static void
+bucket_match(struct bucket_rec *rec, const struct conf_limits *limits)
+{
+	double	 t[BUCKET_MAX];
+	unsigned i, j, n = bucket_nrates(limits);
+
+	for (i = 0; i < n; i++) {
+		t[i] = bucket_size(limits, i);
+		for (j = 0; j < rec->nb; j++)
+			if (rec->period[j] == bucket_period(limits, i) ||
+			    (i == 0 && rec->period[j] == 0)) {
+				t[i] = rec->btokens[j];
+				break;
+			}
+	}
+	rec->nb = n;
+	for (i = 0; i < n; i++) {
+		rec->period[i] = bucket_period(limits, i);
+		rec->btokens[i] = t[i];
+	}
+}
+
+/* bucket_refill - add the tokens earned since rec->stamp to every
+ * bucket; cap each at its size. */
 static void
 bucket_refill(struct bucket_rec *rec, const struct conf_limits *limits,
     double now)
 {
-	double	 t;
+	double	 dt = now > rec->stamp ? now - rec->stamp : 0, t, r, cap;
+	unsigned i;
 
-	t = rec->tokens;
-	if (now > rec->stamp) {		/* a clock going back earns nothing */
-		if (limits->rate > 0)
-			t += (now - rec->stamp) * limits->rate;
-		rec->stamp = now;
+	bucket_match(rec, limits);
+	for (i = 0; i < rec->nb; i++) {
+		t = rec->btokens[i];
+		r = bucket_rate(limits, i);
+		if (dt > 0 && r > 0)	/* a clock going back earns nothing */
+			t += dt * r;
+		cap = bucket_size(limits, i);
+		rec->btokens[i] = t < cap ? t : cap;
 	}
-	rec->tokens = t < limits->burst ? t : limits->burst;
+	if (now > rec->stamp)
+		rec->stamp = now;
+	bucket_lowest(rec);
 }
 
 /* bucket_load - the record of key (fresh when absent or bad), refilled. */
@@ -215,16 +331,53 @@ bucket_update(struct bucket_db *db, const char *site, bucket_apply_fn apply,
 	return rc;
 }
 
-/* bucket_hold_until - when a deficit is paid back at rate. */
+/* bucket_hold_until - when every bucket's deficit is paid back. */
 static double
-bucket_hold_until(double deficit, const struct conf_limits *limits,
-    double now)
+bucket_hold_until(const struct bucket_rec *rec,
+    const struct conf_limits *limits, double now)
 {
-	if (deficit <= 0)
-		return now;
-	if (limits->rate <= 0 || deficit / limits->rate > BUCKET_HOLD_MAX)
-		return now + BUCKET_HOLD_MAX;
-	return now + deficit / limits->rate;
+	double	 wait = 0, w, r;
+	unsigned i;
+
+	for (i = 0; i < rec->nb; i++) {
+		if (rec->btokens[i] >= 0)
+			continue;
+		r = bucket_rate(limits, i);
+		w = r <= 0 ? BUCKET_HOLD_MAX : -rec->btokens[i] / r;
+		if (w > wait)
+			wait = w;
+	}
+	return now + (wait < BUCKET_HOLD_MAX ? wait : BUCKET_HOLD_MAX);
+}
+
+/* bucket_deficit - recipients that would wait if cost were charged: the
+ * largest shortfall over the buckets (<= 0: every bucket has them). */
+static double
+bucket_deficit(const struct bucket_rec *rec, double cost)
+{
+	double	 d = -DBL_MAX;
+	unsigned i;
+
+	for (i = 0; i < rec->nb; i++)
+		if (cost - rec->btokens[i] > d)
+			d = cost - rec->btokens[i];
+	return rec->nb ? d : cost - rec->tokens;
+}
+
+/* bucket_add - add n tokens to every bucket (capped at its size when
+ * limits is given); n < 0 charges. */
+static void
+bucket_add(struct bucket_rec *rec, const struct conf_limits *limits,
+    double n)
+{
+	unsigned i;
+
+	for (i = 0; i < rec->nb; i++) {
+		rec->btokens[i] += n;
+		if (n > 0 && rec->btokens[i] > bucket_size(limits, i))
+			rec->btokens[i] = bucket_size(limits, i);
+	}
+	bucket_lowest(rec);
 }
 
 /* bucket_apply_frozen - a charge to a frozen site. */
@@ -250,14 +403,14 @@ static void
 bucket_apply_charge(struct bucket_rec *rec, struct bucket_op *op)
 {
 	struct bucket_result *res = op->res;
-	double	 left = rec->tokens - op->cost, deficit = -left;
+	double	 deficit = bucket_deficit(rec, op->cost);
 
 	memset(res, 0, sizeof(*res));
 	if (rec->flags & BUCKET_FROZEN) {
 		bucket_apply_frozen(rec, op);
-	} else if (left >= 0) {
+	} else if (deficit <= 0) {
 		res->verdict = BUCKET_SEND;
-		rec->tokens = left;
+		bucket_add(rec, op->limits, -op->cost);
 		rec->charged += op->cost;
 		rec->released++;
 	} else if (deficit > op->limits->backlog && !op->release) {
@@ -269,9 +422,9 @@ bucket_apply_charge(struct bucket_rec *rec, struct bucket_op *op)
 		rec->refused++;
 	} else {
 		res->verdict = BUCKET_HOLD;
-		res->hold = bucket_hold_until(deficit, op->limits, op->now);
+		bucket_add(rec, op->limits, -op->cost);
+		res->hold = bucket_hold_until(rec, op->limits, op->now);
 		res->backlog = deficit;
-		rec->tokens = left;
 		rec->charged += op->cost;
 		rec->held++;
 	}
@@ -331,9 +484,7 @@ bucket_apply_refund(struct bucket_rec *rec, struct bucket_op *op)
 	switch (op->verdict) {
 	case BUCKET_SEND:
 	case BUCKET_HOLD:
-		rec->tokens += op->cost;
-		if (rec->tokens > op->limits->burst)
-			rec->tokens = op->limits->burst;
+		bucket_add(rec, op->limits, op->cost);
 		rec->charged = rec->charged > op->cost ?
 		    rec->charged - op->cost : 0;
 		if (op->verdict == BUCKET_SEND && rec->released > 0)

@@ -2,26 +2,35 @@
  * bucket.h - per-site token buckets in state/bucket.tdb.
  *
  * On disk: one tdb record per site; key = the site name bytes (no NUL),
- * value = struct bucket_rec below (fixed 64-byte layout, host byte order,
- * version field first).  A record of another size or version, or with a
- * non-finite number in it, is logged and treated as a fresh bucket, never
- * trusted.  Every update is a read-modify-write under the record's tdb
- * chain lock, so any number of concurrent sendmail processes and the runner
- * charge the same bucket without lost updates.  No transactions, no fsync:
- * the bucket is a rate limiter, not a ledger; it can be rebuilt (deleted)
- * at any time and then starts full.
+ * value = struct bucket_rec below (host byte order, version field first):
+ * version 2 is the whole struct (136 bytes); version 1 (the first 64
+ * bytes, one bucket, written by older releases) still loads, its balance
+ * going to the site's first bucket.  A record of another size or version,
+ * or with a non-finite number in it, is logged and treated as a fresh
+ * bucket, never trusted.  Every update is a read-modify-write under the
+ * record's tdb chain lock; sitemaild is the only writer besides the
+ * admin's freeze and thaw.  No transactions, no fsync: the bucket is a
+ * rate limiter, not a ledger; it can be rebuilt (deleted) at any time and
+ * then starts full.
  *
- * Model: tokens refill at limits.rate per second up to limits.burst
- * (tokens = min(burst, tokens + (now - stamp) * rate)); a site without a
- * record starts with burst tokens.  A message costs one token per
- * recipient and may take the balance below zero; the deficit (-tokens) is
- * the number of recipients waiting for tokens.
+ * Model: limits.rates is a list of rates (util/conf.h), one bucket each.
+ * Bucket i refills at count[i] / period[i] tokens per second (bucket 0:
+ * limits.rate, which util/conf.c sets to that) up to its
+ * size (bucket 0: limits.burst; the others: count[i], "N per unit"
+ * holds N).  A site without a record starts with every bucket full.  A
+ * message costs one token per recipient in EVERY bucket, all or none: it
+ * is SEND only when every bucket has the tokens, and a HOLD charges them
+ * all, taking balances below zero.  The deficit is the largest -balance
+ * over the buckets: the number of recipients waiting for tokens.  The
+ * record's "tokens" is the lowest balance, what the next charge sees.
+ * Buckets are matched to the configured rates by period, so editing the
+ * list keeps the balance of a unit that stays; a new unit starts full.
  *
  * bucket_charge() verdicts, for a site that is not frozen:
  *   tokens - cost >= 0          SEND: charged, deliver now.
  *   deficit <= backlog          HOLD: charged, held until
- *                               hold = now + deficit / rate, the moment the
- *                               balance is back at zero.
+ *                               hold = now + max(deficit_i / rate_i), the
+ *                               moment every balance is back at zero.
  *   deficit >  backlog          REFUSED: NOT charged; the site is
  *                               auto-frozen (FROZEN|AUTO), just_frozen = 1.
  * For a frozen site (the tokens are not touched):
@@ -53,24 +62,34 @@
 
 #include "util/conf.h"
 
-#define BUCKET_REC_VERSION 1
+#define BUCKET_REC_VERSION 2
+#define BUCKET_REC_V1	1		/* 64 bytes, one bucket */
+#define BUCKET_REC_V1_SIZE 64
+#define BUCKET_MAX	CONF_RATES_MAX
 #define BUCKET_FILE	"state/bucket.tdb"	/* under spool_dir */
 #define BUCKET_HOLD_MAX	(365.0 * 86400)	/* hold cap when rate <= 0 */
 
 struct bucket_rec {
 	uint32_t version;		/* BUCKET_REC_VERSION */
 	uint32_t flags;			/* BUCKET_FROZEN, BUCKET_AUTO */
-	double	 tokens;		/* balance at 'stamp'; may be negative */
+	double	 tokens;		/* lowest balance at 'stamp'; may be
+					 * negative */
 	double	 stamp;			/* unix time of the last refill */
 	double	 frozen_waiting;	/* recipients accepted while frozen */
 	double	 charged;		/* total tokens ever charged */
 	uint64_t released;		/* messages released at once (SEND) */
 	uint64_t held;			/* messages held (HOLD, FROZEN_HOLD) */
 	uint64_t refused;		/* messages refused (REFUSED) */
+	/* version 2 */
+	uint32_t nb;			/* buckets below (0: all fresh) */
+	uint32_t pad;
+	double	 period[BUCKET_MAX];	/* each bucket's unit, seconds */
+	double	 btokens[BUCKET_MAX];	/* each bucket's balance at 'stamp' */
 };
 
 #define BUCKET_FROZEN	0x01
-#define BUCKET_AUTO	0x02		/* frozen by the backlog, not an admin */
+#define BUCKET_AUTO	0x02		/* frozen automatically (backlog, or
+					 * failures: queue/failstat.h) */
 
 enum bucket_verdict {
 	BUCKET_SEND,			/* tokens were there: release now */
@@ -82,7 +101,7 @@ enum bucket_verdict {
 struct bucket_result {
 	enum bucket_verdict verdict;
 	double	 hold;			/* unix time the hold ends (HOLD), else 0 */
-	double	 tokens;		/* balance after the charge */
+	double	 tokens;		/* lowest balance after the charge */
 	double	 backlog;		/* recipients waiting after the charge:
 					 * the deficit (SEND/HOLD), the deficit
 					 * that was refused (REFUSED by backlog),

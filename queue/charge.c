@@ -240,11 +240,10 @@ charge_clean(char *out, size_t len, const char *in)
 			out[i] = '?';
 }
 
-/* charge_alert_text - the notice mailed to alert_to. */
+/* charge_alert_text - the notice mailed to alert_to; what says why. */
 static int
 charge_alert_text(struct buf *b, const struct charge_ctx *cx,
-    const char *site, uid_t uid, double limit, const char *cwd,
-    const char *exe, const char *qid, time_t now)
+    const char *site, const char *what, const char *qid, time_t now)
 {
 	const struct conf *c = cx->conf;
 	char	 date[64];
@@ -253,39 +252,31 @@ charge_alert_text(struct buf *b, const struct charge_ctx *cx,
 	return buf_printf(b, "From: sitemail <MAILER-DAEMON@%s>\r\n"
 	    "To: <%s>\r\nSubject: sitemail: site %s auto-frozen\r\n"
 	    "Date: %s\r\nMessage-ID: <%s@%s>\r\nAuto-Submitted: "
-	    "auto-generated\r\n\r\nSite %s (uid %lu) passed its backlog of "
-	    "%.0f recipients waiting for tokens and was frozen.\r\n"
+	    "auto-generated\r\n\r\n%s\r\n"
 	    "Its queued mail is held. Inspect it with 'sitemail list --site "
 	    "%s', then 'sitemail thaw %s' or 'sitemail delete --site %s "
-	    "--frozen'.\r\nLast caller: cwd %s, program %s\r\n",
-	    c->hostname, c->alert_to, site, date, qid, c->hostname, site,
-	    (unsigned long)uid, limit, site, site, site, cwd, exe);
+	    "--frozen'.\r\n", c->hostname, c->alert_to, site, date, qid,
+	    c->hostname, what, site, site, site);
 }
 
-/* charge_alert - log an auto-freeze and queue a notice to alert_to. */
-void
-charge_alert(const struct charge_ctx *cx, const char *site, uid_t uid,
-    double backlog, double limit, const char *cwd, const char *exe)
+/* charge_alert_queue - queue the freeze notice of site to alert_to. */
+static void
+charge_alert_queue(const struct charge_ctx *cx, const char *site,
+    const char *what)
 {
 	struct spool_writer *w;
 	struct envelope env;
 	struct buf b;
-	char	 ccwd[1024], cexe[1024], *rcpt[1];
+	char	*rcpt[1];
 	time_t	 now = time(NULL);
 
-	charge_clean(ccwd, sizeof(ccwd), cwd);
-	charge_clean(cexe, sizeof(cexe), exe);
-	log_warn("site frozen: site=%s uid=%lu backlog=%.0f limit=%.0f "
-	    "cwd=%s exe=%s", site, (unsigned long)uid, backlog, limit, ccwd,
-	    cexe);
 	if (*cx->conf->alert_to == '\0' || cx->key == NULL ||
 	    spool_create(&w, cx->conf->spool_dir, cx->key) != 0)
 		return;
 	buf_init(&b, 8192);
 	memset(&env, 0, sizeof(env));
 	snprintf(env.qid, sizeof(env.qid), "%s", spool_writer_qid(w));
-	(void)charge_alert_text(&b, cx, site, uid, limit, ccwd, cexe, env.qid,
-	    now);
+	(void)charge_alert_text(&b, cx, site, what, env.qid, now);
 	rcpt[0] = cx->conf->alert_to;
 	env.version = SPOOL_VERSION;
 	env.site = SITE_SYSTEM;
@@ -305,4 +296,40 @@ charge_alert(const struct charge_ctx *cx, const char *site, uid_t uid,
 		log_error("site %s: cannot queue the freeze alert: %s", site,
 		    err_str());
 	buf_free(&b);
+}
+
+/* charge_alert - log a backlog auto-freeze and queue a notice. */
+void
+charge_alert(const struct charge_ctx *cx, const char *site, uid_t uid,
+    double backlog, double limit, const char *cwd, const char *exe)
+{
+	char	 ccwd[1024], cexe[1024], what[2600];
+
+	charge_clean(ccwd, sizeof(ccwd), cwd);
+	charge_clean(cexe, sizeof(cexe), exe);
+	log_warn("site frozen: site=%s uid=%lu backlog=%.0f limit=%.0f "
+	    "cwd=%s exe=%s", site, (unsigned long)uid, backlog, limit, ccwd,
+	    cexe);
+	snprintf(what, sizeof(what), "Site %s (uid %lu) passed its backlog "
+	    "of %.0f recipients waiting for tokens and was frozen.\r\n"
+	    "Last caller: cwd %s, program %s", site, (unsigned long)uid,
+	    limit, ccwd, cexe);
+	charge_alert_queue(cx, site, what);
+}
+
+/* charge_alert_event - log an auto-freeze for another trigger and queue
+ * its notice. */
+void
+charge_alert_event(const struct charge_ctx *cx, const char *site, uid_t uid,
+    const char *trigger, const char *figures)
+{
+	char	 ctrig[512], cfig[512], what[1200];
+
+	charge_clean(ctrig, sizeof(ctrig), trigger);
+	charge_clean(cfig, sizeof(cfig), figures);
+	log_warn("site %s: auto-frozen: %s %s (uid %lu)", site, ctrig, cfig,
+	    (unsigned long)uid);
+	snprintf(what, sizeof(what), "Site %s (uid %lu) was frozen: %s %s.",
+	    site, (unsigned long)uid, ctrig, cfig);
+	charge_alert_queue(cx, site, what);
 }

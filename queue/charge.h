@@ -76,5 +76,10 @@ void	charge_expire(struct charge_book *, const struct charge_ctx *,
 /* charge_alert - log an auto-freeze and queue a notice to alert_to. */
 void	charge_alert(const struct charge_ctx *, const char *site, uid_t uid,
 	    double backlog, double limit, const char *cwd, const char *exe);
+/* charge_alert_event - log an auto-freeze made for another reason (the
+ * failure ratio: trigger "fail ratio", figures "20/30 in 1h ...") as
+ * "site S: auto-frozen: TRIGGER FIGURES" and queue a notice to alert_to. */
+void	charge_alert_event(const struct charge_ctx *, const char *site,
+	    uid_t uid, const char *trigger, const char *figures);
 
 #endif

@@ -531,6 +531,8 @@ relay_result_set(struct relay_rcpt_result *r, const struct relay_reply *rep)
 	size_t	 n;
 
 	r->code = rep->code;
+	r->stage = rep->phase == PH_MAIL ? 'M' : rep->phase == PH_RCPT ? 'R' :
+	    rep->phase >= PH_DATA && rep->phase <= PH_DONE ? 'D' : 0;
 	relay_textf(r->text, sizeof(r->text), "%s", rep->text);
 	/* Enhanced status code: "250 2.1.5 ..." -> "2.1.5". */
 	t = rep->text;
@@ -1191,6 +1193,7 @@ relay_session_fail(struct relay_slot *slot, CURLcode rc)
 	dsn = relay_session_dsn(slot, rc, dsnbuf, sizeof(dsnbuf));
 	for (i = 0; i < job->nrcpt; i++) {
 		job->result[i].code = RELAY_SESSION_CODE;
+		job->result[i].stage = 0;
 		snprintf(job->result[i].dsn, sizeof(job->result[i].dsn),
 		    "%s", dsn);
 		relay_textf(job->result[i].text, sizeof(job->result[i].text),

@@ -113,6 +113,9 @@ struct relay_rcpt_result {
 	int	 code;			/* SMTP reply code (see above) */
 	char	 dsn[16];		/* enhanced status "2.0.0", "4.4.1", ... */
 	char	 text[RELAY_TEXT_MAX];	/* the server's reply, sanitised */
+	char	 stage;			/* the command it answered: 'M' MAIL,
+					 * 'R' RCPT, 'D' DATA or the end of
+					 * data; 0 none (session failure) */
 };
 
 struct relay_job {

@@ -64,6 +64,7 @@
 #include "queue/bounce.h"
 #include "queue/bucket.h"
 #include "queue/donemap.h"
+#include "queue/failstat.h"
 #include "queue/freeze.h"
 #include "queue/dkim_key.h"
 #include "queue/qstate.h"
@@ -399,6 +400,7 @@ runner_close(struct runner *r)
 		close(r->spoolfd);
 	free(r->sh_urls);
 	charge_book_free(r->book);
+	failstat_free(r->fails);
 	rstate_free(r->rs);
 	explicit_bzero(r->key, sizeof(r->key));
 	free(r);
@@ -1027,10 +1029,12 @@ msg_complete(struct runner *r, struct rmsg *m)
 				runner_requeue(r, m, j->idx[k],
 				    runner_requeue_until(r, j->job.route),
 				    j->res[k].dsn, text, relay);
-			else
+			else {
 				rcpt_result(r, m, j->idx[k], st == QR_BOUNCED &&
 				    r->conf->soft_bounce ? QR_DEFERRED : st,
 				    j->res[k].dsn, text, relay);
+				runner_abuse_note(r, m, &j->res[k]);
+			}
 		}
 	}
 	msg_save(r, m);

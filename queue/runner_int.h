@@ -65,6 +65,7 @@ struct runner_site {
 };
 
 struct rmsg;
+struct failstat;
 
 /* One relay job: a group of recipients of one message with one route. */
 struct rjob {
@@ -132,6 +133,7 @@ struct runner {
 	struct rstate *rs;		/* paused messages (queue/rstate.c) */
 	unsigned long dmg;		/* db_damage_count() at the last check */
 	struct dkim_cache *dkim;	/* DKIM keys */
+	struct failstat *fails;		/* the last hour's results per site */
 };
 
 /* runner.c */
@@ -187,6 +189,12 @@ void	runner_requeue(struct runner *, struct rmsg *, size_t i, time_t until,
 	    const char *dsn, const char *why, const char *relay);
 /* runner_requeue_until - when requeued recipients of a route are due. */
 time_t	runner_requeue_until(struct runner *, const struct relay_route *);
+
+/* runner_abuse.c */
+/* runner_abuse_note - count a server's result for a recipient of m in
+ * its site's last hour; auto-freeze the site past its limits. */
+void	runner_abuse_note(struct runner *, const struct rmsg *,
+	    const struct relay_rcpt_result *);
 
 /* runner_route.c */
 /* runner_route_open - the route context and its DNS workers. */

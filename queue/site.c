@@ -103,6 +103,8 @@ site_root_limits(const struct conf *c, const struct conf_site *s,
 	out->rate = CONF_LIMIT_EXEMPT;
 	out->burst = CONF_LIMIT_EXEMPT;
 	out->backlog = CONF_LIMIT_EXEMPT;
+	conf_rates_set1(&out->rates, CONF_LIMIT_EXEMPT, 1);
+	out->max_fail_ratio = 1;	/* never frozen for failures */
 }
 
 /* site_identify - fill id for uid (login looked up with getpwuid_r). */

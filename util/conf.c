@@ -26,8 +26,9 @@
  * "FILE:LINE: what is wrong".
  *
  * Values: durations N, Ns, Nm, Nh, Nd (seconds); sizes N, NK, NM, NG
- * (powers of 1024); rates N/s, N/m, N/h, N/d; booleans yes/no, true/false,
- * 1/0; lists separated by commas and/or white space.
+ * (powers of 1024); rates N/s, N/m, N/h, N/d, and for "rate" a list of
+ * them (one per unit); ratios N% (whole, 0 to 100); booleans yes/no,
+ * true/false, 1/0; lists separated by commas and/or white space.
  *
  * Cost: this runs on every sendmail call, so it does no DNS and no large
  * allocation.  The default hostname is gethostname(); only when that has
@@ -89,7 +90,7 @@ enum conf_type {
 	T_STRING, T_HOST, T_PATH, T_OPTPATH, T_USER, T_LOG, T_URL,
 	T_URLS, T_LIST, T_USERS, T_SIZE, T_DURATION, T_RECIPIENTS,
 	T_CONNECTIONS, T_BOOL, T_RATE, T_BURST, T_COUNT, T_POLICY,
-	T_PORT, T_PORTS, T_BLOCK, T_AUTH
+	T_RATIO, T_PORT, T_PORTS, T_BLOCK, T_AUTH
 };
 
 struct conf_key {
@@ -137,11 +138,13 @@ static const struct conf_key conf_keys[] = {
 	{ S_SMARTHOST, "command_timeout", T_DURATION, C(command_timeout) },
 	{ S_SMARTHOST, "data_timeout", T_DURATION, C(data_timeout) },
 	{ S_SMARTHOST, "soft_bounce", T_BOOL, C(soft_bounce) },
-	{ S_LIMITS, "rate", T_RATE, L(rate) },
+	{ S_LIMITS, "rate", T_RATE, L(rates) },
 	{ S_LIMITS, "burst", T_BURST, L(burst) },
 	{ S_LIMITS, "backlog", T_COUNT, L(backlog) },
 	{ S_LIMITS, "from_policy", T_POLICY, L(from_policy) },
 	{ S_LIMITS, "spool_quota", T_SIZE, L(spool_quota) },
+	{ S_LIMITS, "max_fail_ratio", T_RATIO, L(max_fail_ratio) },
+	{ S_LIMITS, "min_fail_count", T_COUNT, L(min_fail_count) },
 	{ S_DKIM, "keys", T_PATH, C(dkim_keys) },
 	{ S_DKIM, "selector", T_HOST, C(dkim_selector) },
 	{ S_SITE, "users", T_USERS, SI(users) },
@@ -296,16 +299,16 @@ conf_parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-/* conf_parse_rate - "100/h" to tokens per second; -1 if bad.  N is a
- * whole number up to 10^9; 0 is allowed (the site never refills). */
-double
-conf_parse_rate(const char *s)
+/* conf_rate_one - the len bytes "N/u" at s to N and the unit's seconds;
+ * -1 if bad.  N is a whole number up to 10^9. */
+static int
+conf_rate_one(const char *s, size_t len, double *count, double *period)
 {
-	const char *slash = strchr(s, '/');
+	const char *slash = memchr(s, '/', len);
 	uint64_t n;
 	double	 per;
 
-	if (slash == NULL || slash[1] == '\0' || slash[2] != '\0')
+	if (slash == NULL || (size_t)(slash - s) + 2 != len)
 		return -1;
 	switch (slash[1]) {
 	case 's': per = 1; break;
@@ -316,7 +319,93 @@ conf_parse_rate(const char *s)
 	}
 	if (conf_parse_u64(s, (size_t)(slash - s), CONF_COUNT_MAX, &n) < 0)
 		return -1;
-	return (double)n / per;
+	*count = (double)n;
+	*period = per;
+	return 0;
+}
+
+/* conf_parse_rate - "100/h" to tokens per second; -1 if bad.  N is a
+ * whole number up to 10^9; 0 is allowed (the site never refills). */
+double
+conf_parse_rate(const char *s)
+{
+	double	 n, per;
+
+	if (conf_rate_one(s, strlen(s), &n, &per) < 0)
+		return -1;
+	return n / per;
+}
+
+/* conf_rates_set1 - a list of one rate. */
+void
+conf_rates_set1(struct conf_rates *r, double count, double period)
+{
+	memset(r, 0, sizeof(*r));
+	r->n = 1;
+	r->count[0] = count;
+	r->period[0] = period;
+}
+
+/* conf_rates_insert - add count/period to r in period order; -1 when the
+ * unit is there already or the list is full. */
+static int
+conf_rates_insert(struct conf_rates *r, double count, double period)
+{
+	unsigned i, j;
+
+	if (r->n == CONF_RATES_MAX)
+		return -1;
+	for (i = 0; i < r->n && r->period[i] < period; i++)
+		;
+	if (i < r->n && r->period[i] == period)
+		return -1;
+	for (j = r->n; j > i; j--) {
+		r->count[j] = r->count[j - 1];
+		r->period[j] = r->period[j - 1];
+	}
+	r->count[i] = count;
+	r->period[i] = period;
+	r->n++;
+	return 0;
+}
+
+/* conf_parse_rates - a rate list into *out, sorted by period. */
+int
+conf_parse_rates(const char *s, struct conf_rates *out)
+{
+	static const char sep[] = ", \t";
+	struct conf_rates r;
+	double	 n, per;
+	size_t	 len;
+	unsigned i;
+
+	memset(&r, 0, sizeof(r));
+	for (s += strspn(s, sep); *s != '\0'; s += strspn(s, sep)) {
+		len = strcspn(s, sep);
+		if (conf_rate_one(s, len, &n, &per) < 0 ||
+		    conf_rates_insert(&r, n, per) < 0)
+			return -1;
+		s += len;
+	}
+	for (i = 0; r.n > 1 && i < r.n; i++)
+		if (r.count[i] < 1)
+			return -1;	/* a 0/x bucket in a list: never */
+	if (r.n == 0)
+		return -1;
+	*out = r;
+	return 0;
+}
+
+/* conf_parse_ratio - "50%" (whole, 0 to 100) to 0.5; -1 if bad. */
+static double
+conf_parse_ratio(const char *s)
+{
+	size_t	 n = strlen(s);
+	uint64_t v;
+
+	if (n < 2 || s[n - 1] != '%' || conf_parse_u64(s, n - 1, 100, &v) < 0)
+		return -1;
+	return (double)v / 100;
 }
 
 /* conf_parse_bool - yes/no, true/false, 1/0 (any case); -1 if bad. */
@@ -517,7 +606,9 @@ conf_want(enum conf_type t)
 	case T_RECIPIENTS: return "want a number from 1 to 100000";
 	case T_CONNECTIONS: return "want a number from 1 to 256";
 	case T_BOOL: return "want yes or no";
-	case T_RATE: return "want N/s, N/m, N/h or N/d";
+	case T_RATE: return "want N/s, N/m, N/h or N/d, or a list with at "
+	    "most one of each";
+	case T_RATIO: return "want a percentage from 0% to 100%";
 	case T_BURST: return "want a whole number from 1 to 1000000000";
 	case T_COUNT: return "want a whole number from 0 to 1000000000";
 	case T_POLICY: return "want allow, rewrite or reject";
@@ -560,7 +651,9 @@ conf_set_number(enum conf_type t, void *field, const char *value)
 		*(int *)field = b;
 		return 0;
 	case T_RATE:
-		if ((r = conf_parse_rate(value)) < 0)
+		return conf_parse_rates(value, field);
+	case T_RATIO:
+		if ((r = conf_parse_ratio(value)) < 0)
 			return -1;
 		*(double *)field = r;
 		return 0;
@@ -641,7 +734,7 @@ conf_set(struct conf_ctx *ctx, const struct conf_key *k, void *field,
 			    "out of memory");
 		break;
 	case T_SIZE: case T_DURATION: case T_RECIPIENTS: case T_CONNECTIONS:
-	case T_BOOL: case T_RATE: case T_BURST: case T_COUNT:
+	case T_BOOL: case T_RATE: case T_BURST: case T_COUNT: case T_RATIO:
 		rc = conf_set_number(k->type, field, value);
 		break;
 	case T_POLICY:
@@ -1183,6 +1276,25 @@ static void conf_site_free(struct conf_site *);
 static void conf_ctx_free(struct conf *);
 static int conf_broken_file(struct conf_ctx *, const char *);
 
+/* conf_limit_size - the bytes of a [limits] field of type t. */
+static size_t
+conf_limit_size(enum conf_type t)
+{
+	switch (t) {
+	case T_POLICY: return sizeof(enum conf_from_policy);
+	case T_SIZE: return sizeof(size_t);
+	case T_RATE: return sizeof(struct conf_rates);
+	default: return sizeof(double);
+	}
+}
+
+/* conf_limits_rate - set the bucket-0 figure "rate" from the list. */
+static void
+conf_limits_rate(struct conf_limits *l)
+{
+	l->rate = l->rates.count[0] / l->rates.period[0];
+}
+
 /* conf_resolve_limits - sites inherit the [limits] keys they did not set. */
 static void
 conf_resolve_limits(struct conf_ctx *ctx)
@@ -1193,8 +1305,11 @@ conf_resolve_limits(struct conf_ctx *ctx)
 
 	struct conf_limits root;
 
+	conf_limits_rate(&c->limits);
 	root = c->limits;	/* root is exempt from rates by default */
-	root.rate = root.burst = root.backlog = CONF_LIMIT_EXEMPT;
+	root.burst = root.backlog = CONF_LIMIT_EXEMPT;
+	conf_rates_set1(&root.rates, CONF_LIMIT_EXEMPT, 1);
+	root.max_fail_ratio = 1;	/* and from the failure freeze */
 	for (i = 0; i < c->nsites; i++) {
 		l = &c->sites[i].limits;
 		for (bit = 0; bit < CONF_NKEYS; bit++) {
@@ -1204,10 +1319,10 @@ conf_resolve_limits(struct conf_ctx *ctx)
 			memcpy((char *)l + conf_keys[bit].off,
 			    (strcmp(c->sites[i].name, "root") == 0 ?
 			    (char *)&root : (char *)&c->limits) +
-			    conf_keys[bit].off, conf_keys[bit].type == T_POLICY ?
-			    sizeof(l->from_policy) : conf_keys[bit].type ==
-			    T_SIZE ? sizeof(size_t) : sizeof(double));
+			    conf_keys[bit].off,
+			    conf_limit_size(conf_keys[bit].type));
 		}
+		conf_limits_rate(l);
 	}
 }
 
@@ -1390,6 +1505,9 @@ conf_defaults(struct conf *c, const char *dir)
 	c->command_timeout = 300;
 	c->data_timeout = 300;
 	c->limits.rate = 100.0 / 3600;
+	conf_rates_set1(&c->limits.rates, 100, 3600);
+	c->limits.max_fail_ratio = 0.5;
+	c->limits.min_fail_count = 20;
 	c->limits.burst = 50;
 	c->limits.backlog = 200;
 	c->limits.from_policy = FROM_REWRITE;

@@ -8,7 +8,8 @@
  * root's site "root" is exempt from rates unless a [site root] sets them.
  * A broken sites.d file is left out, its error kept in conf.broken
  * ("FILE:LINE: what"): it never stops the other sites.
- * Durations take s/m/h/d, sizes K/M/G, rates N/s N/m N/h N/d.  A missing
+ * Durations take s/m/h/d, sizes K/M/G, rates N/s N/m N/h N/d (rate takes
+ * a list, one token bucket each), ratios N%.  A missing
  * file means built-in defaults.  An unknown key or bad value fails with
  * EX_CONFIG and err_str() = "FILE:LINE: what is wrong".
  */
@@ -31,13 +32,28 @@ struct conf_list {
 	size_t	 n;
 };
 
+#define CONF_RATES_MAX	4		/* rate list: at most one per unit */
+
+/* The rate list ("5/m, 20/h"): one token bucket each, sorted by period,
+ * shortest first.  Bucket 0 holds burst tokens, every other bucket the N
+ * of its own "N/unit". */
+struct conf_rates {
+	unsigned n;			/* 1..CONF_RATES_MAX */
+	double	 count[CONF_RATES_MAX];	/* N of "N/unit" */
+	double	 period[CONF_RATES_MAX];	/* the unit, seconds: 1 60 3600 86400 */
+};
+
 /* Per-site limits; [limits] gives the defaults every site starts from. */
 struct conf_limits {
-	double	 rate;			/* tokens per second */
-	double	 burst;			/* bucket size, tokens */
+	double	 rate;			/* tokens per second of bucket 0 (set
+					 * from rates when the load is done) */
+	double	 burst;			/* size of bucket 0, tokens */
 	double	 backlog;		/* waiting recipients before auto-freeze */
 	enum conf_from_policy from_policy;
 	size_t	 spool_quota;		/* bytes in the spool, tmp/ included */
+	struct conf_rates rates;	/* every bucket */
+	double	 max_fail_ratio;	/* 0..1; freeze above it (1 = never) */
+	double	 min_fail_count;	/* failures in the hour before that */
 };
 
 struct conf_site {
@@ -188,5 +204,11 @@ int	conf_parse_size(const char *, size_t *);
 /* conf_parse_rate - "100/h" to tokens per second (N whole, 0..10^9); -1
  * if bad. */
 double	conf_parse_rate(const char *);
+/* conf_parse_rates - a rate list "100/h, 1000/d" (commas and/or blanks,
+ * at most one rate per unit; N >= 1 when there are several) into *out,
+ * sorted by period; -1 if bad (*out untouched). */
+int	conf_parse_rates(const char *, struct conf_rates *out);
+/* conf_rates_set1 - a list of the single rate count/period. */
+void	conf_rates_set1(struct conf_rates *, double count, double period);
 
 #endif

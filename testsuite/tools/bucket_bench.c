@@ -31,7 +31,8 @@ bench_now(void)
 int
 main(int argc, char **argv)
 {
-	struct conf_limits l = { 1e6, 1e12, 1e12, FROM_ALLOW, 0 };
+	struct conf_limits l = { .rate = 1e6, .burst = 1e12, .backlog = 1e12,
+	    .from_policy = FROM_ALLOW };
 	struct bucket_result r;
 	struct bucket_db *db;
 	char	 tmp[64] = "/tmp/bucket_bench.XXXXXX", state[4200], file[4300];

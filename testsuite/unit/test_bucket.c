@@ -28,9 +28,30 @@ static char path[128];
 static struct conf_limits
 lim(double rate, double burst, double backlog)
 {
-	struct conf_limits l = { rate, burst, backlog, FROM_REWRITE, 0 };
+	struct conf_limits l = { .rate = rate, .burst = burst,
+	    .backlog = backlog, .from_policy = FROM_REWRITE };
 
+	conf_rates_set1(&l.rates, rate, 1);
 	return l;
+}
+
+/* lim_list - limits with a rate list ("5/m, 20/h"), burst and backlog. */
+static struct conf_limits
+lim_list(const char *rates, double burst, double backlog)
+{
+	struct conf_limits l = lim(0, burst, backlog);
+
+	if (conf_parse_rates(rates, &l.rates) != 0)
+		abort();
+	l.rate = l.rates.count[0] / l.rates.period[0];
+	return l;
+}
+
+/* near - a == b within a millionth. */
+static int
+near(double a, double b)
+{
+	return fabs(a - b) < 1e-6;
 }
 
 /* test_open - creation, file mode, and a missing directory. */
@@ -216,7 +237,7 @@ test_args(struct bucket_db *db)
 	is_int(bucket_charge(db, "g", &l, -1, 0, &r), EX_SOFTWARE,
 	    "negative cost");
 	is_int(bucket_charge(db, "g", &l, NAN, 0, &r), EX_SOFTWARE, "NaN cost");
-	l.rate = 0;
+	l.rate = l.rates.count[0] = 0;
 	bucket_charge(db, "g", &l, 12, 0, &r);
 	ok(r.verdict == BUCKET_HOLD && r.hold == BUCKET_HOLD_MAX,
 	    "rate 0: the hold is capped, not infinite");
@@ -285,7 +306,7 @@ test_bad(struct bucket_db *db)
 	    "unknown flags: fresh");
 	bucket_charge(db, "short", &l, 3, 1, &r);
 	ok(r.verdict == BUCKET_SEND && r.tokens == 7, "a charge repairs it");
-	ok(logged("bucket nan: bad record (64 bytes), starting afresh"),
+	ok(logged("bucket nan: bad record (136 bytes), starting afresh"),
 	    "a bad record is logged");
 	return db;
 }
@@ -302,7 +323,8 @@ walk_fn(void *arg, const char *site, const struct bucket_rec *rec)
 	struct walk *w = arg;
 
 	w->n++;
-	w->seen_a |= strcmp(site, "a") == 0 && rec->version == 1;
+	w->seen_a |= strcmp(site, "a") == 0 &&
+	    rec->version == BUCKET_REC_VERSION;
 	w->seen_short |= strcmp(site, "short") == 0;
 	w->seen_version |= strcmp(site, "version") == 0;
 	return 0;
@@ -326,7 +348,7 @@ test_sites(struct bucket_db *db)
 	is_int(bucket_sites(db, walk_fn, &w), 0, "walk");
 	ok(w.seen_a && w.seen_short && !w.seen_version,
 	    "valid records are seen, bad ones skipped");
-	is_int(w.n, 7, "7 valid records: a b c e f g short");
+	is_int(w.n, 10, "10 valid records: a b c e f g short m n old");
 	is_int(bucket_sites(db, stop_fn, &n), 42, "fn's status stops the walk");
 	is_int(n, 1, "after one site");
 }
@@ -390,6 +412,134 @@ test_concurrent(void)
 	bucket_close(db);
 }
 
+/* test_list - several buckets: all or none, the hold of the slowest,
+ * the hour bucket holding while the minute bucket has tokens. */
+static void
+test_list(struct bucket_db *db)
+{
+	struct conf_limits l = lim_list("20/h, 5/m", 5, 100);
+	struct bucket_result r;
+	struct bucket_rec rec;
+	int	 i, sent = 0;
+
+	ok(l.rates.n == 2 && l.rates.period[0] == 60 &&
+	    l.rates.period[1] == 3600, "the list is sorted, minute first");
+	bucket_get(db, "m", &l, 0, &rec);
+	ok(rec.nb == 2 && rec.btokens[0] == 5 && rec.btokens[1] == 20 &&
+	    rec.tokens == 5, "fresh: 5 of burst 5 and 20 of 20/h");
+	for (i = 0; i < 6; i++) {
+		bucket_charge(db, "m", &l, 1, 0, &r);
+		sent += r.verdict == BUCKET_SEND;
+	}
+	ok(sent == 5 && r.verdict == BUCKET_HOLD && near(r.hold, 12) &&
+	    near(r.tokens, -1), "the 6th recipient within a minute is held "
+	    "(12 s, by the 5/m bucket)");
+	bucket_get(db, "m", &l, 0, &rec);
+	ok(near(rec.btokens[0], -1) && near(rec.btokens[1], 14),
+	    "the HOLD charged both buckets");
+	bucket_refund(db, "m", &l, BUCKET_HOLD, 1, 0);
+	/* 5 per minute, as the minute bucket allows: 20 in 4 minutes. */
+	for (sent = 5, i = 1; i <= 3; i++) {
+		int	 k;
+
+		for (k = 0; k < 5; k++) {
+			bucket_charge(db, "m", &l, 1, 60.0 * i, &r);
+			sent += r.verdict == BUCKET_SEND;
+		}
+	}
+	bucket_get(db, "m", &l, 180, &rec);
+	ok(sent == 20 && near(rec.btokens[0], 0) && near(rec.btokens[1], 1),
+	    "20 sent by minute 3; the hour bucket refilled 1 (20/h)");
+	bucket_charge(db, "m", &l, 1, 240, &r);
+	ok(r.verdict == BUCKET_SEND, "minute 4: the 21st goes (1.33 tokens)");
+	bucket_charge(db, "m", &l, 1, 240, &r);
+	ok(r.verdict == BUCKET_HOLD && near(r.hold, 360),
+	    "the 22nd is held 2 minutes by the hour bucket");
+	bucket_get(db, "m", &l, 240, &rec);
+	ok(near(rec.btokens[0], 3) && rec.btokens[1] < 0 &&
+	    near(rec.tokens, rec.btokens[1]), "... while the minute bucket "
+	    "has 3 tokens; tokens is the lowest balance");
+	l.backlog = 2;
+	bucket_charge(db, "m", &l, 5, 240, &r);
+	bucket_get(db, "m", &l, 240, &rec);
+	ok(r.verdict == BUCKET_REFUSED && near(rec.btokens[0], 3),
+	    "a refused charge takes from no bucket (all or none)");
+	bucket_set_frozen(db, "m", 0, 0);
+	l.backlog = 100;
+	bucket_charge(db, "m", &l, 2, 240, &r);
+	bucket_refund(db, "m", &l, r.verdict, 2, 240);
+	bucket_get(db, "m", &l, 240, &rec);
+	ok(near(rec.btokens[0], 3) && near(rec.btokens[1], -2.0 / 3),
+	    "a refund gives back to every bucket");
+}
+
+/* test_list_change - a changed rate list keeps the units that stay. */
+static void
+test_list_change(struct bucket_db *db)
+{
+	struct conf_limits a = lim_list("5/m, 20/h", 5, 100);
+	struct conf_limits b = lim_list("20/h", 50, 100);
+	struct conf_limits c = lim_list("5/m 20/h 100/d", 5, 100);
+	struct bucket_result r;
+	struct bucket_rec rec;
+
+	bucket_charge(db, "n", &a, 4, 0, &r);
+	bucket_get(db, "n", &b, 0, &rec);
+	ok(rec.nb == 1 && rec.btokens[0] == 16,
+	    "dropping 5/m: the hour bucket keeps its 16");
+	bucket_get(db, "n", &c, 0, &rec);
+	ok(rec.nb == 3 && rec.btokens[0] == 1 && rec.btokens[1] == 16 &&
+	    rec.btokens[2] == 100, "adding 100/d: a full new bucket");
+}
+
+/* test_v1 - a version-1 record (64 bytes, one bucket) still loads. */
+static struct bucket_db *
+test_v1(struct bucket_db *db)
+{
+	struct conf_limits l = lim_list("1/s, 1000/d", 10, 5);
+	struct tdb_context *tdb;
+	struct bucket_rec rec;
+	struct bucket_result r;
+
+	bucket_close(db);
+	tdb = tdb_open(path, 0, TDB_DEFAULT, O_RDWR, 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.version = 1;
+	rec.flags = BUCKET_FROZEN;
+	rec.tokens = 3;
+	rec.stamp = 100;
+	rec.charged = 7;
+	rec.released = 2;
+	poke(tdb, "old", &rec, BUCKET_REC_V1_SIZE);
+	rec.version = 2;
+	poke(tdb, "v2short", &rec, BUCKET_REC_V1_SIZE);
+	memset(&rec, 0, sizeof(rec));
+	rec.version = 2;
+	rec.nb = BUCKET_MAX + 1;
+	poke(tdb, "toomany", &rec, sizeof(rec));
+	rec.nb = 1;
+	rec.btokens[0] = INFINITY;
+	poke(tdb, "inf", &rec, sizeof(rec));
+	tdb_close(tdb);
+	is_int(bucket_open_path(&db, path), 0, "reopen");
+	ok(bucket_get(db, "old", &l, 102, &rec) == 0 && rec.nb == 2 &&
+	    rec.btokens[0] == 5 && rec.btokens[1] == 1000 &&
+	    rec.flags == BUCKET_FROZEN && rec.charged == 7 &&
+	    rec.released == 2, "a version-1 record loads: its balance "
+	    "in the first bucket, refilled; flags and counters kept");
+	bucket_set_frozen(db, "old", 0, 0);
+	bucket_charge(db, "old", &l, 1, 102, &r);
+	ok(r.verdict == BUCKET_SEND && r.tokens == 4,
+	    "and is written back as version 2");
+	ok(bucket_get(db, "v2short", &l, 1, &rec) == 0 && rec.tokens == 10,
+	    "64 bytes claiming version 2: fresh");
+	ok(bucket_get(db, "toomany", &l, 1, &rec) == 0 && rec.tokens == 10,
+	    "too many buckets: fresh");
+	ok(bucket_get(db, "inf", &l, 1, &rec) == 0 && rec.tokens == 10,
+	    "an infinite bucket: fresh");
+	return db;
+}
+
 /* main - run every group of tests in a scratch spool. */
 int
 main(void)
@@ -411,6 +561,9 @@ main(void)
 	test_refund(db);
 	test_args(db);
 	db = test_bad(db);
+	test_list(db);
+	test_list_change(db);
+	db = test_v1(db);
 	test_sites(db);
 	bucket_close(db);
 	test_concurrent();

@@ -252,7 +252,8 @@ test_errors(void)
 	expect_error("[main]\nhostname = a.b\nx = 1\n", 3,
 	    "unknown key \"x\" in [main]", "unknown key");
 	expect_error("[limits]\nrate = abc\n", 2, "bad value \"abc\" for rate "
-	    "(want N/s, N/m, N/h or N/d)", "bad rate");
+	    "(want N/s, N/m, N/h or N/d, or a list with at most one of each)",
+	    "bad rate");
 	expect_error("[site a]\n\n\nbogus = 1\n", 4,
 	    "unknown key \"bogus\" in [site a]", "unknown key in a site");
 	expect_error("[site a]\nhostname = x\n", 2,
@@ -444,7 +445,8 @@ test_sites_d(void)
 	put("sites.d/f.conf", "[site f]\nrate = 5/x\n");
 	is_int(conf_load(&c, dir), 0, "bad value in sites.d: others load");
 	snprintf(exp, sizeof(exp), "%s/sites.d/f.conf:2: bad value \"5/x\" for "
-	    "rate (want N/s, N/m, N/h or N/d)", dir);
+	    "rate (want N/s, N/m, N/h or N/d, or a list with at most one of "
+	    "each)", dir);
 	is_str(c.broken.n > 1 ? c.broken.v[1] : "", exp,
 	    "sites.d error names its file");
 	ok(conf_site_find(&c, "f") == NULL && conf_site_find(&c, "b"),
@@ -521,6 +523,68 @@ test_parsers(void)
 	ok(conf_parse_rate("99999999999999999999999/s") < 0, "overflow");
 }
 
+/* test_rates - rate lists, max_fail_ratio and min_fail_count: parsed,
+ * inherited, refused with FILE:LINE. */
+static void
+test_rates(void)
+{
+	struct conf_rates r;
+	const struct conf_site *s;
+	struct conf c;
+
+	is_int(conf_parse_rates("100/h, 1000/d", &r), 0, "100/h, 1000/d");
+	ok(r.n == 2 && r.count[0] == 100 && r.period[0] == 3600 &&
+	    r.count[1] == 1000 && r.period[1] == 86400, "two buckets");
+	is_int(conf_parse_rates(" 20/h 5/m,1/s ", &r), 0, "blanks, commas");
+	ok(r.n == 3 && r.period[0] == 1 && r.period[1] == 60 &&
+	    r.period[2] == 3600 && r.count[2] == 20, "sorted by period");
+	is_int(conf_parse_rates("0/h", &r), 0, "a single 0/h is allowed");
+	is_int(conf_parse_rates("5/m, 0/h", &r), -1, "0/h in a list is not");
+	is_int(conf_parse_rates("5/m, 6/m", &r), -1, "one rate per unit");
+	is_int(conf_parse_rates("1/s,1/m,1/h,1/d", &r), 0, "four units");
+	is_int(conf_parse_rates("", &r), -1, "empty");
+	is_int(conf_parse_rates(",", &r), -1, "a lone comma");
+	is_int(conf_parse_rates("5/m,,x", &r), -1, "garbage after a rate");
+	is_int(conf_parse_rates("5/mm", &r), -1, "a long unit");
+	is_int(load_main(&c, "[limits]\nrate = 5/m, 20/h\nburst = 5\n"
+	    "max_fail_ratio = 30%\nmin_fail_count = 7\n[site a]\n"
+	    "rate = 300/h\n[site b]\nmax_fail_ratio = 100%\n"), 0,
+	    "lists and ratios load");
+	ok(c.limits.rates.n == 2 && fabs(c.limits.rate - 5.0 / 60) < 1e-9,
+	    "rate is the first bucket's");
+	ok(fabs(c.limits.max_fail_ratio - 0.3) < 1e-9 &&
+	    c.limits.min_fail_count == 7, "max_fail_ratio 30%, min 7");
+	s = conf_site_find(&c, "a");
+	ok(s && s->limits.rates.n == 1 && s->limits.rates.count[0] == 300 &&
+	    fabs(s->limits.rate - 300.0 / 3600) < 1e-9 &&
+	    fabs(s->limits.max_fail_ratio - 0.3) < 1e-9,
+	    "a site's own rate replaces the list; the ratio is inherited");
+	s = conf_site_find(&c, "b");
+	ok(s && s->limits.rates.n == 2 && s->limits.max_fail_ratio == 1,
+	    "the list is inherited; 100% turns the freeze off");
+	conf_free(&c);
+	is_int(load_main(&c, "[main]\n"), 0, "defaults");
+	ok(c.limits.rates.n == 1 && c.limits.rates.count[0] == 100 &&
+	    c.limits.max_fail_ratio == 0.5 && c.limits.min_fail_count == 20,
+	    "defaults: 100/h, 50%, 20");
+	conf_free(&c);
+	expect_error("[limits]\n\nrate = 5/m, 7/m\n", 3, "bad value \"5/m, "
+	    "7/m\" for rate (want N/s, N/m, N/h or N/d, or a list with at "
+	    "most one of each)", "a unit twice is refused with its line");
+	expect_error("[site x]\nrate = 5/m; 20/h\n", 2, "bad value \"5/m; "
+	    "20/h\" for rate (want N/s, N/m, N/h or N/d, or a list with at "
+	    "most one of each)", "a bad separator");
+	expect_error("[limits]\nmax_fail_ratio = 50\n", 2, "bad value \"50\" "
+	    "for max_fail_ratio (want a percentage from 0% to 100%)",
+	    "a ratio wants %");
+	expect_error("[limits]\nmax_fail_ratio = 101%\n", 2, "bad value "
+	    "\"101%\" for max_fail_ratio (want a percentage from 0% to 100%)",
+	    "over 100%");
+	expect_error("[limits]\nmin_fail_count = -1\n", 2, "bad value \"-1\" "
+	    "for min_fail_count (want a whole number from 0 to 1000000000)",
+	    "a negative count");
+}
+
 int
 main(void)
 {
@@ -535,6 +599,7 @@ main(void)
 	test_lines();
 	test_sites_d();
 	test_parsers();
+	test_rates();
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }
