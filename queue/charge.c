@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "queue/charge.h"
+#include "queue/freeze.h"
 #include "queue/notify.h"
 #include "queue/site.h"
 #include "util/buf.h"
@@ -242,7 +243,10 @@ charge_alert(const struct charge_ctx *cx, const char *site, uid_t uid,
 	log_warn("site frozen: site=%s uid=%lu backlog=%.0f limit=%.0f "
 	    "cwd=%s exe=%s", site, (unsigned long)uid, backlog, limit, ccwd,
 	    cexe);
-	(void)cx;
+	/* Durable at once (rstate.c would write it at the next look): the
+	 * admin's thaw then removes a marker, which is the thaw event. */
+	if (freeze_site_set(cx->conf->spool_dir, site, 2) != 0)
+		log_warn("site %s: %s", site, err_str());
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = NOTIFY_FREEZE;
 	ev.site = site;
@@ -253,8 +257,10 @@ charge_alert(const struct charge_ctx *cx, const char *site, uid_t uid,
 	ev.fig[1].name = "limit";
 	ev.fig[1].value = limit;
 	ev.nfig = 2;
-	snprintf(detail, sizeof(detail), "last caller: cwd %s, program %s",
-	    ccwd, cexe);
-	ev.detail = detail;
+	if (cwd != NULL && *cwd && strcmp(cwd, "?") != 0) {
+		snprintf(detail, sizeof(detail), "last caller: cwd %s, "
+		    "program %s", ccwd, cexe);
+		ev.detail = detail;
+	}
 	notify_event(&ev);
 }

@@ -64,7 +64,7 @@ notify_figs(const struct notify_ev *ev, char *out, size_t len)
 
 	out[0] = '\0';
 	for (i = 0; i < ev->nfig && o < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%s%s=%.17g",
+		o += (size_t)snprintf(out + o, len - o, "%s%s=%.10g",
 		    i ? " " : "", ev->fig[i].name, ev->fig[i].value);
 }
 
@@ -119,7 +119,7 @@ notify_json(struct buf *b, const struct notify_ev *ev, const char *detail,
 	if (rc == 0)
 		rc = buf_addstr(b, ",\"figures\":{");
 	for (i = 0; rc == 0 && i < ev->nfig; i++)
-		rc = buf_printf(b, "%s\"%s\":%.17g", i ? "," : "",
+		rc = buf_printf(b, "%s\"%s\":%.10g", i ? "," : "",
 		    ev->fig[i].name, ev->fig[i].value);
 	if (rc == 0 && (rc = buf_addch(b, '}')) == 0)
 		rc = notify_json_top(b, ev->site, 1, "top_scripts", "script");
@@ -268,28 +268,26 @@ notify_site_uid(const char *site)
 	return s != NULL ? s->uid : (uid_t)-1;
 }
 
-/* notify_frozen_change - a freeze marker appeared or went. */
+/* notify_frozen_change - a freeze marker appeared or went.  The event
+ * is taken from the change itself, not from the marker read later (a
+ * fast freeze-thaw loop has changed it again by then); an automatic
+ * marker (its cause has reported it) is skipped. */
 void
 notify_frozen_change(const char *marker, int exists)
 {
 	struct notify_ev ev;
 	char	 site[SITE_NAME_MAX + 1];
-	int	 how;
 
 	if (nt.conf == NULL || freeze_marker_site(marker, site,
 	    sizeof(site)) != 0)
 		return;
-	how = freeze_site_get(nt.conf->spool_dir, site);
+	if (exists && freeze_site_get(nt.conf->spool_dir, site) == 2)
+		return;
 	memset(&ev, 0, sizeof(ev));
+	ev.kind = exists ? NOTIFY_FREEZE : NOTIFY_THAW;
 	ev.site = site;
 	ev.uid = notify_site_uid(site);
 	ev.trigger = "admin";
-	if (exists && how == 1)
-		ev.kind = NOTIFY_FREEZE;
-	else if (!exists && how == 0)
-		ev.kind = NOTIFY_THAW;
-	else
-		return;		/* automatic (reported by its cause), or raced */
 	notify_event(&ev);
 }
 

@@ -76,12 +76,12 @@
 
 enum conf_sect {
 	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_DKIM, S_SMTPD,
-	S_FIREWALL, S_ALIASES, S_SITE, S_NOTIFY
+	S_FIREWALL, S_NOTIFY, S_ALIASES, S_SITE
 };
 
 static const char *const conf_sect_names[] = {
 	"", "main", "dns", "local", "smarthost", "limits", "dkim", "smtpd",
-	"firewall", "aliases", "site", "notify"
+	"firewall", "notify", "aliases", "site"
 };
 
 /* Value types, each with its own parser and "want ..." hint. */
