@@ -45,7 +45,7 @@ notify_site(const char *site)
 	for (i = 0; i < nt.nsites; i++)
 		if (strcmp(nt.sites[i].name, site) == 0)
 			return &nt.sites[i];
-	if (nt.nsites == NOTIFY_SITES_MAX ||
+	if (nt.nsites == NOTIFY_STATE_MAX ||
 	    (v = realloc(nt.sites, (nt.nsites + 1) * sizeof(*v))) == NULL)
 		return NULL;
 	nt.sites = v;
@@ -149,6 +149,9 @@ notify_queue(const struct notify_ev *ev, const char *figs,
 	if (s->total++ == 0)
 		s->first = now;
 	s->count[ev->kind]++;
+	if (s->lines == NULL &&
+	    (s->lines = calloc(NOTIFY_LINES, sizeof(*s->lines))) == NULL)
+		return;
 	if (s->nlines == NOTIFY_LINES)
 		return;
 	localtime_r(&now, &tm);
@@ -229,6 +232,8 @@ notify_tick(time_t now, int force)
 		if (s->total == 0 || (!force && !notify_due(s, now)))
 			continue;
 		notify_mail(s, now);
+		free(s->lines);
+		s->lines = NULL;
 		s->sent = now;
 		s->total = 0;
 		s->nlines = 0;
@@ -420,8 +425,10 @@ notify_close(void)
 	webhook_close();
 	qstate_queued_hook(NULL);
 	usage_hooks(NULL, NULL, NULL, NULL);
-	for (i = 0; i < nt.nsites; i++)
+	for (i = 0; i < nt.nsites; i++) {
 		free(nt.sites[i].name);
+		free(nt.sites[i].lines);
+	}
 	free(nt.sites);
 	notify_ring_free();
 	metrics_free();

@@ -46,7 +46,7 @@
 #define NOTIFY_TOP		5	/* lines per "top" list */
 #define NOTIFY_SUBJECTS		5	/* sample subjects in a notice */
 #define NOTIFY_FIGURES		4	/* figures per event */
-#define NOTIFY_SITES_MAX	4096	/* sites with notice state */
+#define NOTIFY_SITES_MAX	4096	/* sites with a ring (the idlest go) */
 
 enum notify_kind {
 	NOTIFY_FREEZE,

@@ -9,6 +9,7 @@
 
 #define NOTIFY_LINES	10		/* events described one by one */
 #define NOTIFY_DELAY	1		/* seconds from an event to its notice */
+#define NOTIFY_STATE_MAX 100000		/* sites with notice state */
 
 /* The notice state of one site ("" = the whole spool). */
 struct notify_site {
@@ -18,7 +19,7 @@ struct notify_site {
 	time_t	 first;			/* first event not yet mailed */
 	unsigned total;			/* events not yet mailed */
 	unsigned count[NOTIFY_KINDS];
-	char	 lines[NOTIFY_LINES][512];
+	char	(*lines)[512];		/* NOTIFY_LINES, while events wait */
 	enum notify_kind kinds[NOTIFY_LINES];
 	size_t	 nlines;
 	char	 trigger[32];		/* of the first line */

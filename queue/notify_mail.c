@@ -179,7 +179,7 @@ mail_body(struct buf *b, const struct notify_site *s, const char *site)
 		rc = buf_printf(b, "\r\n%u event(s) since the last notice (at "
 		    "most one notice per site every %lds):\r\n", s->total,
 		    nt.conf->notify.interval);
-	for (i = 0; rc == 0 && i < s->nlines; i++)
+	for (i = 0; rc == 0 && s->lines != NULL && i < s->nlines; i++)
 		rc = buf_printf(b, "  %s\r\n", s->lines[i]);
 	if (rc == 0 && s->total > s->nlines)
 		rc = buf_printf(b, "  ... and %u more\r\n", s->total -

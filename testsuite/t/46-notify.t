@@ -83,7 +83,7 @@ N1=$(notices alice.test | head -1)
 is "$(jq -r '.rcpt_tos | sort | join(" ")' "${N1%.eml}.json")" "abuse@shop.test owner-alice@shop.test" "the notice goes to alert_to and the site's owner"
 tr -d '\r' <"$N1" >"$T/n1"
 like "$(grep '^Subject:' "$T/n1")" "site alice.test auto-frozen \(backlog\)" "subject: site and trigger"
-grep -q "freeze, trigger backlog: backlog=[0-9]* limit=3" "$T/n1"; ok $? "the trigger and its figures"
+grep -Eq "freeze, trigger backlog: backlog=[0-9.]+ limit=3$" "$T/n1"; ok $? "the trigger and its figures"
 like "$(grep -A1 '^Working directories:' "$T/n1" | tail -1)" "^ +[2-5] +$WWW\$" "top cwd with its count"
 like "$(grep -A1 '^Scripts' "$T/n1" | tail -1)" "^ +[2-5] +1001:mailer\.php\$" "top script with its count"
 like "$(grep -A1 '^Recipient domains:' "$T/n1" | tail -1)" "^ +[2-5] +shop\.test\$" "top recipient domain"
