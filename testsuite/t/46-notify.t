@@ -11,7 +11,8 @@
 #   3. intake latency is unchanged while the receiver hangs
 #   4. twenty freezes and thaws in a minute: a bounded number of notices
 #      that still account for every event
-#   5. a quarantined file: its event
+#   5. a quarantined file: its event; a site at its spool_quota: its
+#      event, and intake refuses it
 #   6. the metrics file parses, matches the log, is never half-written
 #   7. sitemail report matches what was sent
 . "$SM_SRC/testsuite/lib/tap.sh"
@@ -164,6 +165,20 @@ quar() { [ -n "$(wh_events 'select(.event == "quarantine")')" ]; }
 wait_for 20 quar; ok $? "webhook: a quarantine event"
 is "$(wh_events 'select(.event == "quarantine") | "\(.site) \(.trigger)"' | head -1)" '"alice.test verify"' "quarantine: the file owner's site"
 
+# --- 5b: spool quota: the event when the usage snapshot reaches it --------
+"$SM" freeze alice.test >/dev/null
+(cd "$WWW" && php_msg 8 | submit smr-alice "v8@shop.test"); ok $? "frozen alice: one more message accepted (held)"
+sed -i 's/^backlog = 3$/backlog = 3\nspool_quota = 100/' "$ETC/sites.d/alice.conf"
+"$SM" check-config >/dev/null; ok $? "spool_quota = 100 for alice"
+quota_ev() { [ -n "$(wh_events 'select(.event == "quota" and .site == "alice.test")')" ]; }
+wait_for 40 quota_ev; ok $? "webhook: a quota event within a usage walk"
+is "$(wh_events 'select(.event == "quota") | "\(.trigger) \(.figures.spool_quota) \(.figures.bytes > 100)"' | head -1)" '"spool_quota 100 true"' "quota: trigger and figures"
+(cd "$WWW" && php_msg 9 | submit smr-alice "v9@shop.test" 2>"$T/quota.err"); is "$?" 75 "intake refuses alice over its quota (75)"
+like "$(cat "$T/quota.err")" "spool_quota" "the refusal names the quota"
+"$SM" delete --site alice.test >/dev/null; ok $? "alice's queued message deleted"
+sed -i '/^spool_quota = 100$/d' "$ETC/sites.d/alice.conf"
+"$SM" thaw alice.test >/dev/null
+
 # --- 6: metrics ----------------------------------------------------------------
 wait_for 30 queue_empty
 # prom_settled - copy the file once it shows bob's queue empty (the usage
@@ -244,9 +259,9 @@ wait_for 20 queue_empty
 "$SM" report --json >"$T/report.json"; ok $? "sitemail report --json"
 bob() { jq -r "select(.site == \"bob.test\") | $1" "$T/report.json"; }
 alice() { jq -r "select(.site == \"alice.test\") | $1" "$T/report.json"; }
-is "$(alice '"\(.messages) \(.recipients)"')" "5 5" "report: alice's messages and recipients"
-is "$(alice '.top_scripts[0] | "\(.script) \(.count)"')" "1001:mailer.php 5" "report: alice's top script"
-is "$(alice '.top_cwds[0] | "\(.cwd) \(.count)"')" "$WWW 5" "report: alice's top cwd"
+is "$(alice '"\(.messages) \(.recipients)"')" "6 6" "report: alice's messages and recipients"
+is "$(alice '.top_scripts[0] | "\(.script) \(.count)"')" "1001:mailer.php 6" "report: alice's top script"
+is "$(alice '.top_cwds[0] | "\(.cwd) \(.count)"')" "$WWW 6" "report: alice's top cwd"
 is "$(bob '"\(.messages) \(.recipients) \(.bounced)"')" "21 21 1" "report: bob's messages, recipients, bounces"
 lat_got=$($PY - "$T/sh.spool" <<'EOF'
 import glob, json, sys
