@@ -27,7 +27,11 @@
  * within a second of new mail; inotify on the configuration directory
  * and its sites.d/ triggers a reload, which rebuilds the site index
  * (util/confidx.h, also built at start); inotify on state/flush/ picks up flush
- * requests (sendmail -q, sitemail flush); a timer rescans the queue when
+ * requests (sendmail -q, sitemail flush); inotify on state/frozen/ turns
+ * an admin's freeze marker appearing or going into a freeze or thaw event
+ * (queue/notify.h: log line, webhook, notice), and about once a second
+ * the due notices are mailed and the [notify] metrics file is rewritten
+ * (queue/runner_notify.c); a timer rescans the queue when
  * the next retry or hold is due, and at least every RUNNERD_RESCAN seconds
  * (thaws, lost events).  Housekeeping (index repair, tmp/ cleanup, DNS
  * cache purge) runs at start and every RUNNERD_HOUSEKEEP seconds.
