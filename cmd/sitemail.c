@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "queue/admin.h"
+#include "queue/admin_report.h"
 #include "queue/confcheck.h"
 #include "queue/firewall.h"
 #include "queue/site.h"
@@ -465,6 +466,13 @@ verb_firewall(struct cli *c, struct cli_args *ar)
 	    ar->remove ? FIREWALL_REMOVE : FIREWALL_PRINT, stdout);
 }
 
+/* verb_report - report [--since 24h] [--json] (queue/admin_report.c). */
+static int
+verb_report(struct cli *c, struct cli_args *ar)
+{
+	return admin_report_argv(&c->conf, ar->pos, ar->npos, stdout);
+}
+
 #define O_SELECT	(O_SITE | O_SENDER | O_RCPT | O_FROZEN)
 
 static const struct verb cli_verbs[] = {
@@ -480,6 +488,7 @@ static const struct verb cli_verbs[] = {
 	{ "bounce", 1, 1, 0, verb_bounce, "bounce ID... | -" },
 	{ "sites", 1, 1, O_JSON, verb_sites, "sites [--json]" },
 	{ "route", 1, 1, O_JSON, verb_route, "route ADDRESS [--json]" },
+	{ "report", 1, 0, O_ARGV, verb_report, "report [--since 24h] [--json]" },
 	{ "check-config", 1, 0, 0, verb_check_config, "check-config" },
 	{ "reload", 1, 0, 0, verb_reload, "reload" },
 	{ "keygen", 1, 0, 0, verb_keygen, "keygen [PATH]" },

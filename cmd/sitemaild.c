@@ -27,7 +27,11 @@
  * within a second of new mail; inotify on the configuration directory
  * and its sites.d/ triggers a reload, which rebuilds the site index
  * (util/confidx.h, also built at start); inotify on state/flush/ picks up flush
- * requests (sendmail -q, sitemail flush); a timer rescans the queue when
+ * requests (sendmail -q, sitemail flush); inotify on state/frozen/ turns
+ * an admin's freeze marker appearing or going into a freeze or thaw event
+ * (queue/notify.h: log line, webhook, notice), and about once a second
+ * the due notices are mailed and the [notify] metrics file is rewritten
+ * (queue/runner_notify.c); a timer rescans the queue when
  * the next retry or hold is due, and at least every RUNNERD_RESCAN seconds
  * (thaws, lost events).  Housekeeping (index repair, tmp/ cleanup, DNS
  * cache purge) runs at start and every RUNNERD_HOUSEKEEP seconds.
@@ -59,6 +63,8 @@
 
 #include <popt.h>
 
+#include "queue/freeze.h"
+#include "queue/notify.h"
 #include "queue/qstate.h"
 #include "queue/relay.h"
 #include "queue/runner.h"
@@ -92,7 +98,7 @@ struct runnerd {
 	int	 hold;			/* --hold: intake and views, no delivery */
 	int	 setup;			/* --setup: the spool layout only */
 	int	 sigfd, inofd;
-	int	 wd_queue, wd_flush;
+	int	 wd_queue, wd_flush, wd_frozen;
 	int	 wd_conf, wd_sites;	/* the config dir and its sites.d */
 	int	 idx_rc;		/* status of the last index write */
 	char	 idx_err[512];
@@ -254,6 +260,15 @@ rd_watch(struct runnerd *d)
 	if (d->wd_flush < 0)
 		log_warn("cannot watch %s: %s", buf_str(&path),
 		    strerror(errno));
+	buf_reset(&path);
+	(void)freeze_dir_create(rd_conf(d)->spool_dir);
+	if (buf_printf(&path, "%s/%s", rd_conf(d)->spool_dir, FREEZE_DIR) == 0)
+		d->wd_frozen = inotify_add_watch(d->inofd, buf_str(&path),
+		    IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+		    IN_ONLYDIR);
+	if (d->wd_frozen < 0)
+		log_warn("cannot watch %s: %s; no notices of admin freezes "
+		    "and thaws", buf_str(&path), strerror(errno));
 	buf_free(&path);
 }
 
@@ -273,6 +288,7 @@ rd_events(struct runnerd *d)
 		    strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	d->wd_queue = d->wd_flush = d->wd_conf = d->wd_sites = -1;
+	d->wd_frozen = -1;
 	d->inofd = -1;
 	if (d->once)
 		return;
@@ -386,6 +402,9 @@ rd_inotify(struct runnerd *d)
 			else if (ev->wd == d->wd_flush && ev->len > 0 &&
 			    ev->name[0] != '.')
 				d->flush = 1;
+			else if (ev->wd == d->wd_frozen && ev->len > 0)
+				notify_frozen_change(ev->name, (ev->mask &
+				    (IN_MOVED_TO | IN_CREATE)) != 0);
 			else if (ev->wd == d->wd_conf || ev->wd == d->wd_sites)
 				d->reload = 1;	/* and the site index */
 		}
@@ -420,6 +439,7 @@ rd_reload(struct runnerd *d)
 		conf_free(&d->confs[next]);
 		return;
 	}
+	notify_conf(&d->confs[next], key);
 	conf_free(rd_conf(d));
 	d->cur = next;
 	verdictd_set_conf(d->vd, rd_conf(d));
@@ -504,12 +524,16 @@ rd_loop(struct runnerd *d)
 			rd_scan(d, now);
 			(void)runner_step(d->r, 0);
 		}
+		runner_notify_tick(d->r, time(NULL), 0);
 		busy = runner_inflight(d->r) > 0 ||
 		    (!d->stopping && !d->reload && runner_waiting(d->r) > 0);
 		timeout = busy ? RUNNERD_BUSY_MS : d->stopping ? 1000 :
 		    rd_timeout_ms(d, time(NULL));
 		if (runner_parked(d->r) > 0 && timeout > RUNNERD_DNS_MS)
 			timeout = RUNNERD_DNS_MS;	/* DNS answers */
+		if (timeout > 1000 && (notify_pending() ||
+		    *rd_conf(d)->notify.metrics))
+			timeout = 1000;		/* notices, metrics */
 		pfd[0].fd = d->sigfd;
 		pfd[1].fd = d->inofd;
 		pfd[2].fd = runner_wake_fd(d->r);
@@ -602,6 +626,7 @@ rd_setup(struct runnerd *d)
 	if ((rc = rd_key(rd_conf(d), d->key)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	rd_runner_open(d);
+	(void)notify_open(rd_conf(d), d->key);
 }
 
 /* main - set up, then one pass or the daemon loop. */
@@ -642,6 +667,8 @@ main(int argc, char **argv)
 	log_info("stopping: sent=%lu deferred=%lu bounced=%lu removed=%lu "
 	    "quarantined=%lu", st->sent, st->deferred, st->bounced,
 	    st->removed, st->quarantined);
+	runner_notify_tick(d.r, time(NULL), 1);
+	notify_close();
 	runner_close(d.r);
 	conf_free(rd_conf(&d));
 	explicit_bzero(d.key, sizeof(d.key));

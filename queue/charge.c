@@ -12,8 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat/msgfix.h"
 #include "queue/charge.h"
+#include "queue/freeze.h"
+#include "queue/notify.h"
 #include "queue/site.h"
 #include "util/buf.h"
 #include "util/msg.h"
@@ -228,108 +229,39 @@ charge_expire(struct charge_book *b, const struct charge_ctx *cx,
 	}
 }
 
-/* charge_clean - a copy of caller text safe for a log line or a notice. */
-static void
-charge_clean(char *out, size_t len, const char *in)
-{
-	size_t	 i;
-
-	snprintf(out, len, "%s", in ? in : "?");
-	for (i = 0; out[i]; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = '?';
-}
-
-/* charge_alert_text - the notice mailed to alert_to; what says why. */
-static int
-charge_alert_text(struct buf *b, const struct charge_ctx *cx,
-    const char *site, const char *what, const char *qid, time_t now)
-{
-	const struct conf *c = cx->conf;
-	char	 date[64];
-
-	msgfix_date(now, date, sizeof(date));
-	return buf_printf(b, "From: sitemail <MAILER-DAEMON@%s>\r\n"
-	    "To: <%s>\r\nSubject: sitemail: site %s auto-frozen\r\n"
-	    "Date: %s\r\nMessage-ID: <%s@%s>\r\nAuto-Submitted: "
-	    "auto-generated\r\n\r\n%s\r\n"
-	    "Its queued mail is held. Inspect it with 'sitemail list --site "
-	    "%s', then 'sitemail thaw %s' or 'sitemail delete --site %s "
-	    "--frozen'.\r\n", c->hostname, c->alert_to, site, date, qid,
-	    c->hostname, what, site, site, site);
-}
-
-/* charge_alert_queue - queue the freeze notice of site to alert_to. */
-static void
-charge_alert_queue(const struct charge_ctx *cx, const char *site,
-    const char *what)
-{
-	struct spool_writer *w;
-	struct envelope env;
-	struct buf b;
-	char	*rcpt[1];
-	time_t	 now = time(NULL);
-
-	if (*cx->conf->alert_to == '\0' || cx->key == NULL ||
-	    spool_create(&w, cx->conf->spool_dir, cx->key) != 0)
-		return;
-	buf_init(&b, 8192);
-	memset(&env, 0, sizeof(env));
-	snprintf(env.qid, sizeof(env.qid), "%s", spool_writer_qid(w));
-	(void)charge_alert_text(&b, cx, site, what, env.qid, now);
-	rcpt[0] = cx->conf->alert_to;
-	env.version = SPOOL_VERSION;
-	env.site = SITE_SYSTEM;
-	env.uid = geteuid();
-	env.login = cx->conf->user;
-	env.sender = "";
-	env.time = now;
-	env.flags = SPOOL_F_ALERT;
-	env.cwd = env.exe = env.script = "";
-	env.rcpt = rcpt;
-	env.nrcpt = 1;
-	if (spool_write(w, b.ptr, b.len) != 0) {
-		spool_abort(w);
-		log_error("site %s: cannot queue the freeze alert: %s", site,
-		    err_str());
-	} else if (spool_commit(w, &env) != 0)
-		log_error("site %s: cannot queue the freeze alert: %s", site,
-		    err_str());
-	buf_free(&b);
-}
-
-/* charge_alert - log a backlog auto-freeze and queue a notice. */
+/* charge_alert - an auto-freeze past the backlog: one notify event
+ * (log line, notice to alert_to and the owner, webhook). */
 void
 charge_alert(const struct charge_ctx *cx, const char *site, uid_t uid,
     double backlog, double limit, const char *cwd, const char *exe)
 {
-	char	 ccwd[1024], cexe[1024], what[2600];
+	struct notify_ev ev;
+	char	 ccwd[1024], cexe[1024], detail[2100];
 
-	charge_clean(ccwd, sizeof(ccwd), cwd);
-	charge_clean(cexe, sizeof(cexe), exe);
+	notify_clean(ccwd, sizeof(ccwd), cwd);
+	notify_clean(cexe, sizeof(cexe), exe);
 	log_warn("site frozen: site=%s uid=%lu backlog=%.0f limit=%.0f "
 	    "cwd=%s exe=%s", site, (unsigned long)uid, backlog, limit, ccwd,
 	    cexe);
-	snprintf(what, sizeof(what), "Site %s (uid %lu) passed its backlog "
-	    "of %.0f recipients waiting for tokens and was frozen.\r\n"
-	    "Last caller: cwd %s, program %s", site, (unsigned long)uid,
-	    limit, ccwd, cexe);
-	charge_alert_queue(cx, site, what);
+	/* Durable at once (rstate.c would write it at the next look): the
+	 * admin's thaw then removes a marker, which is the thaw event. */
+	if (freeze_site_set(cx->conf->spool_dir, site, 2) != 0)
+		log_warn("site %s: %s", site, err_str());
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = NOTIFY_FREEZE;
+	ev.site = site;
+	ev.uid = uid;
+	ev.trigger = "backlog";
+	ev.fig[0].name = "backlog";
+	ev.fig[0].value = backlog;
+	ev.fig[1].name = "limit";
+	ev.fig[1].value = limit;
+	ev.nfig = 2;
+	if (cwd != NULL && *cwd && strcmp(cwd, "?") != 0) {
+		snprintf(detail, sizeof(detail), "last caller: cwd %s, "
+		    "program %s", ccwd, cexe);
+		ev.detail = detail;
+	}
+	notify_event(&ev);
 }
 
-/* charge_alert_event - log an auto-freeze for another trigger and queue
- * its notice. */
-void
-charge_alert_event(const struct charge_ctx *cx, const char *site, uid_t uid,
-    const char *trigger, const char *figures)
-{
-	char	 ctrig[512], cfig[512], what[1200];
-
-	charge_clean(ctrig, sizeof(ctrig), trigger);
-	charge_clean(cfig, sizeof(cfig), figures);
-	log_warn("site %s: auto-frozen: %s %s (uid %lu)", site, ctrig, cfig,
-	    (unsigned long)uid);
-	snprintf(what, sizeof(what), "Site %s (uid %lu) was frozen: %s %s.",
-	    site, (unsigned long)uid, ctrig, cfig);
-	charge_alert_queue(cx, site, what);
-}

@@ -73,13 +73,9 @@ int	charge_late(const struct charge_ctx *, const struct charge_msg *,
  * is gone, refunding those whose message never reached queue/. */
 void	charge_expire(struct charge_book *, const struct charge_ctx *,
 	    int tmpfd, int queuefd, time_t now, time_t grace);
-/* charge_alert - log an auto-freeze and queue a notice to alert_to. */
+/* charge_alert - log an auto-freeze past the backlog and raise its
+ * notify event (queue/notify.h: notice, webhook). */
 void	charge_alert(const struct charge_ctx *, const char *site, uid_t uid,
 	    double backlog, double limit, const char *cwd, const char *exe);
-/* charge_alert_event - log an auto-freeze made for another reason (the
- * failure ratio: trigger "fail ratio", figures "20/30 in 1h ...") as
- * "site S: auto-frozen: TRIGGER FIGURES" and queue a notice to alert_to. */
-void	charge_alert_event(const struct charge_ctx *, const char *site,
-	    uid_t uid, const char *trigger, const char *figures);
 
 #endif

@@ -12,7 +12,8 @@
  * exist; the runner user and group exist; a file: log exists (set-gid
  * programs never create it) and both the runner user and the set-gid
  * group can write it; the spool layout exists with its owners and modes
- * (as "make install" creates it).  Access is judged from the modes, owners
+ * (as "make install" creates it); the directory of [notify] metrics
+ * exists and the runner user can write it (the file is replaced there).  Access is judged from the modes, owners
  * and groups of the path and of every directory above it, for the uid and
  * groups of the user in question.  Each problem is one line naming
  * FILE:LINE or the path.
@@ -281,6 +282,25 @@ confcheck_log(struct confcheck *k)
 	confcheck_file(k, at, "log", path, &k->group, 2);
 }
 
+/* confcheck_notify - the runner user can create files in the directory
+ * of [notify] metrics (it writes a temporary file and renames it). */
+static void
+confcheck_notify(struct confcheck *k)
+{
+	char	 dir[PATH_MAX], *slash;
+
+	if (*k->c->notify.metrics == '\0' || !k->have_runner ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s", k->c->notify.metrics) >=
+	    sizeof(dir) || (slash = strrchr(dir, '/')) == NULL)
+		return;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	confcheck_file(k, "[notify] metrics", "directory", dir, &k->runner,
+	    2 | 1);
+}
+
 /* confcheck_conf_files - sitemail.conf and every sites.d file readable by
  * the set-gid group (intake) and the runner user. */
 static void
@@ -364,6 +384,7 @@ confcheck_run(const struct conf *c, FILE *out)
 	}
 	confcheck_key(&k);
 	confcheck_log(&k);
+	confcheck_notify(&k);
 	confcheck_spool(&k);
 	return k.problems;
 }

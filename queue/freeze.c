@@ -138,6 +138,13 @@ freeze_site_decode(const char *name, char *out, size_t max)
 	return 0;
 }
 
+/* freeze_marker_site - the site of a site marker's file name, or -1. */
+int
+freeze_marker_site(const char *name, char *out, size_t max)
+{
+	return freeze_site_decode(name, out, max);
+}
+
 /* freeze_put - write marker name with text, durably (tmp + rename). */
 static int
 freeze_put(int dfd, const char *name, const char *text)

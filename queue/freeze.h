@@ -12,6 +12,8 @@
 #ifndef SM_FREEZE_H
 #define SM_FREEZE_H
 
+#include <stddef.h>
+
 #define FREEZE_DIR	"state/frozen"		/* under spool_dir */
 
 /* freeze_dir_create - make state/frozen/ when missing (runner, admin). */
@@ -25,6 +27,9 @@ int	freeze_msg_get(const char *spool_dir, const char *qid);
 int	freeze_site_set(const char *spool_dir, const char *site, int freeze);
 /* freeze_site_get - 0 not frozen, 1 frozen by an admin, 2 auto-frozen. */
 int	freeze_site_get(const char *spool_dir, const char *site);
+/* freeze_marker_site - the site name of a site marker's file name into
+ * out: 0, or -1 when name is not a site marker. */
+int	freeze_marker_site(const char *name, char *out, size_t max);
 /* freeze_sites - call fn for every frozen site (how: 1 admin, 2 auto);
  * a non-zero return stops the walk and is returned. */
 int	freeze_sites(const char *spool_dir,

@@ -678,6 +678,15 @@ nomem:
 	return err_set(EX_TEMPFAIL, "qstate: out of memory");
 }
 
+static void (*qs_queued_fn)(const struct envelope *, uint64_t);
+
+/* qstate_queued_hook - fn (or NULL) sees every message qs_log_queued logs. */
+void
+qstate_queued_hook(void (*fn)(const struct envelope *, uint64_t size))
+{
+	qs_queued_fn = fn;
+}
+
 /* qs_log_queued - the line every accepted message gets from a trusted
  * process when it is first indexed (intake's own line may have been lost
  * to a log the site broke). */
@@ -686,6 +695,8 @@ qs_log_queued(const struct envelope *env, uint64_t size)
 {
 	if (env->flags & (SPOOL_F_BOUNCE | SPOOL_F_ALERT))
 		return;
+	if (qs_queued_fn != NULL)
+		qs_queued_fn(env, size);
 	log_info("%s: queued: from=<%s> size=%llu nrcpt=%zu site=%s uid=%lu "
 	    "cwd=%s script=%s", env->qid, env->sender ? env->sender : "",
 	    (unsigned long long)size, env->nrcpt, env->site,

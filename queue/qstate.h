@@ -119,6 +119,9 @@ void	qstate_close(struct qstate *);
 /* qstate_add - a new record from a committed envelope (all pending); a
  * record that exists already is kept and 0 returned. */
 int	qstate_add(struct qstate *, const struct envelope *, uint64_t size);
+/* qstate_queued_hook - fn (NULL: none) is called for every message that
+ * gets its "queued:" log line here (sitemaild: queue/notify.c). */
+void	qstate_queued_hook(void (*fn)(const struct envelope *, uint64_t size));
 /* qstate_rec_from_env - fill a fresh record (all pending) from env. */
 int	qstate_rec_from_env(struct qrec *, const struct envelope *,
 	    uint64_t size);

@@ -67,6 +67,8 @@
 #include "queue/failstat.h"
 #include "queue/freeze.h"
 #include "queue/dkim_key.h"
+#include "queue/metrics.h"
+#include "queue/notify.h"
 #include "queue/qstate.h"
 #include "queue/relay.h"
 #include "queue/route.h"
@@ -204,6 +206,7 @@ runner_tally_add(struct runner *r, const char *site, enum admin_stat k)
 	struct runner_tally *t = NULL, *v;
 	size_t	 i;
 
+	metrics_count(site, (enum metrics_ctr)(METRICS_SENT + k), 1);
 	if (r->counters == NULL)
 		return;
 	for (i = 0; i < r->ntally && t == NULL; i++)
@@ -1074,6 +1077,7 @@ msg_quarantine(struct runner *r, const char *qid, const char *why)
 		return;
 	}
 	r->stats.quarantined++;
+	notify_quarantined(qid, st.st_uid, why);
 	(void)qstate_delete(r->qs, qid);
 }
 

@@ -88,6 +88,10 @@ int	runner_housekeeping(struct runner *, time_t min_age);
  * usage snapshot (run it every RUNNER_TICK seconds). */
 #define RUNNER_TICK	15
 void	runner_tick(struct runner *);
+/* runner_notify_tick - mail due notices and rewrite the metrics file
+ * when due, or now with force (queue/runner_notify.c; call about once a
+ * second). */
+void	runner_notify_tick(struct runner *, time_t now, int force);
 /* runner_get_stats - counters since runner_open. */
 const struct runner_stats *runner_get_stats(const struct runner *);
 

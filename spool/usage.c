@@ -40,6 +40,7 @@
 struct usage_site {
 	char	 name[SITE_NAME_MAX + 1];
 	uint64_t bytes;
+	unsigned msgs;			/* files in queue/ */
 };
 
 /* One uid seen while counting, and its site. */
@@ -50,6 +51,7 @@ struct usage_uid {
 
 struct usage_count {
 	const struct conf *conf;
+	time_t	 oldest;		/* mtime of the oldest queue/ file */
 	struct usage_site *s;
 	size_t	 ns;
 	struct usage_uid *u;
@@ -169,6 +171,7 @@ usage_site_of(struct usage_count *c, uid_t uid)
 		c->s = p;
 		snprintf(c->s[i].name, sizeof(c->s[i].name), "%s", id.name);
 		c->s[i].bytes = 0;
+		c->s[i].msgs = 0;
 		c->ns++;
 	}
 	if ((p = realloc(c->u, (c->nu + 1) * sizeof(*c->u))) == NULL)
@@ -200,6 +203,11 @@ usage_count_dir(struct usage_count *c, const char *sub)
 			continue;
 		if ((k = usage_site_of(c, st.st_uid)) != (size_t)-1)
 			c->s[k].bytes += (uint64_t)st.st_size;
+		if (k != (size_t)-1 && strcmp(sub, "queue") == 0) {
+			c->s[k].msgs++;
+			if (c->oldest == 0 || st.st_mtime < c->oldest)
+				c->oldest = st.st_mtime;
+		}
 	}
 	closedir(d);
 }
@@ -233,11 +241,45 @@ usage_write(const char *spool_dir, const struct buf *text)
 	return 0;
 }
 
+static void (*usage_begin_fn)(void);
+static void (*usage_site_fn)(const char *, uint64_t, unsigned);
+static void (*usage_oldest_fn)(time_t);
+static void (*usage_space_fn)(uint64_t);
+
+/* usage_hooks - what usage_publish tells besides the snapshot. */
+void
+usage_hooks(void (*begin)(void),
+    void (*site)(const char *, uint64_t, unsigned),
+    void (*oldest)(time_t), void (*space)(uint64_t))
+{
+	usage_begin_fn = begin;
+	usage_site_fn = site;
+	usage_oldest_fn = oldest;
+	usage_space_fn = space;
+}
+
+/* usage_tell - hand the count to the hooks. */
+static void
+usage_tell(const struct usage_count *c)
+{
+	struct statvfs vfs;
+	size_t	 i;
+
+	if (usage_begin_fn != NULL)
+		usage_begin_fn();
+	for (i = 0; usage_site_fn != NULL && i < c->ns; i++)
+		usage_site_fn(c->s[i].name, c->s[i].bytes, c->s[i].msgs);
+	if (usage_oldest_fn != NULL)
+		usage_oldest_fn(c->oldest);
+	if (usage_space_fn != NULL && statvfs(c->conf->spool_dir, &vfs) == 0)
+		usage_space_fn((uint64_t)vfs.f_bavail * vfs.f_frsize);
+}
+
 /* usage_publish - count queue/ and tmp/ per site, replace the snapshot. */
 int
 usage_publish(const struct conf *conf)
 {
-	struct usage_count c = { conf, NULL, 0, NULL, 0 };
+	struct usage_count c = { conf, 0, NULL, 0, NULL, 0 };
 	struct buf text;
 	size_t	 i;
 	int	 rc = 0;
@@ -254,6 +296,7 @@ usage_publish(const struct conf *conf)
 			break;		/* what fits */
 	if (rc == 0)
 		rc = usage_write(conf->spool_dir, &text);
+	usage_tell(&c);
 	buf_free(&text);
 	free(c.s);
 	free(c.u);

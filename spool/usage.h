@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "util/conf.h"
 
@@ -23,6 +24,14 @@ int	usage_check(const char *spool_dir, const char *site, uint64_t quota,
 /* usage_publish - (runner) count the bytes of every file in queue/ and
  * tmp/ per site (by file owner) and replace the snapshot atomically. */
 int	usage_publish(const struct conf *);
+/* usage_hooks - called by usage_publish (NULL: none): begin before the
+ * walk; site per site with its bytes (queue/ and tmp/) and messages
+ * (queue/); oldest with the oldest queue file's mtime (0: none); space
+ * with the free bytes of the spool file system (sitemaild's notices and
+ * metrics). */
+void	usage_hooks(void (*begin)(void),
+	    void (*site)(const char *, uint64_t bytes, unsigned msgs),
+	    void (*oldest)(time_t), void (*space)(uint64_t avail));
 /* usage_of - bytes of site in the snapshot (0 when absent). */
 uint64_t usage_of(const char *spool_dir, const char *site);
 

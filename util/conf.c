@@ -77,12 +77,12 @@
 
 enum conf_sect {
 	S_NONE, S_MAIN, S_DNS, S_LOCAL, S_SMARTHOST, S_LIMITS, S_DKIM, S_SMTPD,
-	S_FIREWALL, S_ALIASES, S_SITE
+	S_FIREWALL, S_NOTIFY, S_ALIASES, S_SITE
 };
 
 static const char *const conf_sect_names[] = {
 	"", "main", "dns", "local", "smarthost", "limits", "dkim", "smtpd",
-	"firewall", "aliases", "site"
+	"firewall", "notify", "aliases", "site"
 };
 
 /* Value types, each with its own parser and "want ..." hint. */
@@ -90,7 +90,7 @@ enum conf_type {
 	T_STRING, T_HOST, T_PATH, T_OPTPATH, T_USER, T_LOG, T_URL,
 	T_URLS, T_LIST, T_USERS, T_SIZE, T_DURATION, T_RECIPIENTS,
 	T_CONNECTIONS, T_BOOL, T_RATE, T_BURST, T_COUNT, T_POLICY,
-	T_RATIO, T_PORT, T_PORTS, T_BLOCK, T_AUTH
+	T_RATIO, T_PORT, T_PORTS, T_BLOCK, T_AUTH, T_WEBHOOK
 };
 
 struct conf_key {
@@ -173,6 +173,9 @@ static const struct conf_key conf_keys_net[] = {
 	{ S_FIREWALL, "redirect_ports", T_PORTS, C(firewall.redirect_ports) },
 	{ S_FIREWALL, "block_ports", T_BLOCK, C(firewall.block_ports) },
 	{ S_FIREWALL, "exempt_users", T_USERS, C(firewall.exempt_users) },
+	{ S_NOTIFY, "webhook", T_WEBHOOK, C(notify.webhook) },
+	{ S_NOTIFY, "metrics", T_OPTPATH, C(notify.metrics) },
+	{ S_NOTIFY, "interval", T_DURATION, C(notify.interval) },
 };
 
 /* Loader state, one per conf_load() call. */
@@ -459,6 +462,28 @@ conf_valid_url(const char *s)
 	return *s != '\0' && *s != '/' && conf_printable(s, 1);
 }
 
+/* conf_webhook_ok - 1 if url is https://HOST..., or http:// to a
+ * loopback host: 127.0.0.0/8, [::1] or localhost (tests). */
+int
+conf_webhook_ok(const char *url)
+{
+	const char *h;
+	size_t	 n;
+
+	if (strncmp(url, "https://", 8) == 0)
+		return url[8] != '\0' && url[8] != '/' && url[8] != ':';
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	h = url + 7;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
+	n = strcspn(h, ":/?#");
+	if (n == 9 && strncmp(h, "localhost", 9) == 0)
+		return 1;
+	return n > 4 && strncmp(h, "127.", 4) == 0 &&
+	    strspn(h, "0123456789.") == n;
+}
+
 /* Lists. */
 
 /* conf_list_free - release a list. */
@@ -616,6 +641,8 @@ conf_want(enum conf_type t)
 	case T_PORTS: return "want a list of ports";
 	case T_BLOCK: return "want a list of ports, or allow";
 	case T_AUTH: return "want accept or refuse";
+	case T_WEBHOOK: return "want an https:// URL (http:// only to "
+	    "127.0.0.1, [::1] or localhost) or nothing";
 	default: return "want text without control characters";
 	}
 }
@@ -702,6 +729,9 @@ conf_check_string(enum conf_type t, const char *value)
 		    conf_printable(value, 0));
 	case T_URL:
 		return conf_valid_url(value);
+	case T_WEBHOOK:
+		return conf_printable(value, 0) && strpbrk(value, " \t") ==
+		    NULL && (value[0] == '\0' || conf_webhook_ok(value));
 	default:
 		return conf_printable(value, 0);
 	}
@@ -1471,7 +1501,8 @@ conf_defaults(struct conf *c, const char *dir)
 	    &c->qualify_domain,
 	    &c->local_transport, &c->smarthost_url, &c->ca_file,
 	    &c->smarthost_username, &c->smarthost_password_file,
-	    &c->dkim_selector, &c->smtpd.tls_cert, &c->smtpd.tls_key };
+	    &c->dkim_selector, &c->smtpd.tls_cert, &c->smtpd.tls_key,
+	    &c->notify.webhook, &c->notify.metrics };
 	size_t	 i;
 
 	memset(c, 0, sizeof(*c));
@@ -1500,6 +1531,7 @@ conf_defaults(struct conf *c, const char *dir)
 	c->connections = 4;
 	c->allow_plaintext = 0;
 	c->delay_warning = 4 * 3600;
+	c->notify.interval = 600;
 	c->connect_timeout = 30;
 	c->greeting_timeout = 300;
 	c->command_timeout = 300;
@@ -1797,6 +1829,8 @@ conf_free(struct conf *c)
 	conf_list_free(&c->smtpd.listen);
 	free(c->smtpd.tls_cert);
 	free(c->smtpd.tls_key);
+	free(c->notify.webhook);
+	free(c->notify.metrics);
 	conf_list_free(&c->firewall.redirect_ports);
 	conf_list_free(&c->firewall.block_ports);
 	conf_list_free(&c->firewall.exempt_users);

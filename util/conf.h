@@ -93,6 +93,17 @@ struct conf_firewall {
 	struct conf_list exempt_users;	/* besides the runner user */
 };
 
+/* [notify]: abuse notices, webhook and metrics (queue/notify.h). */
+struct conf_notify {
+	char	*webhook;		/* https:// URL, or "" */
+	char	*metrics;		/* Prometheus textfile path, or "" */
+	long	 interval;		/* seconds between notices of a site */
+};
+
+/* conf_webhook_ok - 1 if url is https://HOST..., or http:// to a
+ * loopback host (127.0.0.0/8, [::1], localhost). */
+int	conf_webhook_ok(const char *url);
+
 struct conf {
 	/* [main] */
 	char	*hostname;
@@ -139,6 +150,7 @@ struct conf {
 	char	*dkim_selector;
 	struct conf_smtpd smtpd;
 	struct conf_firewall firewall;
+	struct conf_notify notify;
 	/* [site ...] */
 	struct conf_site *sites;
 	size_t	 nsites;
