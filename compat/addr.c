@@ -452,10 +452,10 @@ addr_domain_ok(const char *s, size_t n)
 	size_t	 i, label = 0;
 	unsigned char c;
 
+	if (n == 0 || n > ADDR_DOMAIN_MAX)
+		return 0;		/* literals too: mb->domain holds 255 */
 	if (addr_literal(s, n))
 		return 1;
-	if (n == 0 || n > 255)
-		return 0;
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (c == '.') {

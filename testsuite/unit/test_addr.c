@@ -215,6 +215,19 @@ t_mailbox(void)
 	is_int(addr_parse_mailbox("root", ADDR_F_LOCAL, &mb), 0,
 	    "no domain with ADDR_F_LOCAL");
 	is_str(mb.domain, "", "  unqualified");
+	/* an address literal longer than the domain buffer (ASan found a
+	 * stack overflow here through fuzz_smtpin) */
+	{
+		char	 lit[600];
+		size_t	 k;
+
+		memcpy(lit, "a@[", 3);
+		for (k = 3; k < 500; k++)
+			lit[k] = k % 4 ? '1' : '.';
+		memcpy(lit + 500, "]", 2);
+		is_int(addr_parse_mailbox(lit, 0, &mb), EX_DATAERR,
+		    "a 497-octet address literal is refused");
+	}
 	/* fuzz_addr: a long quoted local part full of "@" and no domain */
 	is_int(addr_parse_mailbox("\"[@@@@@@@@@66@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
 	    "@@@@H@@@@@@@@@@@@@@@@@@@@@@@@op6ceo@m@V@2V\"", ADDR_F_LOCAL,
