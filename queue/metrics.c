@@ -261,27 +261,12 @@ static int
 metrics_replace(const char *path, const struct buf *text)
 {
 	char	 tmp[PATH_MAX], *slash;
-	int	 fd, bad;
 
 	slash = strrchr(path, '/');
 	if (slash == NULL || (size_t)snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp",
 	    (int)(slash - path), path, slash + 1) >= sizeof(tmp))
 		return err_set(EX_CONFIG, "metrics: bad path %s", path);
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) < 0)
-		return err_set(EX_TEMPFAIL, "cannot write %s: %s", tmp,
-		    strerror(errno));
-	bad = fchmod(fd, 0644) < 0 ||
-	    spool_write_all(fd, text->ptr, text->len) < 0 || fsync(fd) < 0;
-	if (close(fd) < 0 || bad || rename(tmp, path) < 0) {
-		int	 saved = errno;
-
-		(void)unlink(tmp);
-		return err_set(EX_TEMPFAIL, "cannot write %s: %s", path,
-		    strerror(saved));
-	}
-	return 0;
+	return spool_replace(tmp, path, text->ptr, text->len, 0644, 1);
 }
 
 /* metrics_write - rewrite the metrics file when due. */

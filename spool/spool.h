@@ -87,6 +87,10 @@ int	spool_qid_valid(const char *s);
 
 /* spool_write_all - write n bytes to fd, retrying short writes; -1 on error. */
 int	spool_write_all(int fd, const void *, size_t n);
+/* spool_replace - replace path with data through the new file tmp (mode,
+ * fsynced when sync is set, then renamed): never seen half-written. */
+int	spool_replace(const char *tmp, const char *path, const void *data,
+	    size_t n, mode_t mode, int sync);
 
 /* spool_number - canonical decimal (no sign, no leading zero) <= max. */
 int	spool_number(const char *, size_t n, uint64_t max, uint64_t *out);

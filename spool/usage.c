@@ -217,28 +217,13 @@ static int
 usage_write(const char *spool_dir, const struct buf *text)
 {
 	char	 tmp[PATH_MAX], path[PATH_MAX];
-	int	 fd, bad;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/state/.usage.tmp",
 	    spool_dir) >= sizeof(tmp) ||
 	    (size_t)snprintf(path, sizeof(path), "%s/%s", spool_dir,
 	    USAGE_FILE) >= sizeof(path))
 		return err_set(EX_CONFIG, "spool_dir too long");
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0640)) < 0)
-		return err_set(EX_TEMPFAIL, "cannot write %s: %s", tmp,
-		    strerror(errno));
-	bad = fchmod(fd, 0640) < 0 ||
-	    spool_write_all(fd, text->ptr, text->len) < 0;
-	if (close(fd) < 0 || bad || rename(tmp, path) < 0) {
-		int	 saved = errno;
-
-		(void)unlink(tmp);
-		return err_set(EX_TEMPFAIL, "cannot write %s: %s", path,
-		    strerror(saved));
-	}
-	return 0;
+	return spool_replace(tmp, path, text->ptr, text->len, 0640, 0);
 }
 
 static void (*usage_begin_fn)(void);
