@@ -5,7 +5,8 @@
 #     min_fail_count 20): a site sends 30 recipients, 20 of them refused
 #     with 550 5.1.1: not frozen at 10 of 20, auto-frozen at the 20th
 #     failure of 30, one log line with the figures, intake refuses (75),
-#     one notice to alert_to;
+#     one notice to alert_to and one to the site's owner, naming the
+#     script behind the failing mail;
 #  2. another site whose smarthost answers 451 to every RCPT and then 421
 #     at the greeting for many attempts is never frozen, and its mail goes
 #     once the smarthost is back;
@@ -46,7 +47,10 @@ accepted() { grep -cE ": site=$1 uid=.*tokens=" "$SM_LOG"; }
 
 # --- 1: failure ratio at the defaults ----------------------------------------
 printf '[main]\nalert_to = abuse@shop.test\n' | rn_conf
+printf '[site alice.test]\nusers = smr-alice\ndomains = alice.test\nowner = webmaster@shop.test\n' | sm_site alice
 "$SBIN/sitemail" check-config >/dev/null; ok $? "config is valid"
+# msgphp N - a message as PHP's mail() marks it (the script behind it).
+msgphp() { printf 'X-PHP-Originating-Script: 1004:wp-content/x/mailer.php\nSubject: test %s\n\nmessage %s\n' "$1" "$1"; }
 sh_ctl sh '{"rcpt": {"bad*@shop.test": [550, "5.1.1 no such user"]}}'
 start
 # shellcheck disable=SC2046
@@ -54,14 +58,14 @@ msg good | submit smr-alice $(rcpts ok 1 10)
 wait_for 30 logged 10 'to=<ok[0-9]+@shop.test>.*status=sent'
 ok $? "ratio: 10 recipients sent"
 # shellcheck disable=SC2046
-msg bad1 | submit smr-alice $(rcpts bad 1 10)
+msgphp bad1 | submit smr-alice $(rcpts bad 1 10)
 wait_for 30 logged 10 'to=<bad[0-9]+@shop.test>.*dsn=5.1.1, status=bounced'
 ok $? "ratio: 10 recipients refused with 550 5.1.1"
 sleep 1
 is "$(site_state alice.test)" active "ratio: 10 of 20 failed (under min_fail_count 20): still active"
 is "$(log_count 'auto-frozen')" 0 "ratio: no freeze logged yet"
 # shellcheck disable=SC2046
-msg bad2 | submit smr-alice $(rcpts bad 11 20)
+msgphp bad2 | submit smr-alice $(rcpts bad 11 20)
 wait_for 30 logged 1 'site alice.test: auto-frozen'
 ok $? "ratio: the 20th failure freezes the site"
 line=$(grep -m1 'site alice.test: auto-frozen' "$SM_LOG")
@@ -78,6 +82,12 @@ ok $? "ratio: a notice reached alert_to"
 ALERT=$(grep -l '"abuse@shop.test"' "$T"/sh.spool/*.json | head -1)
 like "$(grep -m1 '^Subject:' "${ALERT%.json}.eml" | tr -d '\r')" "site alice.test auto-frozen" "ratio: the notice names the site"
 like "$(tr -d '\r' <"${ALERT%.json}.eml")" "fail ratio 20/30 in 1h" "ratio: and the trigger with its figures"
+like "$(tr -d '\r' <"${ALERT%.json}.eml")" " 2  1004:wp-content/x/mailer.php" "ratio: and the script behind the failing mail, with its count"
+wait_for 30 rcpt_has sh webmaster@shop.test 1
+ok $? "ratio: a notice reached the site's owner too"
+OWN=$(grep -l '"webmaster@shop.test"' "$T"/sh.spool/*.json | head -1)
+like "$(tr -d '\r' <"${OWN%.json}.eml")" "1004:wp-content/x/mailer.php" "ratio: the owner's notice names the script"
+is "$(grep -l '"abuse@shop.test"' "$T"/sh.spool/*.json | wc -l)" 1 "ratio: one notice to alert_to, not a storm"
 
 # --- 2: 4xx and a smarthost outage never freeze ------------------------------
 sh_ctl sh '{"rcpt": {"*": [451, "4.3.0 try again later"]}}'
