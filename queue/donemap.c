@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "queue/donemap.h"
+#include "spool/spool.h"
 #include "util/msg.h"
 
 #define DM_HDRLEN	35
@@ -61,22 +62,7 @@
 static int
 dm_dirfd(const char *spool_dir, int create)
 {
-	char	 path[PATH_MAX];
-	int	 fd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool_dir,
-	    DONEMAP_DIR) >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && create) {
-		if (mkdir(path, 0770) < 0 && errno != EEXIST)
-			return -1;
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	}
-	return fd;
+	return spool_layout_dirfd(spool_dir, DONEMAP_DIR, create, NULL);
 }
 
 /* dm_open - open state/done/QID with flags; -1 and errno on failure. */

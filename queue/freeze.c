@@ -51,22 +51,11 @@ freeze_dir_owner(int fd, const char *spool_dir)
 static int
 freeze_dirfd(const char *spool_dir, int create)
 {
-	char	 path[PATH_MAX];
-	int	 fd;
+	int	 fd, made;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool_dir,
-	    FREEZE_DIR) >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && create) {
-		if (mkdir(path, 0770) < 0 && errno != EEXIST)
-			return -1;
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
+	fd = spool_layout_dirfd(spool_dir, FREEZE_DIR, create, &made);
+	if (made)
 		freeze_dir_owner(fd, spool_dir);
-	}
 	return fd;
 }
 

@@ -180,6 +180,35 @@ spool_layout_check(const char *spool_dir, const char *user)
 	return layout_walk(spool_dir, user, 0);
 }
 
+/* spool_layout_dirfd - open the directory spool_dir/sub (a state/
+ * subdirectory of sitemaild's); when missing and create is set, make it
+ * (mode 0770) and set *made.  -1 with errno on failure. */
+int
+spool_layout_dirfd(const char *spool_dir, const char *sub, int create,
+    int *made)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	if (made != NULL)
+		*made = 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool_dir, sub) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdir(path, 0770) < 0 && errno != EEXIST)
+			return -1;
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd >= 0 && made != NULL)
+			*made = 1;
+	}
+	return fd;
+}
+
 /* spool_layout_sweep - remove the entries PREFIX+QID of the directory fd
  * (taken over and closed) whose queue/QID is gone; how many went.  The
  * runner's housekeeping for per-message state (done maps, freeze

@@ -179,6 +179,10 @@ int	spool_layout_setup(const char *spool_dir, const char *user);
 /* spool_layout_check - the same checks without creating anything: a
  * missing directory is EX_CONFIG naming 'sitemaild --setup'. */
 int	spool_layout_check(const char *spool_dir, const char *user);
+/* spool_layout_dirfd - open spool_dir/sub, making it (0770, *made set)
+ * when missing and create is set; -1 with errno on failure. */
+int	spool_layout_dirfd(const char *spool_dir, const char *sub, int create,
+	    int *made);
 /* spool_layout_sweep - remove the entries PREFIX+QID of the directory fd
  * (taken over and closed) whose queue/QID is gone; how many went. */
 unsigned spool_layout_sweep(const char *spool_dir, int fd,
