@@ -161,6 +161,19 @@ charge_settle(struct charge_book *b, const char *qid)
 	return 1;
 }
 
+/* charge_site - the site qid was charged to, or NULL.  Searched newest
+ * first: the runner asks as the file arrives, just after the charge. */
+const char *
+charge_site(const struct charge_book *b, const char *qid)
+{
+	size_t	 i;
+
+	for (i = b->n; i > 0; i--)
+		if (strcmp(b->v[i - 1].qid, qid) == 0)
+			return b->v[i - 1].site;
+	return NULL;
+}
+
 /* charge_late - charge a message whose intake had no verdict: *hold is
  * when it may go (0: now), *uncharged set when the site is frozen (the
  * message then waits for a thaw, uncharged). */

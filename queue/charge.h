@@ -65,6 +65,9 @@ struct charge_msg {
 /* charge_settle - the runner sees qid: 1 if intake's charge of it was
  * booked (and the entry is dropped), else 0. */
 int	charge_settle(struct charge_book *, const char *qid);
+/* charge_site - the site intake's charge of qid was booked under, or
+ * NULL (the pointer is valid until the book next changes). */
+const char *charge_site(const struct charge_book *, const char *qid);
 /* charge_late - charge a message intake had no verdict for; *hold is
  * when it may go, *uncharged is set when the site is frozen. */
 int	charge_late(const struct charge_ctx *, const struct charge_msg *,

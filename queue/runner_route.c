@@ -304,12 +304,15 @@ runner_uid_site(struct runner *r, uid_t uid)
 }
 
 /* runner_due_add - queue a new file under its site: the one in its
- * record, or while there is none yet, the site of the file's owner. */
+ * record; while there is none yet, the one intake's verdict charged (the
+ * listener's files all belong to the runner user); else the site of the
+ * file's owner. */
 int
 runner_due_add(struct runner *r, const char *qid)
 {
 	struct qrec rec;
 	struct stat st;
+	const char *site;
 	int	 rc;
 
 	if (qstate_get(r->qs, qid, &rec) == 0) {
@@ -317,6 +320,8 @@ runner_due_add(struct runner *r, const char *qid)
 		qrec_free(&rec);
 		return rc;
 	}
+	if ((site = charge_site(r->book, qid)) != NULL)
+		return sched_add(r->sched, site, qid);
 	if (fstatat(r->queuefd, qid, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;		/* gone already */
 	return sched_add(r->sched, runner_uid_site(r, st.st_uid), qid);

@@ -17,7 +17,10 @@
 #  5. 20 idle sessions of one site: the 11th and later get 421, another
 #     site still delivers at once; the idle ones time out with 421 4.4.2;
 #  6. block_ports refuses 192.0.2.10:465, block_ports = allow lets it pass;
-#  7. under socket activation (LISTEN_FDS) the listener never runs as root.
+#  7. under socket activation (LISTEN_FDS) the listener never runs as root;
+#  8. listener mail is scheduled under its own site from its first pickup:
+#     one site's messages parked on DNS that never answers do not hold
+#     another site's listener mail.
 if [ -z "${SM_IN_NETNS:-}" ]; then
 	[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
 	for c in unshare nft ip; do
@@ -33,6 +36,11 @@ ip addr add 192.0.2.10/32 dev lo || bail "192.0.2.10 on lo"
 HAVE6=1
 ip -6 addr add 2001:db8::10/128 dev lo nodad 2>/dev/null || HAVE6=
 rn_init
+# Domains under tarpit.test go to a server that never answers (test 8).
+dns_blackhole bh || bail "black hole did not start"
+dns_stop dns
+printf 'server=/tarpit.test/127.0.0.1#%s\n' "$bh_PORT" >>"$T/dns/zone.conf"
+dns_start dns "$T/dns/zone.conf" || bail "dnsmasq did not restart"
 SMTPC="$SM_SRC/testsuite/lib/smtpc.py"
 SMTPD_PID=
 NEW_USERS=(smx-carol smx-dave)
@@ -269,5 +277,20 @@ if command -v systemd-socket-activate >/dev/null; then
 else
 	ok 0 "# SKIP systemd-socket-activate missing"; ok 0 "# SKIP"; ok 0 "# SKIP"
 fi
+
+# --- 8: listener mail is scheduled under its site from its first pickup ------
+# Every listener file is owned by the runner user; its site comes from the
+# verdict, not from the file's owner, so smr-alice's 12 messages parked on
+# a tarpit domain (a site may park 8) do not hold smr-bob's.
+out=$(as smr-alice send 127.0.0.1 25 slow@alice.test u@never.tarpit.test --count 12)
+is "$(grep -c '^250' <<<"$out")" 12 "12 listener messages to a domain whose DNS never answers accepted"
+wait_for 5 eval '[ "$(grep -c "query\[ignored\]" "$DNS_DIR/bh.log")" -gt 0 ]'
+ok $? "... and their lookup is in flight"
+start=$(date +%s%N)
+out=$(as smr-bob send 127.0.0.1 25 quick@bob.test q@shop.test)
+is "$out" "250 ok" "another site's listener message accepted"
+wait_for 10 from_has quick@bob.test 1
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$took" -lt 2000 ]; ok $? "... and relayed in ${took} ms (< 2 s), not behind the tarpit"
 ! grep -q 'Sanitizer\|runtime error' "$T/smtpd.err"; ok $? "no sanitizer report from the listener"
 done_testing

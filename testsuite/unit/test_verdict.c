@@ -110,6 +110,9 @@ test_book(const char *dir)
 	is_int(ans.verdict, BUCKET_HOLD, "past the burst: held");
 	ok(tokens(db, &c, "uid424242") < -0.99 &&
 	    tokens(db, &c, "uid424242") > -1.01, "balance 5 - 6 = -1");
+	is_str(charge_site(b, q1) ? charge_site(b, q1) : "(null)",
+	    "uid424242", "the runner learns a new file's site from its charge");
+	ok(charge_site(b, q4) == NULL, "no site for a queue ID never charged");
 	is_int(charge_settle(b, q1), 1, "pickup finds the booked charge");
 	is_int(charge_settle(b, q1), 0, "only once");
 	is_int(charge_refund(b, &cx, q2, now), 0, "refund an uncommitted one");
