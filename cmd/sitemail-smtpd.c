@@ -16,10 +16,21 @@
  * original destination (SO_ORIGINAL_DST) in the envelope and the log line.
  * A session ends after [smtpd] timeout without input, and in any case
  * SMTPD_TOTAL_MULT times that after it began.
+ *
+ * Configuration changes (inotify on the configuration directory and its
+ * sites.d/, or SIGHUP) are loaded by the parent; a bad new configuration
+ * is logged and the old one kept.  Workers of the old configuration finish
+ * their session and are replaced (compat/pool.c), so a site added or
+ * changed is served by its new settings within about a second.  The
+ * listening addresses, redirect_port and the TLS certificate are taken at
+ * start only.
  */
+#include <sys/inotify.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +52,8 @@
 #include "util/priv.h"
 
 #define SMTPD_MAXFDS	16		/* listening sockets */
+#define SMTPD_INO_MASK	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
+			    IN_CREATE | IN_DELETE | IN_ATTRIB)
 #define SMTPD_TOTAL_MULT 6		/* session limit = 6 x timeout */
 
 /* One session, in a worker: the caller and where it wanted to go.  The
@@ -59,10 +72,12 @@ struct smtpd {
 	int	 lfd[SMTPD_MAXFDS];
 	size_t	 nlfd;
 	int	 tls;			/* STARTTLS offered */
+	int	 inofd;			/* configuration changes; -1 none */
 	struct smtpd_session ss;
 };
 
 static volatile sig_atomic_t smtpd_stop;
+static volatile sig_atomic_t smtpd_hup;
 static const struct smtpd *smtpd_self;	/* for the signal handler */
 
 /* smtpd_on_term - SIGTERM / SIGINT: stop accepting, and close the
@@ -77,6 +92,14 @@ smtpd_on_term(int sig)
 	smtpd_stop = 1;
 	for (i = 0; smtpd_self != NULL && i < smtpd_self->nlfd; i++)
 		close(smtpd_self->lfd[i]);
+}
+
+/* smtpd_on_hup - SIGHUP: reload the configuration (in the parent). */
+static void
+smtpd_on_hup(int sig)
+{
+	(void)sig;
+	smtpd_hup = 1;
 }
 
 /* smtpd_on_alarm - the session's total time is up: end its worker. */
@@ -351,6 +374,61 @@ smtpd_too_many(void *ctx, int fd, const char *site, unsigned n)
 	    d->conf.hostname, site, d->conf.smtpd.max_per_site);
 }
 
+/* smtpd_watch - inotify on the configuration directory and its sites.d/
+ * (d->inofd stays -1 when that is not possible: SIGHUP still works). */
+static void
+smtpd_watch(struct smtpd *d)
+{
+	char	 path[PATH_MAX];
+
+	if ((d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
+		log_warn("inotify: %s; reload with SIGHUP", strerror(errno));
+		return;
+	}
+	if (inotify_add_watch(d->inofd, d->conf.dir, SMTPD_INO_MASK) < 0)
+		log_warn("cannot watch %s: %s; reload with SIGHUP",
+		    d->conf.dir, strerror(errno));
+	if ((size_t)snprintf(path, sizeof(path), "%s/sites.d", d->conf.dir) <
+	    sizeof(path))
+		(void)inotify_add_watch(d->inofd, path, SMTPD_INO_MASK);
+}
+
+/* smtpd_reload - load the configuration again: 1 when the new one is in
+ * use, 0 when it is broken (logged; the old one stays). */
+static int
+smtpd_reload(struct smtpd *d)
+{
+	struct conf c;
+
+	if (conf_load(&c, d->confdir) != 0) {
+		log_error("configuration not reloaded, the old one stays: %s",
+		    err_str());
+		return 0;
+	}
+	conf_free(&d->conf);
+	d->conf = c;
+	log_info("configuration reloaded: workers restart after their "
+	    "session; %u session(s) per site, timeout %lds",
+	    d->conf.smtpd.max_per_site, d->conf.smtpd.timeout);
+	return 1;
+}
+
+/* smtpd_tick - pool_ops.tick (parent): reload after a change in the
+ * configuration directory or a SIGHUP; 1 when reloaded. */
+static int
+smtpd_tick(void *ctx)
+{
+	struct smtpd *d = ctx;
+	char	 buf[4096] __attribute__((aligned(__alignof__(struct
+		    inotify_event))));
+	int	 changed = smtpd_hup;
+
+	smtpd_hup = 0;
+	while (d->inofd >= 0 && read(d->inofd, buf, sizeof(buf)) > 0)
+		changed = 1;
+	return changed ? smtpd_reload(d) : 0;
+}
+
 /* smtpd_pool - serve through the worker pool until SIGTERM. */
 static int
 smtpd_pool(struct smtpd *d)
@@ -365,10 +443,11 @@ smtpd_pool(struct smtpd *d)
 	ops.identify = smtpd_identify;
 	ops.session = smtpd_session;
 	ops.too_many = smtpd_too_many;
+	ops.tick = smtpd_tick;
 	ops.ctx = d;
 	ops.lfd = d->lfd;
 	ops.nlfd = d->nlfd;
-	ops.max_per_site = d->conf.smtpd.max_per_site;
+	ops.max_per_site = &d->conf.smtpd.max_per_site;
 	ops.stop = &smtpd_stop;
 	return pool_run(&ops);
 }
@@ -395,10 +474,11 @@ smtpd_setup(struct smtpd *d)
 		msg_fatal(rc, "%s", err_str());
 	if (geteuid() == 0)
 		msg_fatal(EX_USAGE, "refusing to serve as root");
+	smtpd_watch(d);
 }
 
-/* smtpd_signals - SIGTERM/SIGINT stop, SIGALRM ends a session that ran
- * too long (and its worker), SIGPIPE ignored. */
+/* smtpd_signals - SIGTERM/SIGINT stop, SIGHUP reloads, SIGALRM ends a
+ * session that ran too long (and its worker), SIGPIPE ignored. */
 static void
 smtpd_signals(void)
 {
@@ -409,6 +489,8 @@ smtpd_signals(void)
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = smtpd_on_hup;
+	(void)sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = smtpd_on_alarm;
 	(void)sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

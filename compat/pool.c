@@ -13,6 +13,12 @@
  * sessions never hold up another site's connection.  A worker serves
  * POOL_MAX_USE sessions, or idles POOL_IDLE_EXIT seconds while enough
  * others idle too, and then exits.
+ *
+ * Reload: when ops->tick() in the parent reports a new configuration, the
+ * generation in shared memory goes up.  A worker of an older generation
+ * finishes the session it is in (or its wait for one, at most a second)
+ * and exits; the parent meanwhile starts idle workers of the new one,
+ * which are forked from its new configuration.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,11 +45,13 @@
 struct pool_slot {
 	pid_t	 pid;			/* 0 = free */
 	int	 busy;			/* in a connection */
+	unsigned gen;			/* configuration generation */
 	char	 site[POOL_SITE_MAX + 1];	/* "" = no site counted */
 };
 
 struct pool_shm {
 	pthread_mutex_t mu;
+	unsigned gen;			/* the parent's configuration */
 	struct pool_slot slot[POOL_MAX];
 };
 
@@ -78,15 +86,24 @@ pool_count(const char *site)
 	return n;
 }
 
-/* pool_idle - workers alive and not in a connection. */
+/* pool_gen - the current configuration generation. */
+static unsigned
+pool_gen(void)
+{
+	return __atomic_load_n(&pool_shm->gen, __ATOMIC_ACQUIRE);
+}
+
+/* pool_idle - workers of the current generation, alive and not in a
+ * connection. */
 static unsigned
 pool_idle(void)
 {
-	unsigned n = 0;
+	unsigned n = 0, gen = pool_gen();
 	size_t	 i;
 
 	for (i = 0; i < POOL_MAX; i++)
-		n += pool_shm->slot[i].pid != 0 && !pool_shm->slot[i].busy;
+		n += pool_shm->slot[i].pid != 0 && !pool_shm->slot[i].busy &&
+		    pool_shm->slot[i].gen == gen;
 	return n;
 }
 
@@ -125,7 +142,7 @@ pool_serve(const struct pool_ops *ops, struct pool_slot *s, int fd)
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if (ops->identify(ops->ctx, fd, site, sizeof(site)) == 0) {
 		pool_lock();
-		if ((n = pool_count(site)) >= ops->max_per_site) {
+		if ((n = pool_count(site)) >= *ops->max_per_site) {
 			pool_unlock();
 			ops->too_many(ops->ctx, fd, site, n);
 		} else {
@@ -141,8 +158,8 @@ pool_serve(const struct pool_ops *ops, struct pool_slot *s, int fd)
 	s->busy = 0;
 }
 
-/* pool_worker - accept and serve until used up, idle too long or told
- * to stop. */
+/* pool_worker - accept and serve until used up, idle too long, told to
+ * stop or of an old configuration. */
 static void __attribute__((noreturn))
 pool_worker(const struct pool_ops *ops, struct pool_slot *s)
 {
@@ -151,7 +168,7 @@ pool_worker(const struct pool_ops *ops, struct pool_slot *s)
 	int	 fd;
 
 	close(pool_wake[0]);
-	while (!*ops->stop && served < POOL_MAX_USE) {
+	while (!*ops->stop && served < POOL_MAX_USE && s->gen == pool_gen()) {
 		if ((fd = pool_accept(ops)) >= 0) {
 			pool_serve(ops, s, fd);
 			served++;
@@ -178,6 +195,7 @@ pool_spawn(const struct pool_ops *ops)
 		return -1;
 	s->busy = 0;
 	s->site[0] = '\0';
+	s->gen = pool_gen();
 	s->pid = -1;			/* taken; the pid follows */
 	if ((pid = fork()) < 0) {
 		s->pid = 0;
@@ -247,6 +265,8 @@ pool_run(const struct pool_ops *ops)
 	pfd.fd = pool_wake[0];
 	pfd.events = POLLIN;
 	while (!*ops->stop) {
+		if (ops->tick != NULL && ops->tick(ops->ctx) == 1)
+			__atomic_add_fetch(&pool_shm->gen, 1, __ATOMIC_RELEASE);
 		pool_reap();
 		for (i = pool_idle(); i < POOL_MIN_IDLE; i++)
 			if (pool_spawn(ops) < 0)

@@ -19,10 +19,13 @@ struct pool_ops {
 	void	(*session)(void *ctx, int fd);
 	/* the site already holds n sessions: send the refusal */
 	void	(*too_many)(void *ctx, int fd, const char *site, unsigned n);
+	/* in the parent, at least every half second: 1 when the
+	 * configuration was reloaded (the workers are then replaced) */
+	int	(*tick)(void *ctx);
 	void	*ctx;
 	const int *lfd;			/* listening sockets */
 	size_t	 nlfd;
-	unsigned max_per_site;
+	const unsigned *max_per_site;	/* read at each connection */
 	volatile sig_atomic_t *stop;	/* set by SIGTERM */
 };
 

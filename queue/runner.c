@@ -1551,13 +1551,33 @@ runner_clean_dir(struct runner *r, const char *dir, time_t max_age,
 	closedir(d);
 }
 
+/* runner_usage_owner - for the usage walk, the site of a file the runner
+ * user owns: its queue record's, else the site its verdict charged (a
+ * listener message being written or not yet indexed). */
+static const char *
+runner_usage_owner(void *arg, const char *sub, const char *name)
+{
+	static char site[SITE_NAME_MAX + 1];
+	struct runner *r = arg;
+	struct qrec rec;
+
+	if (!spool_qid_valid(name))
+		return NULL;
+	if (strcmp(sub, "queue") == 0 && qstate_get(r->qs, name, &rec) == 0) {
+		snprintf(site, sizeof(site), "%s", rec.site);
+		qrec_free(&rec);
+		return site;
+	}
+	return charge_site(r->book, name);
+}
+
 /* runner_tick - the minute-scale chores: tmp/ files whose writer is gone
  * (after rstate_tmp_grace() seconds) and the usage snapshot intake reads. */
 void
 runner_tick(struct runner *r)
 {
 	(void)spool_tmp_sweep(r->conf->spool_dir, rstate_tmp_grace());
-	if (usage_publish(r->conf) != 0)
+	if (usage_publish(r->conf, runner_usage_owner, r) != 0)
 		log_warn("runner: %s", err_str());
 }
 

@@ -13,6 +13,7 @@
 #include "util/conf.h"
 
 #define USAGE_FILE	"state/usage"		/* under spool_dir */
+#define USAGE_MAX	(8u << 20)		/* the snapshot's size at most */
 
 /* usage_check - the intake check, before anything is written: EX_TEMPFAIL
  * with a one-line reason (and one log line) when site holds spool_quota
@@ -21,9 +22,15 @@
  * without a lock; a missing or unreadable snapshot counts as no usage. */
 int	usage_check(const char *spool_dir, const char *site, uint64_t quota,
 	    uint64_t min_free);
+/* usage_owner_fn - the site of a file in queue/ or tmp/ (sub) that the
+ * runner user owns (the listener's messages, the runner's own DSNs), or
+ * NULL to leave it out; the string must last until the next call. */
+typedef const char *(*usage_owner_fn)(void *arg, const char *sub,
+	    const char *name);
 /* usage_publish - (runner) count the bytes of every file in queue/ and
- * tmp/ per site (by file owner) and replace the snapshot atomically. */
-int	usage_publish(const struct conf *);
+ * tmp/ per site (by file owner; owner, when not NULL, names the site of
+ * the runner user's files) and replace the snapshot atomically. */
+int	usage_publish(const struct conf *, usage_owner_fn owner, void *arg);
 /* usage_hooks - called by usage_publish (NULL: none): begin before the
  * walk; site per site with its bytes (queue/ and tmp/) and messages
  * (queue/); oldest with the oldest queue file's mtime (0: none); space

@@ -3,8 +3,9 @@
 raw sockets).  Run with /usr/bin/python3, as the site user under test.
 
   smtpc.py send HOST PORT FROM TO [--count N] [--helo NAME] [--auth U:P]
-           [--starttls CAFILE] [--from-header ADDR] [--subject S]
-      Sends N messages in one session; prints one line per message:
+           [--starttls CAFILE] [--from-header ADDR] [--subject S] [--pad B]
+      Sends N messages in one session (each with B bytes of filler lines
+      in its body); prints one line per message:
       "250 ..." on success or "CODE text" of the refusal.  Exit 0.
   smtpc.py raw HOST PORT LINE...
       Reads the greeting, sends each LINE (with CR LF; "\\r" in a LINE is a
@@ -28,7 +29,7 @@ import time
 def send(a):
     host, port, mfrom, rcpt = a[0], int(a[1]), a[2], a[3]
     opt = {"--count": "1", "--helo": None, "--auth": None, "--starttls": None,
-           "--from-header": mfrom, "--subject": "listener test"}
+           "--from-header": mfrom, "--subject": "listener test", "--pad": "0"}
     i = 4
     while i < len(a):
         opt[a[i]] = a[i + 1]
@@ -46,6 +47,8 @@ def send(a):
     for k in range(int(opt["--count"])):
         msg = ("From: %s\r\nTo: %s\r\nSubject: %s %d\r\n\r\nbody %d\r\n"
                % (opt["--from-header"], rcpt, opt["--subject"], k + 1, k + 1))
+        pad = int(opt["--pad"])
+        msg += ("filler line for the size of the message\r\n" * (pad // 41 + 1))[:pad]
         try:
             s.sendmail(mfrom, [rcpt], msg)
             print("250 ok")
