@@ -8,11 +8,21 @@
  * owner.  A socket of another host has no entry here, so the lookup fails
  * and the connection is refused.
  *
+ * Only a socket that a process still holds names its owner: once the
+ * client has closed, the kernel keeps the 4-tuple as an orphan (FIN_WAIT1,
+ * FIN_WAIT2, CLOSING, LAST_ACK) or as TIME_WAIT, and reports it with inode
+ * 0 and uid 0 (inet_twsk_diag_fill; an orphan has no struct socket).  A
+ * client that sends its whole dialogue and closes at once could otherwise
+ * have its mail attributed to root, so inode 0 (here and in /proc) is
+ * refused like a socket of another host.
+ *
  * /proc/net/tcp{,6} line format (the fallback):
  *	sl: LOCAL REMOTE st txq:rxq tr:when retr uid timeout inode ...
  * LOCAL and REMOTE are HEX:PORT, HEX being the address as 32-bit words
  * printed with %08X in host byte order (one word for IPv4, four for
- * IPv6) and PORT %04X.
+ * IPv6) and PORT %04X.  An AF_INET6 socket talking to a v4-mapped address
+ * (::ffff:127.0.0.1) is listed only in tcp6, so an IPv4 peer is looked for
+ * in both files.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -145,7 +155,8 @@ peer_diag_request(int s, const struct peer_conn *c)
 	    sizeof(sa)) == (ssize_t)sizeof(msg) ? 0 : -1;
 }
 
-/* peer_diag_reply - read the answer; 0 found, 1 no such socket, -1 error. */
+/* peer_diag_reply - read the answer; 0 found, 1 no such socket, 2 the
+ * socket has no owner any more (inode 0: closed), -1 error. */
 static int
 peer_diag_reply(int s, const struct peer_conn *c, uid_t *uid)
 {
@@ -174,6 +185,8 @@ peer_diag_reply(int s, const struct peer_conn *c, uid_t *uid)
 		if (ntohs(m->id.idiag_sport) != c->local.port ||
 		    ntohs(m->id.idiag_dport) != c->remote.port)
 			continue;
+		if (m->idiag_inode == 0)
+			return 2;		/* TIME_WAIT or orphaned */
 		*uid = (uid_t)m->idiag_uid;
 		return 0;
 	}
@@ -195,13 +208,27 @@ peer_owner_diag(const struct peer_conn *c, uid_t *uid)
 	close(s);
 	if (r < 0)
 		return err_set(EX_UNAVAILABLE, "inet_diag lookup failed");
+	if (r == 2)
+		return err_set(EX_NOPERM, "the client socket is closed (no "
+		    "process holds it)");
 	if (r > 0)
 		return err_set(EX_NOPERM, "no local socket owns the "
 		    "connection");
 	return 0;
 }
 
-/* peer_hex_ep - parse "HEX:PORT" at p into ep; the end, or NULL. */
+/* peer_v4mapped - 1 if the 16 bytes at a are ::ffff:a.b.c.d. */
+static int
+peer_v4mapped(const unsigned char *a)
+{
+	static const unsigned char pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	return memcmp(a, pfx, sizeof(pfx)) == 0;
+}
+
+/* peer_hex_ep - parse "HEX:PORT" at p into ep (a v4-mapped IPv6 address
+ * becomes AF_INET, as in peer_ep_set); the end, or NULL. */
 static const char *
 peer_hex_ep(const char *p, int family, struct peer_ep *ep)
 {
@@ -237,6 +264,11 @@ peer_hex_ep(const char *p, int family, struct peer_ep *ep)
 		w = w << 4 | v;
 	}
 	ep->port = (uint16_t)w;
+	if (family == AF_INET6 && peer_v4mapped(ep->addr)) {
+		memmove(ep->addr, ep->addr + 12, 4);	/* stored as v4 */
+		memset(ep->addr + 4, 0, 12);
+		ep->family = AF_INET;
+	}
 	return *p == ' ' ? p : NULL;
 }
 
@@ -257,6 +289,20 @@ peer_skip(const char *p, int n)
 	return p;
 }
 
+/* peer_dec - parse a decimal field of at most max digits at p into *v;
+ * the end (a blank, newline or NUL), or NULL. */
+static const char *
+peer_dec(const char *p, int max, unsigned long long *v)
+{
+	int	 digits = 0;
+
+	for (*v = 0; *p >= '0' && *p <= '9' && digits < max; p++, digits++)
+		*v = *v * 10 + (unsigned)(*p - '0');
+	if (digits == 0 || (*p != ' ' && *p != '\n' && *p != '\0'))
+		return NULL;
+	return p;
+}
+
 /* peer_proc_line - one /proc/net/tcp{,6} line against c. */
 int
 peer_proc_line(const char *line, int family, const struct peer_conn *c,
@@ -264,8 +310,7 @@ peer_proc_line(const char *line, int family, const struct peer_conn *c,
 {
 	struct peer_ep l, r;
 	const char *p = line;
-	unsigned long long v = 0;
-	int	 digits = 0;
+	unsigned long long v, ino;
 
 	while (*p == ' ')
 		p++;
@@ -284,37 +329,55 @@ peer_proc_line(const char *line, int family, const struct peer_conn *c,
 		return -1;
 	if ((p = peer_skip(p, 4)) == NULL)	/* st, queues, timer, retr */
 		return -1;
-	for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++)
-		v = v * 10 + (unsigned)(*p - '0');
-	if (digits == 0 || (*p != ' ' && *p != '\n' && *p != '\0') ||
-	    v >= (uid_t)-1)
+	if ((p = peer_dec(p, 10, &v)) == NULL || v >= (uid_t)-1)
+		return -1;
+	if ((p = peer_skip(p, 1)) == NULL)	/* timeout */
+		return -1;
+	if ((p = peer_dec(p, 19, &ino)) == NULL)
 		return -1;
 	if (!peer_ep_eq(&l, &c->local) || !peer_ep_eq(&r, &c->remote))
 		return 0;
+	if (ino == 0)
+		return 0;		/* TIME_WAIT or orphaned: no owner */
 	*uid = (uid_t)v;
 	return 1;
 }
 
-/* peer_owner_proc - the owner uid from /proc/net/tcp or tcp6. */
-int
-peer_owner_proc(const struct peer_conn *c, uid_t *uid)
+/* peer_proc_scan - look for c in one /proc/net file of the given family;
+ * 1 found, 0 not there, -1 with errno set if the file cannot be read. */
+static int
+peer_proc_scan(const char *path, int family, const struct peer_conn *c,
+    uid_t *uid)
 {
 	FILE	*f;
 	char	 line[512];
 	int	 r = 0;
 
-	f = fopen(c->local.family == AF_INET ? "/proc/net/tcp" :
-	    "/proc/net/tcp6", "re");
-	if (f == NULL)
-		return err_set(EX_NOPERM, "cannot read /proc/net/tcp: %s",
-		    strerror(errno));
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
 	while (r != 1 && fgets(line, sizeof(line), f) != NULL)
-		r = peer_proc_line(line, c->local.family, c, uid);
+		r = peer_proc_line(line, family, c, uid);
 	fclose(f);
-	if (r != 1)
-		return err_set(EX_NOPERM, "no local socket owns the "
-		    "connection");
-	return 0;
+	return r == 1 ? 1 : 0;
+}
+
+/* peer_owner_proc - the owner uid from /proc/net/tcp or tcp6 (both for
+ * an IPv4 peer: a v6 socket on a v4-mapped address is only in tcp6). */
+int
+peer_owner_proc(const struct peer_conn *c, uid_t *uid)
+{
+	int	 r4 = -1, r6;
+
+	if (c->local.family == AF_INET &&
+	    (r4 = peer_proc_scan("/proc/net/tcp", AF_INET, c, uid)) == 1)
+		return 0;
+	if ((r6 = peer_proc_scan("/proc/net/tcp6", AF_INET6, c, uid)) == 1)
+		return 0;
+	if (r4 < 0 && r6 < 0)			/* neither file was read */
+		return err_set(EX_NOPERM, "cannot read /proc/net/tcp%s: %s",
+		    c->local.family == AF_INET ? "{,6}" : "6",
+		    strerror(errno));
+	return err_set(EX_NOPERM, "no local socket owns the connection");
 }
 
 /* peer_owner - inet_diag, then /proc/net/tcp{,6} when netlink failed. */

@@ -30,16 +30,21 @@ struct peer_conn {
  * the two differ.  0, or a sysexits status with err_str() set. */
 int	peer_from_fd(int fd, struct peer_conn *, int *redirected);
 /* peer_owner - the uid owning the client socket of c: inet_diag first,
- * then /proc/net/tcp{,6}.  0, or EX_NOPERM when no local socket matches. */
+ * then /proc/net/tcp{,6}.  0, or EX_NOPERM when no local socket that a
+ * process still holds matches (a closed client's socket, orphaned or in
+ * TIME_WAIT, has inode 0 and reads as uid 0: it is refused). */
 int	peer_owner(const struct peer_conn *, uid_t *uid);
-/* peer_owner_diag - inet_diag only; 0, EX_NOPERM (no such socket) or
- * EX_UNAVAILABLE (netlink failed). */
+/* peer_owner_diag - inet_diag only; 0, EX_NOPERM (no such socket, or it
+ * has inode 0) or EX_UNAVAILABLE (netlink failed). */
 int	peer_owner_diag(const struct peer_conn *, uid_t *uid);
-/* peer_owner_proc - /proc/net/tcp{,6} only; 0 or EX_NOPERM. */
+/* peer_owner_proc - /proc/net/tcp{,6} only (an IPv4 c in both: a v6
+ * socket on a v4-mapped address is only in tcp6); 0 or EX_NOPERM. */
 int	peer_owner_proc(const struct peer_conn *, uid_t *uid);
 /* peer_proc_line - parse one /proc/net/tcp or tcp6 line (family says
- * which); 1 with *uid set if it describes c, 0 if another socket or the
- * header, -1 if malformed. */
+ * which; a v4-mapped tcp6 address reads as IPv4); 1 with *uid set if it
+ * describes c and its inode is not 0, 0 if another socket, the header or
+ * c's socket with inode 0 (closed: TIME_WAIT or orphaned), -1 if
+ * malformed. */
 int	peer_proc_line(const char *line, int family, const struct peer_conn *,
 	    uid_t *uid);
 /* peer_ep_str - "1.2.3.4:25" or "[::1]:25" into out. */

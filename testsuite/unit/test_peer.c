@@ -1,12 +1,15 @@
 /*
  * test_peer.c - util/peer.c: /proc/net/tcp{,6} line parsing, and the owner
- * of a real loopback connection by inet_diag and by /proc (IPv4, IPv6).
+ * of a real loopback connection by inet_diag and by /proc (IPv4, IPv6, a
+ * v6 client on a v4-mapped address); a client that has closed (orphaned,
+ * then TIME_WAIT: inode 0, uid 0) is refused, not attributed to root.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "testsuite/unit/tap.h"
@@ -45,6 +48,19 @@ test_lines(void)
 	const char *l6 = "   0: 00000000000000000000000001000000:C350 "
 	    "00000000000000000000000001000000:0019 01 00000000:00000000 "
 	    "00:00000000 00000000    33        0 99 1\n";
+	const char *l4cut = "   3: 0A0200C0:A112 0A0200C0:0019 01 00000000:"
+	    "00000000 00:00000000 00000000  1005\n";
+	/* as /proc shows them once the client has closed (uid 0, inode 0) */
+	const char *orphan = "   3: 0A0200C0:A112 0A0200C0:0019 05 00000000:"
+	    "00000000 03:00001769 00000000     0        0 0 3 "
+	    "000000009517c6dd\n";
+	const char *tw = "   3: 0A0200C0:A112 0A0200C0:0019 06 00000000:"
+	    "00000000 03:00001769 00000000     0        0 0 3 "
+	    "000000009517c6dd\n";
+	/* ::ffff:192.0.2.10 in tcp6: words 0, 0, FFFF0000, 0A0200C0 */
+	const char *mapped = "   1: 0000000000000000FFFF00000A0200C0:A112 "
+	    "0000000000000000FFFF00000A0200C0:0019 01 00000000:00000000 "
+	    "00:00000000 00000000  1007        0 5151 1\n";
 
 	is_int(peer_proc_line(hdr, AF_INET, &c, &uid), 0, "header skipped");
 	is_int(peer_proc_line(l4, AF_INET, &c, &uid), 1, "v4 line matches");
@@ -66,6 +82,19 @@ test_lines(void)
 	c6.remote.port = 25;
 	is_int(peer_proc_line(l6, AF_INET6, &c6, &uid), 1, "v6 line matches");
 	is_int(uid, 33, "v6 uid");
+	is_int(peer_proc_line(l4cut, AF_INET, &c, &uid), -1,
+	    "a line cut after the uid (no inode) is malformed");
+	uid = 4711;
+	is_int(peer_proc_line(orphan, AF_INET, &c, &uid), 0,
+	    "c's socket with inode 0 (orphaned, uid 0) is no match");
+	is_int(peer_proc_line(tw, AF_INET, &c, &uid), 0,
+	    "c's socket in TIME_WAIT (inode 0) is no match");
+	is_int(uid, 4711, "uid untouched by an ownerless socket");
+	is_int(peer_proc_line(mapped, AF_INET6, &c, &uid), 1,
+	    "a v4-mapped tcp6 line matches the v4 connection");
+	is_int(uid, 1007, "v4-mapped uid");
+	is_int(peer_proc_line(mapped, AF_INET6, &c6, &uid), 0,
+	    "a v4-mapped tcp6 line is not ::1");
 }
 
 /* test_live - a real loopback connection of the given family. */
@@ -118,6 +147,129 @@ test_live(int family, const char *addr)
 	close(l);
 }
 
+/* listen_on - a listening socket on addr:0 of family, its address in
+ * *ss; -1 if the family or address is not available here. */
+static int
+listen_on(int family, const char *addr, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *s4 = (void *)ss;
+	struct sockaddr_in6 *s6 = (void *)ss;
+	int	 l;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		inet_pton(AF_INET, addr, &s4->sin_addr);
+	else
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+	*len = sizeof(*ss);
+	if ((l = socket(family, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (bind(l, (void *)ss, sizeof(*ss)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (void *)ss, len) < 0) {
+		close(l);
+		return -1;
+	}
+	return l;
+}
+
+/* test_closed - a client that closes before the lookup: the kernel keeps
+ * its 4-tuple orphaned (FIN_WAIT), then in TIME_WAIT, both with inode 0
+ * and uid 0; the lookup must fail rather than name root. */
+static void
+test_closed(int family, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct peer_conn c;
+	uid_t	 uid;
+	int	 l, cl, a, redir;
+	char	 b, name[96];
+
+	if ((l = listen_on(family, addr, &ss, &len)) < 0) {
+		printf("ok - # SKIP no %s loopback\n", addr);
+		return;
+	}
+	cl = socket(family, SOCK_STREAM, 0);
+	if (cl < 0 || connect(cl, (void *)&ss, len) < 0 ||
+	    (a = accept(l, NULL, NULL)) < 0) {
+		ok(0, "connect");
+		close(l);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s closed: peer_from_fd", addr);
+	is_int(peer_from_fd(a, &c, &redir), 0, name);
+	uid = (uid_t)-1;
+	is_int(peer_owner(&c, &uid), 0, "open client: found");
+	is_int(uid, getuid(), "open client: our uid");
+	/* close() orphans the client socket at once (FIN_WAIT1/2); reading
+	 * the end of file on a makes sure its FIN went out. */
+	close(cl);
+	is_int(read(a, &b, 1), 0, "the accepted side sees the client's FIN");
+	uid = 4711;
+	is_int(peer_owner_diag(&c, &uid), EX_NOPERM,
+	    "orphaned client: inet_diag refuses (inode 0)");
+	is_int(peer_owner_proc(&c, &uid), EX_NOPERM,
+	    "orphaned client: /proc refuses (inode 0)");
+	is_int(peer_owner(&c, &uid), EX_NOPERM, "orphaned client: refused");
+	is_int(uid, 4711, "orphaned client: no uid given");
+	/* our close answers the client's FIN: the client goes TIME_WAIT */
+	close(a);
+	is_int(peer_owner_diag(&c, &uid), EX_NOPERM,
+	    "TIME_WAIT client: inet_diag refuses");
+	is_int(peer_owner_proc(&c, &uid), EX_NOPERM,
+	    "TIME_WAIT client: /proc refuses");
+	is_int(uid, 4711, "TIME_WAIT client: no uid given");
+	close(l);
+}
+
+/* test_mapped - an AF_INET6 client on ::ffff:127.0.0.1 to an IPv4
+ * listener: its socket is listed only in /proc/net/tcp6. */
+static void
+test_mapped(void)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 s6;
+	struct sockaddr_in *s4 = (void *)&ss;
+	socklen_t len;
+	struct peer_conn c;
+	uid_t	 uid;
+	int	 l, cl, a, redir;
+
+	if ((l = listen_on(AF_INET, "127.0.0.1", &ss, &len)) < 0 ||
+	    (cl = socket(AF_INET6, SOCK_STREAM, 0)) < 0) {
+		printf("ok - # SKIP no v4-mapped loopback\n");
+		if (l >= 0)
+			close(l);
+		return;
+	}
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_port = s4->sin_port;
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &s6.sin6_addr);
+	if (connect(cl, (void *)&s6, sizeof(s6)) < 0 ||
+	    (a = accept(l, NULL, NULL)) < 0) {
+		printf("ok - # SKIP no v4-mapped connect\n");
+		close(cl);
+		close(l);
+		return;
+	}
+	is_int(peer_from_fd(a, &c, &redir), 0, "v4-mapped: peer_from_fd");
+	is_int(c.local.family, AF_INET, "v4-mapped: an IPv4 peer");
+	uid = (uid_t)-1;
+	is_int(peer_owner_proc(&c, &uid), 0,
+	    "v4-mapped: /proc/net/tcp6 finds the client");
+	is_int(uid, getuid(), "v4-mapped: /proc uid is ours");
+	uid = (uid_t)-1;
+	is_int(peer_owner_diag(&c, &uid), 0,
+	    "v4-mapped: inet_diag finds the client");
+	is_int(uid, getuid(), "v4-mapped: inet_diag uid is ours");
+	close(a);
+	close(cl);
+	close(l);
+}
+
 /* main - run the tests. */
 int
 main(void)
@@ -125,5 +277,8 @@ main(void)
 	test_lines();
 	test_live(AF_INET, "127.0.0.1");
 	test_live(AF_INET6, "::1");
+	test_closed(AF_INET, "127.0.0.1");
+	test_closed(AF_INET6, "::1");
+	test_mapped();
 	return tap_done();
 }
