@@ -7,7 +7,10 @@
  * or timed out, no or a refusing greeting, a reply timed out), for a
  * back-off that starts at retry_min and doubles up to retry_max while it
  * keeps failing.  New jobs skip dead URLs (job->skip), so fallback is used
- * at once and no slot waits on a known-dead host.  When every URL of a
+ * at once and no slot waits on a known-dead host.  When a URL's back-off
+ * ends, one job (its probe) tries it again while the others keep skipping
+ * it until that job has an answer: a host that accepts and stays silent
+ * costs one slot per back-off, not every slot.  When every URL of a
  * route is dead, the route is down: recipients for it are requeued
  * without a connection and without counting an attempt, until the first
  * URL's back-off ends; then one job (the probe) tries again while the
@@ -41,18 +44,27 @@ runner_health_name(struct runner *r, const struct relay_route *rt)
 	return rt == &r->local ? "local" : "smarthost";
 }
 
-/* runner_health_skip - the URLs of rt that are dead now (bit i). */
+/* runner_health_skip - the URLs job is to pass over (bit i): those dead
+ * now, and those back from a back-off that another job is trying again;
+ * job becomes the probe of such a URL when none is. */
 unsigned
-runner_health_skip(struct runner *r, const struct relay_route *rt)
+runner_health_skip(struct runner *r, const struct relay_job *job)
 {
+	const struct relay_route *rt = job->route;
 	struct runner_health *h = runner_health_of(r, rt);
 	time_t	 now = time(NULL);
 	unsigned skip = 0;
 	size_t	 i;
 
-	for (i = 0; i < rt->nurls && i < RUNNER_HEALTH_URLS; i++)
+	for (i = 0; i < rt->nurls && i < RUNNER_HEALTH_URLS; i++) {
 		if (h->until[i] > now)
 			skip |= 1u << i;
+		else if (h->fails[i] > 0 && h->uprobe[i] != NULL &&
+		    h->uprobe[i] != job)
+			skip |= 1u << i;
+		else if (h->fails[i] > 0)
+			h->uprobe[i] = job;
+	}
 	return skip;
 }
 
@@ -101,6 +113,8 @@ runner_health_job(struct runner *r, const struct relay_job *job)
 	if (h->probe == job)
 		h->probe = NULL;
 	for (i = 0; i < rt->nurls && i < RUNNER_HEALTH_URLS; i++) {
+		if (h->uprobe[i] == job)
+			h->uprobe[i] = NULL;
 		if (!(job->dead & (1u << i)))
 			continue;
 		h->fails[i]++;
@@ -155,14 +169,12 @@ runner_health_gate(struct runner *r, struct relay_job *job)
 	struct runner_health *h = runner_health_of(r, job->route);
 	size_t	 k;
 
-	job->skip = runner_health_skip(r, job->route);
-	if (runner_health_down(r, job->route) == 0) {
-		if (!h->down)
-			return 0;
-		if (h->probe == NULL) {	/* back-off over: one job tries */
-			h->probe = job;
-			return 0;
-		}
+	if (runner_health_down(r, job->route) == 0 &&
+	    (!h->down || h->probe == NULL)) {
+		if (h->down)
+			h->probe = job;	/* back-off over: one job tries */
+		job->skip = runner_health_skip(r, job);
+		return 0;
 	}
 	job->session_failed = 1;
 	job->requeue = 1;

@@ -34,6 +34,8 @@ struct runner_health {
 	unsigned fails[32];		/* per URL: failures in a row */
 	int	 down;			/* every URL dead (logged) */
 	const struct relay_job *probe;	/* the one job trying a down route */
+	const struct relay_job *uprobe[32];	/* per URL: the one job trying
+					   it again after its back-off */
 };
 
 /* One remembered site of a file owner (new files carry no site yet). */
@@ -173,8 +175,9 @@ int	runner_settle(struct runner *, struct rmsg *);
 void	runner_expire(struct runner *);
 
 /* runner_health.c */
-/* runner_health_skip - the URLs of a route known dead now (bit i). */
-unsigned runner_health_skip(struct runner *, const struct relay_route *);
+/* runner_health_skip - the URLs job is to pass over (bit i): dead now,
+ * or back from a back-off while another job tries them again. */
+unsigned runner_health_skip(struct runner *, const struct relay_job *);
 /* runner_health_down - when every URL is dead: when one may be tried
  * again; else 0. */
 time_t	runner_health_down(struct runner *, const struct relay_route *);

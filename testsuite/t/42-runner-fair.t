@@ -15,7 +15,8 @@
 #  5. Smarthost down, 1,000 queued: one pass makes at most a few connection
 #     attempts; after it returns, the next pass delivers everything.
 #  6. A smarthost that accepts and stays silent, with a fallback: mail flows
-#     through the fallback within the greeting timeout.
+#     through the fallback within the greeting timeout; once its back-off
+#     ends, one job at a time tries it again (6b).
 #  8. A message committed during runner startup is delivered within 1 s.
 . "$SM_SRC/testsuite/lib/tap.sh"
 . "$SM_SRC/testsuite/lib/runner.sh"
@@ -254,6 +255,32 @@ S=$(connects silent)
 ok $? "the timeout is logged"
 rd_stop
 sh_stop silent
+
+# --- 6b: after its back-off, the silent host is tried by one job at a time ------
+# retry_min = retry_max = 1s: the silent host's back-off ends every second
+# while mail keeps coming; one job probes it (2 s greeting timeout) while
+# the others keep using the fallback.
+reset_all
+sh_start silent2 --plain
+sh_ctl silent2 '{"delay": {"greeting": 600}}'
+SH_URL=smtp://127.0.0.1:$silent2_PORT SH_FALLBACK=smtp://127.0.0.1:$sh_PORT \
+    RN_RETRY_MIN=1s RN_RETRY_MAX=1s rn_conf <<-EOF
+[smarthost]
+greeting_timeout = 2s
+EOF
+rd_start
+T0=$(now)
+for b in 1 2 3 4 5 6 7 8; do
+	put alice.test "$(uid_of smr-alice)" 5 "g$b@shop.test"
+	sleep 1
+done
+wait_for 20 has_to '^g[1-8]@shop.test$' 40
+ok $? "40 messages over 8 s delivered through the fallback"
+D=$(secs "$T0" "$(now)")
+S=$(connects silent2)
+[ "$S" -le 6 ]; ok $? "the silent host was probed $S time(s) in ${D} s (<= 6: one job per back-off, not every slot)"
+rd_stop
+sh_stop silent2
 
 # --- 8: pickup during startup ----------------------------------------------------------
 reset_all
