@@ -4,9 +4,16 @@
  * State, all under q->lock: a hash table of domains (entries queued,
  * running or done), a list of the sites that asked, each with its FIFO of
  * queued domains, its running count and its DNS time in the current
- * window.  Workers pick round-robin over the sites; each has a route
- * context of its own (route_clone: own resolver, shared cache).  A worker
- * that finishes writes to an eventfd, which the runner reads.
+ * window, and a shared FIFO of domains that a second site asked for while
+ * they were still queued under the first.  Workers take the shared FIFO
+ * first (no site's share is charged: the answer serves several), then
+ * pick round-robin over the sites; each has a route context of its own
+ * (route_clone: own resolver, shared cache).  A worker that finishes
+ * writes to an eventfd, which the runner reads.
+ *
+ * So a site whose own queue is long (a tarpit) never delays another
+ * site's lookup of a domain both want, and its "share used up" deferral
+ * is its own: another site asking for that domain gets a real lookup.
  */
 #include <sys/eventfd.h>
 
@@ -42,6 +49,8 @@ struct rq_entry {
 	struct rq_site *site;		/* who queued it */
 	enum rq_state state;
 	int	 fresh;			/* done, not handed out yet */
+	int	 shared;		/* queued in the shared FIFO */
+	struct rq_site *only;		/* a decision for this site only */
 	time_t	 expires;
 	struct routeq_dec dec;
 };
@@ -65,7 +74,9 @@ struct routeq {
 	int	 nth, alive, stop, orphaned;
 	struct rq_entry *hash[RQ_HASH];
 	struct rq_site *sites, *rr;
+	struct rq_entry *shead, *stail;	/* wanted by two sites or more */
 	unsigned pending;
+	unsigned busy;			/* lookups running */
 	time_t	 swept;
 };
 
@@ -183,8 +194,20 @@ rq_site_find(struct routeq *q, const char *name)
 	return s;
 }
 
-/* rq_pick - the next queued entry, round-robin over the sites that may
- * run one more lookup; NULL if none. */
+/* rq_may_run - 1 if site s may start one more lookup now: under its
+ * in-flight limit, and a second one only while ROUTEQ_RESERVE workers stay
+ * free for the other sites. */
+static int
+rq_may_run(const struct routeq *q, const struct rq_site *s)
+{
+	if (s->running >= ROUTEQ_SITE_INFLIGHT)
+		return 0;
+	return s->running == 0 ||
+	    q->busy + 1 + ROUTEQ_RESERVE <= (unsigned)q->nth;
+}
+
+/* rq_pick - the next queued entry: the shared FIFO first, then
+ * round-robin over the sites that may run one more lookup; NULL if none. */
 static struct rq_entry *
 rq_pick(struct routeq *q)
 {
@@ -192,10 +215,15 @@ rq_pick(struct routeq *q)
 	struct rq_entry *e;
 	int	 pass;
 
+	if ((e = q->shead) != NULL) {
+		if ((q->shead = e->qnext) == NULL)
+			q->stail = NULL;
+		e->qnext = NULL;
+		return e;
+	}
 	for (pass = 0; pass < 2; pass++) {
 		for (; s != NULL; s = s->next) {
-			if (s->head == NULL ||
-			    s->running >= ROUTEQ_SITE_INFLIGHT)
+			if (s->head == NULL || !rq_may_run(q, s))
 				continue;
 			e = s->head;
 			if ((s->head = e->qnext) == NULL)
@@ -217,6 +245,7 @@ rq_done(struct routeq *q, struct rq_entry *e, long ttl)
 
 	e->state = RQ_DONE;
 	e->fresh = 1;
+	e->shared = 0;
 	e->expires = time(NULL) + (ttl > 0 ? ttl : 0);
 	e->site = NULL;
 	q->pending--;
@@ -258,21 +287,28 @@ rq_work_one(struct routeq *q, struct route_ctx *ctx, struct rq_entry *e)
 	double	 t0;
 	long	 ttl;
 
-	if (rq_over_budget(s, time(NULL))) {
+	e->only = NULL;
+	if (s != NULL && rq_over_budget(s, time(NULL))) {
 		rq_budget_defer(e, s->name);
+		e->only = s;		/* not an answer for anyone else */
 		rq_done(q, e, 0);
 		return;
 	}
 	e->state = RQ_RUNNING;
-	s->running++;
+	if (s != NULL)
+		s->running++;
+	q->busy++;
 	snprintf(addr, sizeof(addr), "postmaster@%s", e->domain);
 	pthread_mutex_unlock(&q->lock);
 	t0 = rq_mono();
 	ttl = rq_decide(ctx, addr, &dec);
 	t0 = rq_mono() - t0;
 	pthread_mutex_lock(&q->lock);
-	s->running--;
-	s->used += t0;
+	if (s != NULL) {
+		s->running--;
+		s->used += t0;
+	}
+	q->busy--;
 	e->dec = dec;
 	rq_done(q, e, ttl);
 }
@@ -389,6 +425,7 @@ rq_entries_free(struct routeq *q)
 		free(s);
 	}
 	q->rr = NULL;
+	q->shead = q->stail = NULL;
 	q->pending = 0;
 }
 
@@ -479,16 +516,13 @@ rq_find(struct routeq *q, const char *domain, unsigned h)
 	return NULL;
 }
 
-/* rq_queue - queue entry e (new, or done and stale) under site. */
-static int
-rq_queue(struct routeq *q, struct rq_entry *e, const char *site)
+/* rq_queue - queue entry e (new, or done and stale) under site s. */
+static void
+rq_queue(struct routeq *q, struct rq_entry *e, struct rq_site *s)
 {
-	struct rq_site *s = rq_site_find(q, site);
-
-	if (s == NULL)
-		return -1;
 	e->state = RQ_QUEUED;
 	e->fresh = 0;
+	e->only = NULL;
 	e->site = s;
 	e->qnext = NULL;
 	if (s->tail)
@@ -498,7 +532,32 @@ rq_queue(struct routeq *q, struct rq_entry *e, const char *site)
 	s->tail = e;
 	q->pending++;
 	pthread_cond_signal(&q->cv);
-	return 0;
+}
+
+/* rq_share - e, queued under one site, is wanted by another: move it to
+ * the shared FIFO, looked up next and charged to no site. */
+static void
+rq_share(struct routeq *q, struct rq_entry *e)
+{
+	struct rq_site *s = e->site;
+	struct rq_entry **pp, *prev = NULL;
+
+	for (pp = &s->head; *pp != NULL && *pp != e; pp = &(*pp)->qnext)
+		prev = *pp;
+	if (*pp == NULL)
+		return;			/* not in its queue: leave it */
+	*pp = e->qnext;
+	if (s->tail == e)
+		s->tail = prev;
+	e->qnext = NULL;
+	e->site = NULL;
+	e->shared = 1;
+	if (q->stail)
+		q->stail->qnext = e;
+	else
+		q->shead = e;
+	q->stail = e;
+	pthread_cond_signal(&q->cv);
 }
 
 /* rq_get_locked - routeq_get for a domain (under the lock); -1 when out
@@ -509,14 +568,21 @@ rq_get_locked(struct routeq *q, const char *site, const char *domain,
 {
 	unsigned h = rq_hash(domain);
 	struct rq_entry *e = rq_find(q, domain, h);
+	struct rq_site *s = rq_site_find(q, site);
 	time_t	 now = time(NULL);
 
+	if (s == NULL)
+		return -1;
 	if (e != NULL && e->state == RQ_DONE &&
-	    (e->fresh || e->expires > now)) {
+	    (e->fresh || e->expires > now) &&
+	    (e->only == NULL || e->only == s)) {
 		e->fresh = 0;
 		*out = e->dec;
 		return 1;
 	}
+	if (e != NULL && e->state == RQ_QUEUED && !e->shared &&
+	    e->site != s)
+		rq_share(q, e);
 	if (e != NULL && e->state != RQ_DONE)
 		return 0;
 	if (e == NULL) {
@@ -528,7 +594,8 @@ rq_get_locked(struct routeq *q, const char *site, const char *domain,
 		e->hnext = q->hash[h];
 		q->hash[h] = e;
 	}
-	return rq_queue(q, e, site) == 0 ? 0 : -1;
+	rq_queue(q, e, s);
+	return 0;
 }
 
 /* routeq_get - the decision for address, or 0 while it is looked up. */

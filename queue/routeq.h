@@ -13,13 +13,16 @@
  * calling thread.
  *
  * Fair shares.  Workers take queued domains round-robin across sites.  A
- * site has at most ROUTEQ_SITE_INFLIGHT lookups running at once (so it can
- * never hold every worker), and at most ROUTEQ_SITE_BUDGET seconds of
+ * site has at most ROUTEQ_SITE_INFLIGHT lookups running at once, and a
+ * second one only while ROUTEQ_RESERVE workers stay free (so a few sites
+ * can never hold every worker), and at most ROUTEQ_SITE_BUDGET seconds of
  * worker time per ROUTEQ_WINDOW seconds: once that is used up, its
  * uncached domains are deferred (4.4.3, "DNS time share used up") without
- * a query until the window ends.  So a site with a thousand domains whose
- * DNS never answers costs the others nothing, and a pass over its mail
- * ends in bounded time.
+ * a query until the window ends; that deferral is its own, never handed to
+ * another site.  A domain a second site asks for while it still waits in
+ * the first one's queue is looked up next, charged to neither.  So a site
+ * with a thousand domains whose DNS never answers costs the others
+ * nothing, and a pass over its mail ends in bounded time.
  *
  * Decisions are the same as route_address(): the DNS answers and their
  * cache (dns.tdb, shared by the workers under one mutex, see route_clone)
@@ -43,6 +46,7 @@
 
 #define ROUTEQ_THREADS		8	/* DNS worker threads */
 #define ROUTEQ_SITE_INFLIGHT	4	/* lookups one site runs at once */
+#define ROUTEQ_RESERVE		2	/* workers kept for other sites */
 #define ROUTEQ_SITE_BUDGET	20	/* worker seconds per site ... */
 #define ROUTEQ_WINDOW		60	/* ... per this many seconds */
 #define ROUTEQ_TTL		60	/* longest a decision is reused */
