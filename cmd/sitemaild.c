@@ -34,7 +34,9 @@
  * (queue/runner_notify.c); a timer rescans the queue when
  * the next retry or hold is due, and at least every RUNNERD_RESCAN seconds
  * (thaws, lost events).  Housekeeping (index repair, tmp/ cleanup, DNS
- * cache purge) runs at start and every RUNNERD_HOUSEKEEP seconds.
+ * cache purge) runs at start and every RUNNERD_HOUSEKEEP seconds (every
+ * RUNNERD_POLL seconds while queue/ cannot be watched, and at once after
+ * an inotify queue overflow, so files whose event was lost are indexed).
  *
  * Signals (through a signalfd): SIGTERM and SIGINT stop starting new
  * messages; deliveries in flight get RUNNERD_GRACE seconds to finish and
@@ -79,6 +81,7 @@
 
 #define RUNNERD_RESCAN		60	/* seconds between full scans */
 #define RUNNERD_HOUSEKEEP	300	/* seconds between housekeeping */
+#define RUNNERD_POLL		5	/* ... when queue/ cannot be watched */
 #define RUNNERD_INDEX_AGE	0	/* intake never indexes: every file */
 #define RUNNERD_GRACE		10	/* seconds for jobs at shutdown */
 #define RUNNERD_BUSY_MS		200	/* relay wait while busy */
@@ -250,8 +253,8 @@ rd_watch(struct runnerd *d)
 		d->wd_queue = inotify_add_watch(d->inofd, buf_str(&path),
 		    IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
 	if (d->wd_queue < 0)
-		log_warn("cannot watch %s: %s; polling instead",
-		    buf_str(&path), strerror(errno));
+		log_warn("cannot watch %s: %s; polling every %ds instead",
+		    buf_str(&path), strerror(errno), RUNNERD_POLL);
 	buf_reset(&path);
 	if (buf_printf(&path, "%s/%s", rd_conf(d)->spool_dir,
 	    QSTATE_FLUSH_DIR) == 0)
@@ -395,8 +398,11 @@ rd_inotify(struct runnerd *d)
 	while ((n = read(d->inofd, buf, sizeof(buf))) > 0) {
 		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)(void *)p;
-			if (ev->mask & IN_Q_OVERFLOW)
+			if (ev->mask & IN_Q_OVERFLOW) {
+				/* Events lost: index what came meanwhile. */
 				d->rescan = d->flush = 1;
+				d->last_house = 0;
+			}
 			else if (ev->wd == d->wd_queue && ev->len > 0)
 				rd_new_file(d, ev->name);
 			else if (ev->wd == d->wd_flush && ev->len > 0 &&
@@ -454,6 +460,14 @@ rd_reload(struct runnerd *d)
 	log_info("configuration reloaded from %s", d->confdir);
 }
 
+/* rd_house_every - seconds between housekeeping runs, which index the
+ * files inotify did not report: often while queue/ cannot be watched. */
+static time_t
+rd_house_every(const struct runnerd *d)
+{
+	return d->wd_queue < 0 && !d->once ? RUNNERD_POLL : RUNNERD_HOUSEKEEP;
+}
+
 /* rd_timeout_ms - how long to sleep when nothing is in flight. */
 static int
 rd_timeout_ms(struct runnerd *d, time_t now)
@@ -463,8 +477,8 @@ rd_timeout_ms(struct runnerd *d, time_t now)
 	wake = d->last_scan + RUNNERD_RESCAN;
 	if (next > 0 && next < wake)
 		wake = next;
-	if (d->last_house + RUNNERD_HOUSEKEEP < wake)
-		wake = d->last_house + RUNNERD_HOUSEKEEP;
+	if (d->last_house + rd_house_every(d) < wake)
+		wake = d->last_house + rd_house_every(d);
 	if (d->last_tick + RUNNER_TICK < wake)
 		wake = d->last_tick + RUNNER_TICK;
 	if (wake <= now)
@@ -482,7 +496,7 @@ rd_scan(struct runnerd *d, time_t now)
 
 	if (d->stopping)
 		return;
-	if (now - d->last_house >= RUNNERD_HOUSEKEEP) {
+	if (now - d->last_house >= rd_house_every(d)) {
 		(void)runner_housekeeping(d->r, RUNNERD_INDEX_AGE);
 		d->last_house = d->last_tick = now;
 		d->rescan = 1;

@@ -598,8 +598,9 @@ bounce_list(const struct qrec *rec, struct bounce_rcpt **vp, size_t *np)
 		const struct qrcpt *r = &rec->r[i];
 
 		if (r->status == QR_SENT || (r->status == QR_BOUNCED &&
-		    (rec->qflags & QREC_DSN_QUEUED)))
-			continue;
+		    ((rec->qflags & QREC_DSN_QUEUED) ||
+		    (r->rflags & QRCPT_REPORTED))))
+			continue;	/* delivered, or already reported */
 		v[n].address = r->addr;
 		if (r->status == QR_BOUNCED) {
 			v[n].status = r->dsn;

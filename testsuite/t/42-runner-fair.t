@@ -10,7 +10,8 @@
 #     before A has delivered 500.
 #  3. 550 + 451: one DSN names the 550 recipient after the first attempt,
 #     a second one the 451 recipient once it expires; the runner is killed
-#     between them and neither is repeated.
+#     between them and neither is repeated; an admin's "sitemail bounce"
+#     afterwards names only the recipient not reported yet (3b).
 #  4. delay_warning = 3s: exactly one "delayed" DSN; none for an
 #     Auto-Submitted message; soft_bounce turns a 550 into a deferral.
 #  5. Smarthost down, 1,000 queued: one pass makes at most a few connection
@@ -159,6 +160,23 @@ wait_for 10 queue_empty; ok $? "the message is gone"
 sleep 2
 is "$(dsn_n smr-alice@alice.test)" 2 "no DSN was repeated (runner killed between)"
 is "$(delivered_to '^ok@shop.test$')" 1 "ok@ got it once"
+
+# --- 3b: an admin's bounce does not report again what a DSN reported ------------------
+reset_all
+sh_ctl sh '{"rcpt": {"r451@*": [451, "4.2.0 try later"], "r550@*": [550, "5.1.1 no such user"]}}'
+rn_conf </dev/null
+rd_start
+msg 7 | submit smr-alice -f smr-alice@alice.test r451@shop.test r550@shop.test
+wait_for 10 dsn_has smr-alice@alice.test 1; ok $? "3b: the 550 recipient's DSN after the first attempt"
+rd_stop
+QID=$(sm_queue_files | head -1)
+"$SBIN/sitemail" bounce "$QID" >/dev/null; ok $? "3b: sitemail bounce of the message with the 451 recipient"
+rd_start
+wait_for 10 dsn_has smr-alice@alice.test 2; ok $? "3b: the admin's bounce sent a DSN"
+E2=$(dsns smr-alice@alice.test | sed -n 2p)
+is "$(grep -c '^Final-Recipient:' "$E2")" 1 "3b: it names one recipient"
+grep -q '^Final-Recipient: rfc822; r451@shop.test' "$E2"; ok $? "3b: ... the 451 one, not the 550 one reported before"
+rd_stop
 
 # --- 4: delay_warning ------------------------------------------------------------------
 reset_all
