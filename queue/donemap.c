@@ -6,8 +6,10 @@
  *
  *	offset	length	contents
  *	0	35	header "sitemail-done 1 n=NNNNNNNN d=F c=G\n": N the
- *			recipient count (8 decimal digits), F '-' or 'Y'
- *			(the DSN for the bounced recipients is queued),
+ *			recipient count (8 decimal digits), F '-', 'Y'
+ *			(the DSN for every bounced recipient is queued:
+ *			older runners) or 'W' (the "delayed" DSN is
+ *			committed),
  *			G the bucket charge: '-' (charged by intake, or
  *			not yet), 'S' (a message intake committed without
  *			a verdict, charged by the runner at pickup), 'U'
@@ -15,7 +17,8 @@
  *			frozen), 'Y' (charged after a thaw)
  *	35+16i	16	slot of recipient i, in envelope order:
  *			"S DSN..........\n": S is 'P' (not final), 'S'
- *			(sent) or 'B' (bounced), DSN the enhanced status,
+ *			(sent), 'B' (bounced) or 'R' (bounced, and in a
+ *			committed DSN), DSN the enhanced status,
  *			space-padded to 13 bytes
  *	file size = 35 + 16 * N exactly.
  *
@@ -32,8 +35,9 @@
  * one.  An fsync per message would cost the single-threaded runner most
  * of its rate (measured: 584 -> 20 msg/s on this disk).  A rebuild of a
  * record (a lost or damaged queue.tdb, a record that does not decode)
- * applies the map, so a sent recipient is never sent again and a DSN is
- * never made twice.  The map goes after the queue file is removed; maps
+ * applies the map, so a sent recipient is never sent again and a
+ * recipient a committed DSN named (or the "delayed" DSN) is never
+ * reported twice.  The map goes after the queue file is removed; maps
  * without a queue file are swept by housekeeping.
  */
 #include <sys/stat.h>
@@ -234,6 +238,29 @@ donemap_flag(const char *spool_dir, const char *qid, int flag)
 	    spool_dir, DONEMAP_DIR, qid) : 0;
 }
 
+/* donemap_reported - record what a committed DSN covered: the slots of
+ * the picked recipients become 'R', or for the "delayed" DSN flag d 'W'. */
+int
+donemap_reported(const char *spool_dir, const struct qrec *rec,
+    const char *pick, int delayed)
+{
+	size_t	 i;
+	int	 fd, bad = 0;
+
+	if ((fd = dm_open(spool_dir, rec->qid, O_WRONLY)) < 0)
+		return errno == ENOENT ? 0 : err_set(EX_TEMPFAIL, "cannot open "
+		    "%s/%s/%s: %s", spool_dir, DONEMAP_DIR, rec->qid,
+		    strerror(errno));
+	if (delayed)
+		bad = pwrite(fd, "W", 1, DM_OFF_D) != 1;
+	for (i = 0; !delayed && i < rec->nr && !bad; i++)
+		if (pick[i])
+			bad = pwrite(fd, "R", 1, dm_size(i)) != 1;
+	close(fd);
+	return bad ? err_set(EX_TEMPFAIL, "cannot record in %s/%s/%s",
+	    spool_dir, DONEMAP_DIR, rec->qid) : 0;
+}
+
 /* donemap_settled - record that the runner settled the charge of a
  * message intake committed without a verdict (SPOOL_F_NOVERDICT): charged
  * ('S'), or left uncharged until a thaw ('U'); the map is made first. */
@@ -309,8 +336,13 @@ dm_apply_slot(const char *slot, struct qrcpt *q)
 	char	 dsn[DM_DSNLEN + 1], *p, *reason;
 	size_t	 n;
 
-	if ((slot[0] != 'S' && slot[0] != 'B') || q->status == QR_SENT ||
-	    q->status == QR_BOUNCED)
+	if (slot[0] == 'R' && q->status == QR_BOUNCED &&
+	    !(q->rflags & QRCPT_REPORTED)) {
+		q->rflags |= QRCPT_REPORTED;
+		return 1;
+	}
+	if ((slot[0] != 'S' && slot[0] != 'B' && slot[0] != 'R') ||
+	    q->status == QR_SENT || q->status == QR_BOUNCED)
 		return 0;
 	memcpy(dsn, slot + 2, DM_DSNLEN);
 	dsn[DM_DSNLEN] = '\0';
@@ -326,7 +358,9 @@ dm_apply_slot(const char *slot, struct qrcpt *q)
 	free(q->reason);
 	q->dsn = p;
 	q->reason = reason;
-	q->status = slot[0];
+	q->status = slot[0] == 'S' ? QR_SENT : QR_BOUNCED;
+	if (slot[0] == 'R')
+		q->rflags |= QRCPT_REPORTED;
 	q->next_try = 0;
 	return 1;
 }
@@ -345,6 +379,10 @@ donemap_apply(const char *spool_dir, struct qrec *rec)
 		n += dm_apply_slot(buf + dm_size(i), &rec->r[i]);
 	if (buf[DM_OFF_D] == 'Y' && !(rec->qflags & QREC_DSN_QUEUED)) {
 		rec->qflags |= QREC_DSN_QUEUED;
+		n++;
+	}
+	if (buf[DM_OFF_D] == 'W' && !(rec->qflags & QREC_DELAY_WARNED)) {
+		rec->qflags |= QREC_DELAY_WARNED;
 		n++;
 	}
 	n += dm_apply_charge(buf[DM_OFF_C], rec);

@@ -32,13 +32,19 @@ int	donemap_sync(const char *spool_dir, const char *qid);
  * recipients is queued) or 'c' (charged after a thaw); nothing to do (0)
  * when the message has no map. */
 int	donemap_flag(const char *spool_dir, const char *qid, int flag);
+/* donemap_reported - record what a committed DSN covered: the picked
+ * recipients (pick[i]) are reported, or with delayed the "delayed" DSN
+ * is sent; nothing to do (0) when the message has no map. */
+int	donemap_reported(const char *spool_dir, const struct qrec *rec,
+	    const char *pick, int delayed);
 /* donemap_settled - record that the runner settled the charge of a
  * message committed without a verdict: charged, or left uncharged (its
  * site frozen); makes the map when missing. */
 int	donemap_settled(const char *spool_dir, const char *qid, size_t nrcpt,
 	    int uncharged);
 /* donemap_apply - make rec agree with its map: recipients final in the
- * map become final in rec, and the flags set QREC_DSN_QUEUED, clear
+ * map become final in rec (and reported, QRCPT_REPORTED), and the flags
+ * set QREC_DSN_QUEUED or QREC_DELAY_WARNED, clear
  * SPOOL_F_NOVERDICT (the charge was settled) and set or clear
  * QREC_UNCHARGED.  Returns how many things changed (0 also when there is
  * no map); a damaged map is logged and ignored. */

@@ -17,8 +17,10 @@
  *  - None for the null sender, a DSN, or an Auto-Submitted message
  *    (bounce.c says BOUNCE_DROPPED); the recipients are marked all the
  *    same, so the decision is made once.
- * The DSN is committed before the mark is stored: a crash between the
- * two (a window of one tdb write) can repeat a DSN, never lose one.
+ * The DSN is committed before the mark is stored, in the done map first
+ * (which a rebuilt record applies, queue/donemap.h) and then in the
+ * record: a crash between the two (a window of one write) can repeat a
+ * DSN, never lose one.
  *
  * Log lines:
  *	QID: sender non-delivery notification: DSNQID
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #include "queue/bounce.h"
+#include "queue/donemap.h"
 #include "queue/runner_int.h"
 #include "util/msg.h"
 
@@ -75,6 +78,8 @@ runner_dsn_mark(struct runner *r, struct qrec *rec, const char *pick,
 	struct runner_dsn_mark mk = { rec, pick, delayed };
 	size_t	 i;
 
+	if (donemap_reported(r->conf->spool_dir, rec, pick, delayed) != 0)
+		log_warn("%s: %s", rec->qid, err_str());
 	if (qstate_update(r->qs, rec->qid, runner_dsn_mark_fn, &mk) != 0)
 		log_warn("%s: cannot record the notification: %s", rec->qid,
 		    err_str());

@@ -52,7 +52,7 @@ static void
 donemap(void)
 {
 	struct qrec rec, back;
-	char	 tried[3] = { 1, 1, 1 }, path[600];
+	char	 tried[3] = { 1, 1, 1 }, pick[3] = { 0, 0, 1 }, path[600];
 	struct stat st;
 
 	is_int(donemap_create(tmpdir, qid, 3), 0, "done map created");
@@ -84,6 +84,26 @@ donemap(void)
 	is_int(donemap_apply(tmpdir, &back), 4, "flags applied too");
 	ok((back.qflags & QREC_DSN_QUEUED) && !(back.qflags & QREC_UNCHARGED),
 	    "DSN queued, no longer uncharged");
+	qrec_free(&back);
+	/* What a committed DSN covered survives a rebuild. */
+	is_int(donemap_reported(tmpdir, &rec, pick, 0), 0,
+	    "the recipient a DSN named is recorded");
+	is_int(donemap_reported(tmpdir, &rec, pick, 1), 0,
+	    "the delayed DSN is recorded");
+	fresh(&back);
+	(void)donemap_apply(tmpdir, &back);
+	ok(back.r[2].status == QR_BOUNCED &&
+	    (back.r[2].rflags & QRCPT_REPORTED) &&
+	    !(back.r[0].rflags & QRCPT_REPORTED), "a rebuilt record knows "
+	    "which recipient was reported");
+	ok(back.qflags & QREC_DELAY_WARNED, "... and that the delayed DSN went");
+	qrec_free(&back);
+	fresh(&back);
+	back.r[2].status = QR_BOUNCED;
+	is_int(donemap_apply(tmpdir, &back), 4, "a record that knew of the "
+	    "bounce: the mark, the delay flag, the sent recipient and the "
+	    "charge");
+	ok(back.r[2].rflags & QRCPT_REPORTED, "... gets the mark");
 	qrec_free(&back);
 	/* A map of the wrong size (another message's count) is ignored. */
 	truncate(path, 40);
