@@ -6,8 +6,10 @@
  * [smtpd] listen plus 127.0.0.1 and ::1 on redirect_port itself and then
  * drops to the runner user.  For every connection a worker finds the uid
  * that owns the client socket (util/peer.c: inet_diag with the exact
- * 4-tuple, /proc/net/tcp as the fallback) and its site; a connection no
- * local socket owns is refused.  Each site may hold
+ * 4-tuple, /proc/net/tcp as the fallback) and its site and configuration
+ * as sendmail would (site_conf_load: a site whose sites.d file is broken
+ * keeps its last good settings); a connection no local socket owns is
+ * refused.  Each site may hold
  * max_connections_per_site sessions; the next one gets 421.  Sessions run
  * in pre-forked worker processes, one at a time each (compat/pool.c keeps
  * idle ones ready, so one site's stalled sessions never delay another's),
@@ -57,9 +59,14 @@
 #define SMTPD_TOTAL_MULT 6		/* session limit = 6 x timeout */
 
 /* One session, in a worker: the caller and where it wanted to go.  The
- * intake (its spool key) stays loaded across sessions. */
+ * intake (its spool key) stays loaded across sessions; conf is the
+ * configuration as sendmail would load it for this caller
+ * (site_conf_load), so a site whose sites.d file is broken keeps its last
+ * good settings and its name. */
 struct smtpd_session {
 	struct intake in;
+	struct conf conf;		/* valid while have_conf */
+	int	 have_conf;
 	struct site_id site;
 	char	 origdst[128];
 	char	 peer[80];
@@ -276,6 +283,16 @@ smtpd_deliver(void *ctx, const char *sender, char **rcpt, size_t nrcpt,
 	return rc;
 }
 
+/* smtpd_forget - release the configuration of the last client. */
+static void
+smtpd_forget(struct smtpd_session *ss)
+{
+	if (!ss->have_conf)
+		return;
+	conf_free(&ss->conf);
+	ss->have_conf = 0;
+}
+
 /* smtpd_timeouts - idle timeout on reads and writes of the session. */
 static void
 smtpd_timeouts(int fd, long secs)
@@ -298,7 +315,7 @@ smtpd_session(void *ctx, int fd)
 
 	alarm((unsigned)(d->conf.smtpd.timeout * SMTPD_TOTAL_MULT));
 	smtpd_timeouts(fd, d->conf.smtpd.timeout);
-	ss->in.conf = &d->conf;
+	ss->in.conf = &ss->conf;	/* as sendmail sees it (identify) */
 	ss->in.trusted = 1;	/* sitemaild charges the site of this uid */
 	snprintf(ss->in.cwd, sizeof(ss->in.cwd), "?");
 	snprintf(ss->in.exe, sizeof(ss->in.exe), "?");
@@ -307,14 +324,15 @@ smtpd_session(void *ctx, int fd)
 		smtpd_say(fd, "421 4.3.0 %s Error: %s", d->conf.hostname,
 		    err_str());
 		alarm(0);
+		smtpd_forget(ss);
 		return;
 	}
 	memset(&ops, 0, sizeof(ops));
 	ops.deliver = smtpd_deliver;
 	ops.ctx = ss;
-	ops.hostname = d->conf.hostname;
-	ops.max_recipients = d->conf.max_recipients;
-	ops.max_size = d->conf.max_message_size;
+	ops.hostname = ss->conf.hostname;
+	ops.max_recipients = ss->conf.max_recipients;
+	ops.max_size = ss->conf.max_message_size;
 	ops.listener = 1;
 	ops.auth_accept = d->conf.smtpd.auth_accept;
 	ops.on_auth = smtpd_on_auth;
@@ -322,10 +340,14 @@ smtpd_session(void *ctx, int fd)
 	(void)smtpin_serve(&ops, fd);
 	tlsin_done();
 	alarm(0);
+	smtpd_forget(ss);
 }
 
 /* smtpd_identify - pool_ops.identify: the site of the client on fd, and
- * where it wanted to go; 0, or non-zero after the refusal was sent. */
+ * where it wanted to go; 0, or non-zero after the refusal was sent.  The
+ * site is found as sendmail finds it (site_conf_load: the site index, and
+ * a broken sites.d file's last good copy), not in the listener's own
+ * configuration, which leaves a broken file out. */
 static int
 smtpd_identify(void *ctx, int fd, char *sitename, size_t len)
 {
@@ -344,8 +366,6 @@ smtpd_identify(void *ctx, int fd, char *sitename, size_t len)
 			    sizeof(ss->origdst));
 		rc = peer_owner(&c, &uid);
 	}
-	if (rc == 0)
-		rc = site_identify(&d->conf, uid, &ss->site);
 	if (rc != 0) {
 		log_warn("refused: connection from %s: %s", ss->peer,
 		    err_str());
@@ -353,6 +373,16 @@ smtpd_identify(void *ctx, int fd, char *sitename, size_t len)
 		    "local user owns it", d->conf.hostname);
 		return rc;
 	}
+	smtpd_forget(ss);
+	if ((rc = site_conf_load(&ss->conf, d->conf.dir, uid, &ss->site)) !=
+	    0) {
+		log_warn("refused: connection from %s uid=%lu: %s", ss->peer,
+		    (unsigned long)uid, err_str());
+		smtpd_say(fd, "421 4.3.0 %s Error: %s", d->conf.hostname,
+		    err_str());
+		return rc;
+	}
+	ss->have_conf = 1;
 	log_info("connect: site=%s uid=%lu peer=%s origdst=%s", ss->site.name,
 	    (unsigned long)ss->site.uid, ss->peer, *ss->origdst ?
 	    ss->origdst : "-");
@@ -372,6 +402,7 @@ smtpd_too_many(void *ctx, int fd, const char *site, unsigned n)
 	smtpd_say(fd, "421 4.7.0 %s Error: too many connections from site %s "
 	    "(max_connections_per_site %u); try again later",
 	    d->conf.hostname, site, d->conf.smtpd.max_per_site);
+	smtpd_forget(&d->ss);
 }
 
 /* smtpd_watch - inotify on the configuration directory and its sites.d/
@@ -393,6 +424,19 @@ smtpd_watch(struct smtpd *d)
 		(void)inotify_add_watch(d->inofd, path, SMTPD_INO_MASK);
 }
 
+/* smtpd_conf_notes - log each sites.d file the configuration left out
+ * (its site is still served with its last good settings: identify). */
+static void
+smtpd_conf_notes(const struct conf *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->broken.n; i++)
+		log_error("configuration file left out, its site keeps its "
+		    "last good settings from the site index: %s",
+		    c->broken.v[i]);
+}
+
 /* smtpd_reload - load the configuration again: 1 when the new one is in
  * use, 0 when it is broken (logged; the old one stays). */
 static int
@@ -410,6 +454,7 @@ smtpd_reload(struct smtpd *d)
 	log_info("configuration reloaded: workers restart after their "
 	    "session; %u session(s) per site, timeout %lds",
 	    d->conf.smtpd.max_per_site, d->conf.smtpd.timeout);
+	smtpd_conf_notes(&d->conf);
 	return 1;
 }
 
@@ -462,6 +507,7 @@ smtpd_setup(struct smtpd *d)
 		msg_fatal(rc, "%s", err_str());
 	if ((rc = log_open("sitemail-smtpd", d->conf.log)) != 0)
 		msg_fatal(rc, "%s", err_str());
+	smtpd_conf_notes(&d->conf);
 	if (smtpd_systemd_fds(d) == 0 && (rc = smtpd_bind(d)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	if (*d->conf.smtpd.tls_cert || *d->conf.smtpd.tls_key) {

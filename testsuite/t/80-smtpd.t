@@ -24,7 +24,10 @@
 #  9. a changed site file is served with its new settings without a
 #     restart (inotify), and SIGHUP reloads too;
 # 10. spool_quota counts the listener's messages (files of the runner user)
-#     for the site of their verdict.
+#     for the site of their verdict;
+# 11. a site whose sites.d file breaks keeps its name and its last good
+#     settings (from_policy) through the listener, exactly as through
+#     sendmail.
 if [ -z "${SM_IN_NETNS:-}" ]; then
 	[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
 	for c in unshare nft ip; do
@@ -342,5 +345,39 @@ like "$(grep '^carol.test ' "$SPOOL/state/usage")" '^carol\.test [3-9][0-9]{4}$'
 out=$(as smx-carol send 127.0.0.1 25 c@carol.test q6@shop.test --pad 10000)
 like "$out" '^451 4\.3\.0 .*carol\.test holds [0-9]+ bytes' "quota: the next listener message gets 451 naming the quota"
 logged 'refused: site=carol.test: spool usage'; ok $? "quota: one log line names the site"
+
+# --- 11: a broken site file: the site keeps its name and settings -----------
+# The listener's own configuration leaves a broken sites.d file out; each
+# client's site is still found as sendmail finds it (the site index, with
+# the file's last good copy), so bob.test's mail keeps its site name and
+# its from_policy through both.
+sm_site bob <<-EOF
+[site bob.test]
+users = smr-bob
+domains = bob.test
+from_policy = reject
+EOF
+"$SBIN/sitemail" -C "$ETC" reload >/dev/null 2>&1
+ok $? "broken file: the site index has bob.test with from_policy = reject"
+printf 'this is not ini\n' >>"$ETC/sites.d/bob.conf"
+wait_for 10 logged "sitemail-smtpd\[$SMTPD_PID\]: (error: )?configuration file left out.*sites\.d/bob\.conf:5"
+ok $? "broken file: the listener reloads by itself and logs bob.conf left out"
+like "$(grep "sitemail-smtpd\[$SMTPD_PID\]: " "$SM_LOG" | grep -B1 'left out.*bob\.conf:5' | head -1)" \
+    "sitemail-smtpd\[$SMTPD_PID\]: configuration reloaded" "... right after its configuration reloaded"
+out=$(as smr-bob send 127.0.0.1 25 brk-smtp@bob.test brk@shop.test)
+is "$out" "250 ok" "broken file: bob.test's own address is accepted through the listener"
+msg brk | submit smr-bob -f brk-sm@bob.test brk@shop.test
+ok $? "... and through sendmail"
+# site_of ADDR - the site= of the last message logged with this sender.
+site_of() { grep -E ": site=.* from=<$1>" "$SM_LOG" | tail -1 | sed -E 's/.*: site=([^ ]*) .*/\1/'; }
+is "$(site_of brk-smtp@bob.test)" "bob.test" "broken file: the listener's message is logged for site bob.test"
+is "$(site_of brk-smtp@bob.test)" "$(site_of brk-sm@bob.test)" "... the site sendmail names for the same user"
+like "$(grep -E "sitemail-smtpd\[[0-9]+\]: connect: site=[^ ]+ uid=$B_UID " "$SM_LOG" | tail -1)" \
+    "connect: site=bob\.test " "... and on the connect line"
+out=$(as smr-bob send 127.0.0.1 25 brk-smtp@bob.test x@shop.test --from-header ceo@bank.test)
+like "$out" "^550 5\.7\.1 " "broken file: bob.test's from_policy = reject still applies through the listener (550)"
+printf 'From: ceo@bank.test\nSubject: x\n\nx\n' | submit smr-bob x@shop.test 2>/dev/null
+is "$?" 77 "... as through sendmail (77)"
+
 ! grep -q 'Sanitizer\|runtime error' "$T/smtpd.err"; ok $? "no sanitizer report from the listener"
 done_testing
