@@ -255,15 +255,42 @@ smtpd_say(int fd, const char *fmt, ...)
 	(void)send(fd, line, (size_t)n + 2, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* smtpd_on_auth - a login given to AUTH: logged, never used. */
+/* smtpd_quote - s as one log field value: in double quotes, with '"'
+ * and '\' escaped by '\' and control bytes as '?', so that what a
+ * client chose can never look like another field; cut (still quoted) to
+ * fit out. */
+static const char *
+smtpd_quote(const char *s, char *out, size_t size)
+{
+	size_t	 o = 0;
+
+	if (size < 3) {
+		if (size > 0)
+			out[0] = '\0';
+		return out;
+	}
+	out[o++] = '"';
+	for (; *s != '\0' && o + 3 < size; s++) {
+		if (*s == '"' || *s == '\\')
+			out[o++] = '\\';
+		out[o++] = (unsigned char)*s < ' ' || *s == 0x7f ? '?' : *s;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
+/* smtpd_on_auth - a login given to AUTH: logged (quoted), never used. */
 static void
 smtpd_on_auth(void *ctx, const char *mech, const char *login)
 {
 	struct smtpd_session *ss = ctx;
+	char	 q[2 * 256 + 3];
 
 	log_info("auth: site=%s uid=%lu mech=%s login=%s (ignored: the site "
 	    "is the socket owner)", ss->in.site.name,
-	    (unsigned long)ss->in.site.uid, mech, login);
+	    (unsigned long)ss->in.site.uid, mech,
+	    smtpd_quote(login, q, sizeof(q)));
 }
 
 /* smtpd_deliver - smtpin_ops.deliver: one message through intake. */

@@ -9,6 +9,7 @@
 #     redirected, identified, charged to its site, relayed, and logged with
 #     the original destination;
 #  2. PHPMailer (AUTH + STARTTLS), Symfony Mailer and swaks on localhost:25;
+#     the AUTH login is logged quoted, so a login cannot forge log fields;
 #  3. HELO, MAIL FROM and AUTH never change the site; root and the runner
 #     user are not redirected;
 #  4. 451 4.7.1 for a frozen site, 550 5.7.1 for a foreign From under
@@ -175,7 +176,25 @@ chmod 644 "$T"/*.php
 as_user smr-alice php -d openssl.cafile="$CA" "$T/phpmailer.php" "$CA" >"$T/php.out" 2>&1
 ok $? "PHPMailer isSMTP() with AUTH and STARTTLS: sent"
 logged ": site=alice.test uid=$A_UID .*from=<phpmailer@alice.test>"; ok $? "PHPMailer: charged to alice.test"
-logged "auth: site=alice.test uid=$A_UID mech=(PLAIN|LOGIN) login=admin@bob.test"; ok $? "PHPMailer: the AUTH login is logged, not used"
+logged "auth: site=alice.test uid=$A_UID mech=(PLAIN|LOGIN) login=\"admin@bob.test\" \(ignored"; ok $? "PHPMailer: the AUTH login is logged (quoted), not used"
+# A login cannot forge fields of the log line: it is quoted, with '"' and
+# '\' escaped.  Each login below tries to add "site=evil.test uid=0".
+n=0
+for login in 'x site=evil.test uid=0' 'x" site=evil.test uid=0 "' 'x\" site=evil.test uid=0 \'; do
+	n=$((n + 1))
+	out=$(as smr-alice raw 127.0.0.1 25 "EHLO x" "AUTH PLAIN $(printf '\0%s\0pw' "$login" | base64 -w0)" "QUIT")
+	like "$out" "^235 " "AUTH with forging login $n: accepted (and ignored)"
+done
+grep -F 'auth: site=alice.test' "$SM_LOG" | grep 'evil' >"$T/auth.log"
+grep -qF "auth: site=alice.test uid=$A_UID mech=PLAIN login=\"x site=evil.test uid=0\" (ignored" "$T/auth.log"
+ok $? "forging login 1 is logged in quotes"
+grep -qF "login=\"x\\\" site=evil.test uid=0 \\\"\" (ignored" "$T/auth.log"
+ok $? "forging login 2: its quotes are escaped"
+grep -qF "login=\"x\\\\\\\" site=evil.test uid=0 \\\\\" (ignored" "$T/auth.log"
+ok $? "forging login 3: its backslashes and quotes are escaped"
+is "$(sed -E 's/ login="([^"\\]|\\.)*" / /' "$T/auth.log" | grep -c 'evil')" 0 \
+    "with the quoted login taken out, no auth line has a site=evil.test field"
+is "$(grep -c 'uid=0' "$T/auth.log")" 3 "... (three lines had one inside the quotes)"
 as_user smr-bob php -d openssl.cafile="$CA" "$T/symfony.php" >"$T/sym.out" 2>&1
 ok $? "Symfony Mailer smtp://localhost:25: sent"
 logged ": site=bob.test uid=$B_UID .*from=<symfony@bob.test>"; ok $? "Symfony: charged to bob.test"
