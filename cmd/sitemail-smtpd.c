@@ -2,14 +2,15 @@
  * sitemail-smtpd.c - sitemail-smtpd(8), the loopback SMTP listener.
  *
  * Runs as the runner user.  Its listening sockets come from systemd
- * (LISTEN_PID / LISTEN_FDS, fds 3...) or, when started as root, it binds
- * [smtpd] listen plus 127.0.0.1 and ::1 on redirect_port itself and then
- * drops to the runner user.  For every connection a worker finds the uid
- * that owns the client socket (util/peer.c: inet_diag with the exact
- * 4-tuple, /proc/net/tcp as the fallback) and its site and configuration
- * as sendmail would (site_conf_load: a site whose sites.d file is broken
- * keeps its last good settings); a connection no local socket owns is
- * refused.  Each site may hold
+ * (LISTEN_PID / LISTEN_FDS, fds 3...; a configured address none of them
+ * is bound to is logged once) or, when started as root, it binds [smtpd]
+ * listen plus 127.0.0.1 and ::1 on redirect_port itself; started as root
+ * either way, it then drops to the runner user.  For every connection a
+ * worker finds the uid that owns the client socket (util/peer.c:
+ * inet_diag with the exact 4-tuple, /proc/net/tcp as the fallback) and
+ * its site and configuration as sendmail would (site_conf_load: a site
+ * whose sites.d file is broken keeps its last good settings); a
+ * connection no local socket owns is refused.  Each site may hold
  * max_connections_per_site sessions; the next one gets 421.  Sessions run
  * in pre-forked worker processes, one at a time each (compat/pool.c keeps
  * idle ones ready, so one site's stalled sessions never delay another's),
@@ -47,6 +48,7 @@
 #include "compat/pool.h"
 #include "compat/tlsin.h"
 #include "queue/site.h"
+#include "util/buf.h"
 #include "util/conf.h"
 #include "util/msg.h"
 #include "util/version.h"
@@ -211,26 +213,107 @@ smtpd_bind_one(struct smtpd *d, const char *spec)
 	return 0;
 }
 
+/* smtpd_spec - the i-th address the configuration wants served: the
+ * [smtpd] listen entries, then 127.0.0.1 and [::1] on redirect_port;
+ * NULL past the last.  The redirect ones are written into buf. */
+static const char *
+smtpd_spec(const struct smtpd *d, size_t i, char *buf, size_t len)
+{
+	size_t	 n = d->conf.smtpd.listen.n;
+
+	if (i < n)
+		return d->conf.smtpd.listen.v[i];
+	if (i > n + 1)
+		return NULL;
+	snprintf(buf, len, i == n ? "127.0.0.1:%u" : "[::1]:%u",
+	    d->conf.smtpd.redirect_port);
+	return buf;
+}
+
 /* smtpd_bind - [smtpd] listen, and redirect_port on both loopbacks. */
 static int
 smtpd_bind(struct smtpd *d)
 {
-	char	 spec[64];
+	char	 buf[64];
+	const char *spec;
 	size_t	 i;
 	int	 rc;
 
-	for (i = 0; i < d->conf.smtpd.listen.n; i++)
-		if ((rc = smtpd_bind_one(d, d->conf.smtpd.listen.v[i])) > 1)
+	for (i = 0; (spec = smtpd_spec(d, i, buf, sizeof(buf))) != NULL; i++)
+		if ((rc = smtpd_bind_one(d, spec)) > 1)
 			return rc;
-	snprintf(spec, sizeof(spec), "127.0.0.1:%u", d->conf.smtpd.redirect_port);
-	if ((rc = smtpd_bind_one(d, spec)) > 1)
-		return rc;
-	snprintf(spec, sizeof(spec), "[::1]:%u", d->conf.smtpd.redirect_port);
-	if ((rc = smtpd_bind_one(d, spec)) > 1)
-		return rc;
 	if (d->nlfd == 0)
 		return err_set(EX_CONFIG, "[smtpd]: nothing to listen on");
 	return 0;
+}
+
+/* smtpd_fd_serves - 1 if the listening socket fd takes connections to
+ * want: the same port, and the same address or a wildcard that covers it
+ * (an IPv6 one covers IPv4 unless IPV6_V6ONLY). */
+static int
+smtpd_fd_serves(int fd, const struct sockaddr_storage *want)
+{
+	const struct sockaddr_in *w4 = (const void *)want;
+	const struct sockaddr_in6 *w6 = (const void *)want;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *b4 = (void *)&ss;
+	struct sockaddr_in6 *b6 = (void *)&ss;
+	socklen_t len = sizeof(ss), olen;
+	int	 v6only = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return want->ss_family == AF_INET &&
+		    b4->sin_port == w4->sin_port &&
+		    (b4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		    b4->sin_addr.s_addr == w4->sin_addr.s_addr);
+	if (ss.ss_family != AF_INET6)
+		return 0;
+	if (want->ss_family == AF_INET6)
+		return b6->sin6_port == w6->sin6_port &&
+		    (IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr) ||
+		    IN6_ARE_ADDR_EQUAL(&b6->sin6_addr, &w6->sin6_addr));
+	if (b6->sin6_port != w4->sin_port)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&b6->sin6_addr))
+		return memcmp(&b6->sin6_addr.s6_addr[12], &w4->sin_addr, 4) ==
+		    0;
+	olen = sizeof(v6only);
+	return IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr) && getsockopt(fd,
+	    IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &olen) == 0 && !v6only;
+}
+
+/* smtpd_check_passed - sockets from systemd: one warning naming every
+ * configured address (smtpd_spec) that none of them is bound to. */
+static void
+smtpd_check_passed(const struct smtpd *d)
+{
+	struct sockaddr_storage want;
+	struct buf missing;
+	socklen_t wlen;
+	char	 buf[64];
+	const char *spec;
+	size_t	 i, k;
+
+	buf_init(&missing, 4096);
+	for (i = 0; (spec = smtpd_spec(d, i, buf, sizeof(buf))) != NULL; i++) {
+		k = 0;		/* a bad address is served by none */
+		if (smtpd_parse_addr(spec, &want, &wlen) < 0)
+			k = d->nlfd;
+		for (; k < d->nlfd && !smtpd_fd_serves(d->lfd[k], &want); k++)
+			;
+		if (k == d->nlfd && buf_printf(&missing, "%s%s", missing.len ?
+		    ", " : "", spec) < 0)
+			break;
+	}
+	if (missing.len > 0)
+		log_warn("sockets from systemd: none is bound to %s ([smtpd] "
+		    "listen, redirect_port); connections there are not "
+		    "served: keep sitemail-smtpd.socket in step with "
+		    "sitemail.conf", buf_str(&missing));
+	buf_free(&missing);
 }
 
 /* smtpd_say - write one reply line straight to a socket (refusals). */
@@ -535,7 +618,9 @@ smtpd_setup(struct smtpd *d)
 	if ((rc = log_open("sitemail-smtpd", d->conf.log)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	smtpd_conf_notes(&d->conf);
-	if (smtpd_systemd_fds(d) == 0 && (rc = smtpd_bind(d)) != 0)
+	if (smtpd_systemd_fds(d) > 0)
+		smtpd_check_passed(d);
+	else if ((rc = smtpd_bind(d)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	if (*d->conf.smtpd.tls_cert || *d->conf.smtpd.tls_key) {
 		if ((rc = tlsin_init(d->conf.smtpd.tls_cert,
