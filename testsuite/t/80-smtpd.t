@@ -11,13 +11,15 @@
 #  2. PHPMailer (AUTH + STARTTLS), Symfony Mailer and swaks on localhost:25;
 #     the AUTH login is logged quoted, so a login cannot forge log fields;
 #  3. HELO, MAIL FROM and AUTH never change the site; root and the runner
-#     user are not redirected;
+#     user are not redirected (IPv4 and IPv6);
 #  4. 451 4.7.1 for a frozen site, 550 5.7.1 for a foreign From under
-#     reject, 501/553 for an injected address; the bucket counts listener
-#     and sendmail mail together exactly;
+#     reject, 501/553 for an injected address, 553 for an address the
+#     mailbox parser rejects; the bucket counts listener and sendmail mail
+#     together exactly;
 #  5. 20 idle sessions of one site: the 11th and later get 421, another
 #     site still delivers at once; the idle ones time out with 421 4.4.2;
-#  6. block_ports refuses 192.0.2.10:465, block_ports = allow lets it pass;
+#  6. block_ports refuses 192.0.2.10:465 (and [2001:db8::10]:465),
+#     block_ports = allow lets it pass;
 #  7. under socket activation (LISTEN_FDS), started as root, the listener
 #     drops to the runner user, takes mail for the right site, and warns
 #     once about a configured address no passed socket serves;
@@ -215,6 +217,12 @@ logged ": site=bob.test uid=$B_UID .*origdst=192.0.2.10:25 from=<[^>]*>" ; ok $?
 ! logged ": site=alice.test .*from=<smr-alice@alice.test>"; ok $? "nothing charged to alice.test"
 is "$($PY "$SMTPC" connect 192.0.2.10 25)" "refused" "root's connection to 192.0.2.10:25 is not redirected"
 is "$(as sitemail connect 192.0.2.10 25)" "refused" "the runner user's connection is not redirected"
+if [ -n "$HAVE6" ]; then
+	is "$($PY "$SMTPC" connect 2001:db8::10 25)" "refused" "IPv6: root's connection to [2001:db8::10]:25 is not redirected"
+	is "$(as sitemail connect 2001:db8::10 25)" "refused" "IPv6: the runner user's connection is not redirected"
+else
+	ok 0 "# SKIP no IPv6 in the namespace"; ok 0 "# SKIP no IPv6"
+fi
 
 # --- 4: freeze 451 4.7.1, foreign From 550 5.7.1, injected address, bucket ---
 out=$(as smx-dave send 127.0.0.1 25 d@dave.test x@shop.test --count 3)
@@ -224,6 +232,8 @@ out=$(as smx-carol send 127.0.0.1 25 c@carol.test x@shop.test --from-header ceo@
 like "$out" "^550 5\.7\.1 " "foreign From under from_policy=reject: 550 5.7.1"
 out=$(as smr-alice raw 127.0.0.1 25 "EHLO x" "MAIL FROM:<a@alice.test>" 'RCPT TO:<a@x\rRCPT TO:<b@y>>' "QUIT")
 like "$(echo "$out" | grep -m1 '^5[05][13] ')" "^5(01|53) " "an injected address (bare CR) gets 501 or 553"
+out=$(as smr-alice raw 127.0.0.1 25 "EHLO x" "MAIL FROM:<a@alice.test>" 'RCPT TO:<a@b@c>' "QUIT")
+like "$(echo "$out" | grep -m1 '^5[0-9][0-9] ')" "^553 5\.1\.3 Bad recipient address" "an address the mailbox parser rejects (<a@b@c>): exactly 553 5.1.3"
 out=$(as smr-alice raw 127.0.0.1 25 "EHLO x" "MAIL FROM:<a@alice.test>" 'RCPT TO:<a@x> ORCPT=rfc822;b@y NOTIFY=NEVER' 'RCPT TO:<c@x>, <d@y>' "QUIT")
 like "$(echo "$out" | sed -n '/^250 2.1.0/,$p' | sed -n 3p)" "^5[05][0-9] " "a second address after the path is refused"
 # The bucket: 20 through sendmail and 20 through the listener, concurrently.
@@ -268,23 +278,39 @@ wait $hp
 is "$(grep -c '^idle: 421 4.4.2 .*timeout' "$T/hold.out")" 10 "the idle sessions end with 421 4.4.2 after the timeout"
 
 # --- 6: block_ports ----------------------------------------------------------
+# An outside submission server on 192.0.2.10:465 (and [2001:db8::10]:465).
 $PY -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("192.0.2.10", 465)); s.listen(16)
+import select, socket, sys
+ls = []
+for a in sys.argv[2:]:
+    s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a, 465)); s.listen(16); ls.append(s)
 open(sys.argv[1], "w").write("up")
 while True:
-    c, _ = s.accept(); c.sendall(b"220 outside submission\r\n"); c.close()
-' "$T/465.up" &
+    for s in select.select(ls, [], [])[0]:
+        c, _ = s.accept(); c.sendall(b"220 outside submission\r\n"); c.close()
+' "$T/465.up" 192.0.2.10 ${HAVE6:+2001:db8::10} &
 RN_PIDS+=($!)
 wait_for 5 test -s "$T/465.up"
 is "$(as smr-alice connect 192.0.2.10 465)" "refused" "block_ports: a site user's connection to :465 is refused"
 like "$($PY "$SMTPC" connect 192.0.2.10 465)" "^connected 220" "block_ports: root may connect"
+if [ -n "$HAVE6" ]; then
+	is "$(as smr-alice connect 2001:db8::10 465)" "refused" "IPv6: block_ports: a site user's connection to [2001:db8::10]:465 is refused"
+	like "$($PY "$SMTPC" connect 2001:db8::10 465)" "^connected 220" "IPv6: block_ports: root may connect"
+else
+	ok 0 "# SKIP no IPv6 in the namespace"; ok 0 "# SKIP no IPv6"
+fi
 rm -f "$ETC/sites.d/eve.conf"
 printf 'block_ports = allow\n' | conf
 "$SBIN/sitemail" firewall --apply >/dev/null; ok $? "re-applied with block_ports = allow"
 ! nft list table inet sitemail | grep -q reject; ok $? "... the table rejects nothing"
 like "$(as smr-alice connect 192.0.2.10 465)" "^connected 220" "block_ports = allow: the site user's connection goes through"
+if [ -n "$HAVE6" ]; then
+	like "$(as smr-alice connect 2001:db8::10 465)" "^connected 220" "IPv6: block_ports = allow: the site user's connection goes through"
+else
+	ok 0 "# SKIP no IPv6 in the namespace"
+fi
 "$SBIN/sitemail" firewall --remove >/dev/null; ok $? "sitemail firewall --remove"
 ! nft list table inet sitemail >/dev/null 2>&1; ok $? "... the table is gone"
 
