@@ -2,12 +2,15 @@
  * sitemail-smtpd.c - sitemail-smtpd(8), the loopback SMTP listener.
  *
  * Runs as the runner user.  Its listening sockets come from systemd
- * (LISTEN_PID / LISTEN_FDS, fds 3...) or, when started as root, it binds
- * [smtpd] listen plus 127.0.0.1 and ::1 on redirect_port itself and then
- * drops to the runner user.  For every connection a worker finds the uid
- * that owns the client socket (util/peer.c: inet_diag with the exact
- * 4-tuple, /proc/net/tcp as the fallback) and its site; a connection no
- * local socket owns is refused.  Each site may hold
+ * (LISTEN_PID / LISTEN_FDS, fds 3...; a configured address none of them
+ * is bound to is logged once) or, when started as root, it binds [smtpd]
+ * listen plus 127.0.0.1 and ::1 on redirect_port itself; started as root
+ * either way, it then drops to the runner user.  For every connection a
+ * worker finds the uid that owns the client socket (util/peer.c:
+ * inet_diag with the exact 4-tuple, /proc/net/tcp as the fallback) and
+ * its site and configuration as sendmail would (site_conf_load: a site
+ * whose sites.d file is broken keeps its last good settings); a
+ * connection no local socket owns is refused.  Each site may hold
  * max_connections_per_site sessions; the next one gets 421.  Sessions run
  * in pre-forked worker processes, one at a time each (compat/pool.c keeps
  * idle ones ready, so one site's stalled sessions never delay another's),
@@ -45,6 +48,7 @@
 #include "compat/pool.h"
 #include "compat/tlsin.h"
 #include "queue/site.h"
+#include "util/buf.h"
 #include "util/conf.h"
 #include "util/msg.h"
 #include "util/version.h"
@@ -57,9 +61,14 @@
 #define SMTPD_TOTAL_MULT 6		/* session limit = 6 x timeout */
 
 /* One session, in a worker: the caller and where it wanted to go.  The
- * intake (its spool key) stays loaded across sessions. */
+ * intake (its spool key) stays loaded across sessions; conf is the
+ * configuration as sendmail would load it for this caller
+ * (site_conf_load), so a site whose sites.d file is broken keeps its last
+ * good settings and its name. */
 struct smtpd_session {
 	struct intake in;
+	struct conf conf;		/* valid while have_conf */
+	int	 have_conf;
 	struct site_id site;
 	char	 origdst[128];
 	char	 peer[80];
@@ -204,26 +213,107 @@ smtpd_bind_one(struct smtpd *d, const char *spec)
 	return 0;
 }
 
+/* smtpd_spec - the i-th address the configuration wants served: the
+ * [smtpd] listen entries, then 127.0.0.1 and [::1] on redirect_port;
+ * NULL past the last.  The redirect ones are written into buf. */
+static const char *
+smtpd_spec(const struct smtpd *d, size_t i, char *buf, size_t len)
+{
+	size_t	 n = d->conf.smtpd.listen.n;
+
+	if (i < n)
+		return d->conf.smtpd.listen.v[i];
+	if (i > n + 1)
+		return NULL;
+	snprintf(buf, len, i == n ? "127.0.0.1:%u" : "[::1]:%u",
+	    d->conf.smtpd.redirect_port);
+	return buf;
+}
+
 /* smtpd_bind - [smtpd] listen, and redirect_port on both loopbacks. */
 static int
 smtpd_bind(struct smtpd *d)
 {
-	char	 spec[64];
+	char	 buf[64];
+	const char *spec;
 	size_t	 i;
 	int	 rc;
 
-	for (i = 0; i < d->conf.smtpd.listen.n; i++)
-		if ((rc = smtpd_bind_one(d, d->conf.smtpd.listen.v[i])) > 1)
+	for (i = 0; (spec = smtpd_spec(d, i, buf, sizeof(buf))) != NULL; i++)
+		if ((rc = smtpd_bind_one(d, spec)) > 1)
 			return rc;
-	snprintf(spec, sizeof(spec), "127.0.0.1:%u", d->conf.smtpd.redirect_port);
-	if ((rc = smtpd_bind_one(d, spec)) > 1)
-		return rc;
-	snprintf(spec, sizeof(spec), "[::1]:%u", d->conf.smtpd.redirect_port);
-	if ((rc = smtpd_bind_one(d, spec)) > 1)
-		return rc;
 	if (d->nlfd == 0)
 		return err_set(EX_CONFIG, "[smtpd]: nothing to listen on");
 	return 0;
+}
+
+/* smtpd_fd_serves - 1 if the listening socket fd takes connections to
+ * want: the same port, and the same address or a wildcard that covers it
+ * (an IPv6 one covers IPv4 unless IPV6_V6ONLY). */
+static int
+smtpd_fd_serves(int fd, const struct sockaddr_storage *want)
+{
+	const struct sockaddr_in *w4 = (const void *)want;
+	const struct sockaddr_in6 *w6 = (const void *)want;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *b4 = (void *)&ss;
+	struct sockaddr_in6 *b6 = (void *)&ss;
+	socklen_t len = sizeof(ss), olen;
+	int	 v6only = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return want->ss_family == AF_INET &&
+		    b4->sin_port == w4->sin_port &&
+		    (b4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		    b4->sin_addr.s_addr == w4->sin_addr.s_addr);
+	if (ss.ss_family != AF_INET6)
+		return 0;
+	if (want->ss_family == AF_INET6)
+		return b6->sin6_port == w6->sin6_port &&
+		    (IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr) ||
+		    IN6_ARE_ADDR_EQUAL(&b6->sin6_addr, &w6->sin6_addr));
+	if (b6->sin6_port != w4->sin_port)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&b6->sin6_addr))
+		return memcmp(&b6->sin6_addr.s6_addr[12], &w4->sin_addr, 4) ==
+		    0;
+	olen = sizeof(v6only);
+	return IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr) && getsockopt(fd,
+	    IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &olen) == 0 && !v6only;
+}
+
+/* smtpd_check_passed - sockets from systemd: one warning naming every
+ * configured address (smtpd_spec) that none of them is bound to. */
+static void
+smtpd_check_passed(const struct smtpd *d)
+{
+	struct sockaddr_storage want;
+	struct buf missing;
+	socklen_t wlen;
+	char	 buf[64];
+	const char *spec;
+	size_t	 i, k;
+
+	buf_init(&missing, 4096);
+	for (i = 0; (spec = smtpd_spec(d, i, buf, sizeof(buf))) != NULL; i++) {
+		k = 0;		/* a bad address is served by none */
+		if (smtpd_parse_addr(spec, &want, &wlen) < 0)
+			k = d->nlfd;
+		for (; k < d->nlfd && !smtpd_fd_serves(d->lfd[k], &want); k++)
+			;
+		if (k == d->nlfd && buf_printf(&missing, "%s%s", missing.len ?
+		    ", " : "", spec) < 0)
+			break;
+	}
+	if (missing.len > 0)
+		log_warn("sockets from systemd: none is bound to %s ([smtpd] "
+		    "listen, redirect_port); connections there are not "
+		    "served: keep sitemail-smtpd.socket in step with "
+		    "sitemail.conf", buf_str(&missing));
+	buf_free(&missing);
 }
 
 /* smtpd_say - write one reply line straight to a socket (refusals). */
@@ -248,15 +338,42 @@ smtpd_say(int fd, const char *fmt, ...)
 	(void)send(fd, line, (size_t)n + 2, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* smtpd_on_auth - a login given to AUTH: logged, never used. */
+/* smtpd_quote - s as one log field value: in double quotes, with '"'
+ * and '\' escaped by '\' and control bytes as '?', so that what a
+ * client chose can never look like another field; cut (still quoted) to
+ * fit out. */
+static const char *
+smtpd_quote(const char *s, char *out, size_t size)
+{
+	size_t	 o = 0;
+
+	if (size < 3) {
+		if (size > 0)
+			out[0] = '\0';
+		return out;
+	}
+	out[o++] = '"';
+	for (; *s != '\0' && o + 3 < size; s++) {
+		if (*s == '"' || *s == '\\')
+			out[o++] = '\\';
+		out[o++] = (unsigned char)*s < ' ' || *s == 0x7f ? '?' : *s;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
+/* smtpd_on_auth - a login given to AUTH: logged (quoted), never used. */
 static void
 smtpd_on_auth(void *ctx, const char *mech, const char *login)
 {
 	struct smtpd_session *ss = ctx;
+	char	 q[2 * 256 + 3];
 
 	log_info("auth: site=%s uid=%lu mech=%s login=%s (ignored: the site "
 	    "is the socket owner)", ss->in.site.name,
-	    (unsigned long)ss->in.site.uid, mech, login);
+	    (unsigned long)ss->in.site.uid, mech,
+	    smtpd_quote(login, q, sizeof(q)));
 }
 
 /* smtpd_deliver - smtpin_ops.deliver: one message through intake. */
@@ -274,6 +391,16 @@ smtpd_deliver(void *ctx, const char *sender, char **rcpt, size_t nrcpt,
 		    ss->in.site.name, (unsigned long)ss->in.site.uid,
 		    *ss->in.origdst ? ss->in.origdst : "-", err_str());
 	return rc;
+}
+
+/* smtpd_forget - release the configuration of the last client. */
+static void
+smtpd_forget(struct smtpd_session *ss)
+{
+	if (!ss->have_conf)
+		return;
+	conf_free(&ss->conf);
+	ss->have_conf = 0;
 }
 
 /* smtpd_timeouts - idle timeout on reads and writes of the session. */
@@ -298,7 +425,7 @@ smtpd_session(void *ctx, int fd)
 
 	alarm((unsigned)(d->conf.smtpd.timeout * SMTPD_TOTAL_MULT));
 	smtpd_timeouts(fd, d->conf.smtpd.timeout);
-	ss->in.conf = &d->conf;
+	ss->in.conf = &ss->conf;	/* as sendmail sees it (identify) */
 	ss->in.trusted = 1;	/* sitemaild charges the site of this uid */
 	snprintf(ss->in.cwd, sizeof(ss->in.cwd), "?");
 	snprintf(ss->in.exe, sizeof(ss->in.exe), "?");
@@ -307,14 +434,15 @@ smtpd_session(void *ctx, int fd)
 		smtpd_say(fd, "421 4.3.0 %s Error: %s", d->conf.hostname,
 		    err_str());
 		alarm(0);
+		smtpd_forget(ss);
 		return;
 	}
 	memset(&ops, 0, sizeof(ops));
 	ops.deliver = smtpd_deliver;
 	ops.ctx = ss;
-	ops.hostname = d->conf.hostname;
-	ops.max_recipients = d->conf.max_recipients;
-	ops.max_size = d->conf.max_message_size;
+	ops.hostname = ss->conf.hostname;
+	ops.max_recipients = ss->conf.max_recipients;
+	ops.max_size = ss->conf.max_message_size;
 	ops.listener = 1;
 	ops.auth_accept = d->conf.smtpd.auth_accept;
 	ops.on_auth = smtpd_on_auth;
@@ -322,10 +450,14 @@ smtpd_session(void *ctx, int fd)
 	(void)smtpin_serve(&ops, fd);
 	tlsin_done();
 	alarm(0);
+	smtpd_forget(ss);
 }
 
 /* smtpd_identify - pool_ops.identify: the site of the client on fd, and
- * where it wanted to go; 0, or non-zero after the refusal was sent. */
+ * where it wanted to go; 0, or non-zero after the refusal was sent.  The
+ * site is found as sendmail finds it (site_conf_load: the site index, and
+ * a broken sites.d file's last good copy), not in the listener's own
+ * configuration, which leaves a broken file out. */
 static int
 smtpd_identify(void *ctx, int fd, char *sitename, size_t len)
 {
@@ -344,8 +476,6 @@ smtpd_identify(void *ctx, int fd, char *sitename, size_t len)
 			    sizeof(ss->origdst));
 		rc = peer_owner(&c, &uid);
 	}
-	if (rc == 0)
-		rc = site_identify(&d->conf, uid, &ss->site);
 	if (rc != 0) {
 		log_warn("refused: connection from %s: %s", ss->peer,
 		    err_str());
@@ -353,6 +483,16 @@ smtpd_identify(void *ctx, int fd, char *sitename, size_t len)
 		    "local user owns it", d->conf.hostname);
 		return rc;
 	}
+	smtpd_forget(ss);
+	if ((rc = site_conf_load(&ss->conf, d->conf.dir, uid, &ss->site)) !=
+	    0) {
+		log_warn("refused: connection from %s uid=%lu: %s", ss->peer,
+		    (unsigned long)uid, err_str());
+		smtpd_say(fd, "421 4.3.0 %s Error: %s", d->conf.hostname,
+		    err_str());
+		return rc;
+	}
+	ss->have_conf = 1;
 	log_info("connect: site=%s uid=%lu peer=%s origdst=%s", ss->site.name,
 	    (unsigned long)ss->site.uid, ss->peer, *ss->origdst ?
 	    ss->origdst : "-");
@@ -372,6 +512,7 @@ smtpd_too_many(void *ctx, int fd, const char *site, unsigned n)
 	smtpd_say(fd, "421 4.7.0 %s Error: too many connections from site %s "
 	    "(max_connections_per_site %u); try again later",
 	    d->conf.hostname, site, d->conf.smtpd.max_per_site);
+	smtpd_forget(&d->ss);
 }
 
 /* smtpd_watch - inotify on the configuration directory and its sites.d/
@@ -393,6 +534,19 @@ smtpd_watch(struct smtpd *d)
 		(void)inotify_add_watch(d->inofd, path, SMTPD_INO_MASK);
 }
 
+/* smtpd_conf_notes - log each sites.d file the configuration left out
+ * (its site is still served with its last good settings: identify). */
+static void
+smtpd_conf_notes(const struct conf *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->broken.n; i++)
+		log_error("configuration file left out, its site keeps its "
+		    "last good settings from the site index: %s",
+		    c->broken.v[i]);
+}
+
 /* smtpd_reload - load the configuration again: 1 when the new one is in
  * use, 0 when it is broken (logged; the old one stays). */
 static int
@@ -410,6 +564,7 @@ smtpd_reload(struct smtpd *d)
 	log_info("configuration reloaded: workers restart after their "
 	    "session; %u session(s) per site, timeout %lds",
 	    d->conf.smtpd.max_per_site, d->conf.smtpd.timeout);
+	smtpd_conf_notes(&d->conf);
 	return 1;
 }
 
@@ -462,7 +617,10 @@ smtpd_setup(struct smtpd *d)
 		msg_fatal(rc, "%s", err_str());
 	if ((rc = log_open("sitemail-smtpd", d->conf.log)) != 0)
 		msg_fatal(rc, "%s", err_str());
-	if (smtpd_systemd_fds(d) == 0 && (rc = smtpd_bind(d)) != 0)
+	smtpd_conf_notes(&d->conf);
+	if (smtpd_systemd_fds(d) > 0)
+		smtpd_check_passed(d);
+	else if ((rc = smtpd_bind(d)) != 0)
 		msg_fatal(rc, "%s", err_str());
 	if (*d->conf.smtpd.tls_cert || *d->conf.smtpd.tls_key) {
 		if ((rc = tlsin_init(d->conf.smtpd.tls_cert,
