@@ -13,7 +13,10 @@
  * programs never create it) and both the runner user and the set-gid
  * group can write it; the spool layout exists with its owners and modes
  * (as "make install" creates it); the directory of [notify] metrics
- * exists and the runner user can write it (the file is replaced there).  Access is judged from the modes, owners
+ * exists and the runner user can write it (the file is replaced there);
+ * [smtpd] tls_cert and tls_key come as a pair and the runner user can
+ * read them (the socket-activated listener runs as that user from the
+ * start); [firewall] exempt_users exist.  Access is judged from the modes, owners
  * and groups of the path and of every directory above it, for the uid and
  * groups of the user in question.  Each problem is one line naming
  * FILE:LINE or the path.
@@ -301,6 +304,33 @@ confcheck_notify(struct confcheck *k)
 	    2 | 1);
 }
 
+/* confcheck_listener - [smtpd] STARTTLS files and [firewall] users. */
+static void
+confcheck_listener(struct confcheck *k)
+{
+	const struct conf *c = k->c;
+	size_t	 i;
+
+	if ((*c->smtpd.tls_cert == '\0') != (*c->smtpd.tls_key == '\0'))
+		confcheck_say(k, "%s: tls_cert and tls_key go together (set "
+		    "both for STARTTLS, or neither)", confcheck_at(c, "smtpd",
+		    *c->smtpd.tls_cert ? "tls_cert" : "tls_key"));
+	if (k->have_runner) {
+		confcheck_file(k, confcheck_at(c, "smtpd", "tls_cert"),
+		    "tls_cert", c->smtpd.tls_cert, &k->runner, 4);
+		confcheck_file(k, confcheck_at(c, "smtpd", "tls_key"),
+		    "tls_key", c->smtpd.tls_key, &k->runner, 4);
+	}
+	for (i = 0; i < c->firewall.exempt_users.n; i++)
+		if (strspn(c->firewall.exempt_users.v[i], "0123456789") !=
+		    strlen(c->firewall.exempt_users.v[i]) &&
+		    getpwnam(c->firewall.exempt_users.v[i]) == NULL)
+			confcheck_say(k, "%s: exempt_users: no user \"%s\" "
+			    "(sitemail firewall --apply would fail)",
+			    confcheck_at(c, "firewall", "exempt_users"),
+			    c->firewall.exempt_users.v[i]);
+}
+
 /* confcheck_conf_files - sitemail.conf and every sites.d file readable by
  * the set-gid group (intake) and the runner user. */
 static void
@@ -385,6 +415,7 @@ confcheck_run(const struct conf *c, FILE *out)
 	confcheck_key(&k);
 	confcheck_log(&k);
 	confcheck_notify(&k);
+	confcheck_listener(&k);
 	confcheck_spool(&k);
 	return k.problems;
 }
