@@ -304,30 +304,32 @@ confcheck_notify(struct confcheck *k)
 	    2 | 1);
 }
 
-/* confcheck_listener - [smtpd] STARTTLS files and [firewall] users. */
+/* confcheck_listener - [smtpd] STARTTLS files and [firewall] users (keys
+ * whose line is not tracked: named by file and section). */
 static void
 confcheck_listener(struct confcheck *k)
 {
 	const struct conf *c = k->c;
+	char	 at[PATH_MAX + 32], fw[PATH_MAX + 32];
 	size_t	 i;
 
+	snprintf(at, sizeof(at), "%s/sitemail.conf [smtpd]", c->dir);
+	snprintf(fw, sizeof(fw), "%s/sitemail.conf [firewall]", c->dir);
 	if ((*c->smtpd.tls_cert == '\0') != (*c->smtpd.tls_key == '\0'))
 		confcheck_say(k, "%s: tls_cert and tls_key go together (set "
-		    "both for STARTTLS, or neither)", confcheck_at(c, "smtpd",
-		    *c->smtpd.tls_cert ? "tls_cert" : "tls_key"));
+		    "both for STARTTLS, or neither)", at);
 	if (k->have_runner) {
-		confcheck_file(k, confcheck_at(c, "smtpd", "tls_cert"),
-		    "tls_cert", c->smtpd.tls_cert, &k->runner, 4);
-		confcheck_file(k, confcheck_at(c, "smtpd", "tls_key"),
-		    "tls_key", c->smtpd.tls_key, &k->runner, 4);
+		confcheck_file(k, at, "tls_cert", c->smtpd.tls_cert,
+		    &k->runner, 4);
+		confcheck_file(k, at, "tls_key", c->smtpd.tls_key, &k->runner,
+		    4);
 	}
 	for (i = 0; i < c->firewall.exempt_users.n; i++)
 		if (strspn(c->firewall.exempt_users.v[i], "0123456789") !=
 		    strlen(c->firewall.exempt_users.v[i]) &&
 		    getpwnam(c->firewall.exempt_users.v[i]) == NULL)
 			confcheck_say(k, "%s: exempt_users: no user \"%s\" "
-			    "(sitemail firewall --apply would fail)",
-			    confcheck_at(c, "firewall", "exempt_users"),
+			    "(sitemail firewall --apply would fail)", fw,
 			    c->firewall.exempt_users.v[i]);
 }
 

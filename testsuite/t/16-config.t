@@ -183,17 +183,14 @@ chown sitemail:sitemail "$SM_LOG"; chmod 660 "$SM_LOG"
 
 # The listener's STARTTLS files and the firewall's exempt users.
 printf '[smtpd]\ntls_cert = %s\n' "$T/cert.pem" >>"$ETC/sitemail.conf"
-line=$(grep -n '^tls_cert' "$ETC/sitemail.conf" | cut -d: -f1)
-cc_fails "tls_cert without tls_key" "sitemail.conf:$line: tls_cert and tls_key go together"
+cc_fails "tls_cert without tls_key" "sitemail.conf \[smtpd\]: tls_cert and tls_key go together"
 printf 'k\n' >"$T/key.pem"; chown root:root "$T/key.pem"; chmod 600 "$T/key.pem"
 : >"$T/cert.pem"; chmod 644 "$T/cert.pem"
 printf 'tls_key = %s\n' "$T/key.pem" >>"$ETC/sitemail.conf"
-line=$(grep -n '^tls_key' "$ETC/sitemail.conf" | cut -d: -f1)
-cc_fails "tls_key unreadable" "sitemail.conf:$line: tls_key $T/key.pem: not readable by the runner user"
+cc_fails "tls_key unreadable" "sitemail.conf \[smtpd\]: tls_key $T/key.pem: not readable by the runner user"
 printf '%s\n' "$good" >"$ETC/sitemail.conf"
 printf '[firewall]\nexempt_users = smk-no-such-user\n' >>"$ETC/sitemail.conf"
-line=$(grep -n '^exempt_users' "$ETC/sitemail.conf" | cut -d: -f1)
-cc_fails "unknown exempt user" "sitemail.conf:$line: exempt_users: no user \"smk-no-such-user\""
+cc_fails "unknown exempt user" "sitemail.conf \[firewall\]: exempt_users: no user \"smk-no-such-user\""
 printf '%s\n' "$good" >"$ETC/sitemail.conf"
 
 rm -rf "$SPOOL/quarantine"
