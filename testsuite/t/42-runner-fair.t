@@ -255,14 +255,21 @@ is "$(log_count 'route smarthost up')" 1 "route up logged once"
 rd_stop
 
 # --- 6: a silent smarthost, with a fallback --------------------------------------------
-reset_all
-sh_start silent --plain
-sh_ctl silent '{"delay": {"greeting": 600}}'
-SH_URL=smtp://127.0.0.1:$silent_PORT SH_FALLBACK=smtp://127.0.0.1:$sh_PORT \
-    RN_RETRY_MIN=60s RN_RETRY_MAX=1h rn_conf <<-EOF
-[smarthost]
-greeting_timeout = 2s
-EOF
+# silent_setup NAME RETRY_MIN RETRY_MAX - a smarthost NAME that accepts and
+# never greets, first in the URL list, the working one as its fallback.
+silent_setup() {
+	local port
+	reset_all
+	sh_start "$1" --plain
+	sh_ctl "$1" '{"delay": {"greeting": 600}}'
+	port=${1}_PORT
+	SH_URL=smtp://127.0.0.1:${!port} SH_FALLBACK=smtp://127.0.0.1:$sh_PORT \
+	    RN_RETRY_MIN=$2 RN_RETRY_MAX=$3 rn_conf <<-EOF
+	[smarthost]
+	greeting_timeout = 2s
+	EOF
+}
+silent_setup silent 60s 1h
 put alice.test "$(uid_of smr-alice)" 30 f@shop.test
 T0=$(now)
 rd_start
@@ -282,14 +289,7 @@ sh_stop silent
 # retry_min = retry_max = 1s: the silent host's back-off ends every second
 # while mail keeps coming; one job probes it (2 s greeting timeout) while
 # the others keep using the fallback.
-reset_all
-sh_start silent2 --plain
-sh_ctl silent2 '{"delay": {"greeting": 600}}'
-SH_URL=smtp://127.0.0.1:$silent2_PORT SH_FALLBACK=smtp://127.0.0.1:$sh_PORT \
-    RN_RETRY_MIN=1s RN_RETRY_MAX=1s rn_conf <<-EOF
-[smarthost]
-greeting_timeout = 2s
-EOF
+silent_setup silent2 1s 1s
 rd_start
 T0=$(now)
 for b in 1 2 3 4 5 6 7 8; do
