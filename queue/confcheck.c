@@ -14,9 +14,8 @@
  * group can write it; the spool layout exists with its owners and modes
  * (as "make install" creates it); the directory of [notify] metrics
  * exists and the runner user can write it (the file is replaced there);
- * [smtpd] tls_cert and tls_key come as a pair and the runner user can
- * read them (the socket-activated listener runs as that user from the
- * start); [firewall] exempt_users exist.  Access is judged from the modes, owners
+ * [smtpd] tls_cert and tls_key come as a pair and exist; [firewall]
+ * exempt_users exist.  Access is judged from the modes, owners
  * and groups of the path and of every directory above it, for the uid and
  * groups of the user in question.  Each problem is one line naming
  * FILE:LINE or the path.
@@ -310,6 +309,7 @@ static void
 confcheck_listener(struct confcheck *k)
 {
 	const struct conf *c = k->c;
+	struct confcheck_who root = { "root", 0, 1, { 0 }, 0 };
 	char	 at[PATH_MAX + 32], fw[PATH_MAX + 32];
 	size_t	 i;
 
@@ -318,12 +318,10 @@ confcheck_listener(struct confcheck *k)
 	if ((*c->smtpd.tls_cert == '\0') != (*c->smtpd.tls_key == '\0'))
 		confcheck_say(k, "%s: tls_cert and tls_key go together (set "
 		    "both for STARTTLS, or neither)", at);
-	if (k->have_runner) {
-		confcheck_file(k, at, "tls_cert", c->smtpd.tls_cert,
-		    &k->runner, 4);
-		confcheck_file(k, at, "tls_key", c->smtpd.tls_key, &k->runner,
-		    4);
-	}
+	/* Read by root when the listener binds its own sockets, by the
+	 * runner user under socket activation: both are fine here. */
+	confcheck_file(k, at, "tls_cert", c->smtpd.tls_cert, &root, 4);
+	confcheck_file(k, at, "tls_key", c->smtpd.tls_key, &root, 4);
 	for (i = 0; i < c->firewall.exempt_users.n; i++)
 		if (strspn(c->firewall.exempt_users.v[i], "0123456789") !=
 		    strlen(c->firewall.exempt_users.v[i]) &&
