@@ -46,10 +46,9 @@ struct rq_entry {
 	struct rq_entry *hnext;		/* hash chain */
 	struct rq_entry *qnext;		/* its site's queue */
 	char	*domain;
-	struct rq_site *site;		/* who queued it */
+	struct rq_site *site;		/* who queued it; NULL: shared or done */
 	enum rq_state state;
 	int	 fresh;			/* done, not handed out yet */
-	int	 shared;		/* queued in the shared FIFO */
 	struct rq_site *only;		/* a decision for this site only */
 	time_t	 expires;
 	struct routeq_dec dec;
@@ -245,7 +244,6 @@ rq_done(struct routeq *q, struct rq_entry *e, long ttl)
 
 	e->state = RQ_DONE;
 	e->fresh = 1;
-	e->shared = 0;
 	e->expires = time(NULL) + (ttl > 0 ? ttl : 0);
 	e->site = NULL;
 	q->pending--;
@@ -551,7 +549,6 @@ rq_share(struct routeq *q, struct rq_entry *e)
 		s->tail = prev;
 	e->qnext = NULL;
 	e->site = NULL;
-	e->shared = 1;
 	if (q->stail)
 		q->stail->qnext = e;
 	else
@@ -580,8 +577,8 @@ rq_get_locked(struct routeq *q, const char *site, const char *domain,
 		*out = e->dec;
 		return 1;
 	}
-	if (e != NULL && e->state == RQ_QUEUED && !e->shared &&
-	    e->site != s)
+	if (e != NULL && e->state == RQ_QUEUED && e->site != NULL &&
+	    e->site != s)		/* NULL: in the shared FIFO already */
 		rq_share(q, e);
 	if (e != NULL && e->state != RQ_DONE)
 		return 0;

@@ -87,8 +87,9 @@ int	spool_qid_valid(const char *s);
 
 /* spool_write_all - write n bytes to fd, retrying short writes; -1 on error. */
 int	spool_write_all(int fd, const void *, size_t n);
-/* spool_replace - replace path with data through the new file tmp (mode,
- * fsynced when sync is set, then renamed): never seen half-written. */
+/* spool_replace - (sitemaild only, spool/replace.c) replace path with
+ * data through the new file tmp (mode, fsynced when sync is set, then
+ * renamed): never seen half-written. */
 int	spool_replace(const char *tmp, const char *path, const void *data,
 	    size_t n, mode_t mode, int sync);
 
